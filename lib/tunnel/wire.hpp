@@ -1,0 +1,53 @@
+// The mpf tunnel header, wire format v1 (docs/protocol.md has it byte by byte).
+//
+// Outer Ethernet / IPv4 / UDP, then this 24-byte header, then the inner IPv4 packet (no inner
+// Ethernet), then tag_len bytes of authentication tag (0 until authentication lands).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "stats/drop_reason.hpp"
+
+namespace mpf::tunnel {
+
+constexpr uint8_t kVersion = 1;
+constexpr size_t kHeaderLen = 24;
+// Outer IPv4 + UDP + mpf header: what a tunnel frame adds to the inner packet (without tag).
+constexpr size_t kOverhead = 20 + 8 + kHeaderLen;
+
+enum class FrameType : uint8_t {
+  data = 0,         // inner IPv4 packet
+  probe = 1,        // path probe / keepalive, gateway -> server (payload: probe body)
+  probe_reply = 2,  // echo of a probe, server -> gateway
+  feedback = 3,     // receiver report (loss, rate); multipath issue
+};
+constexpr uint8_t kMaxFrameType = 3;
+
+// Flags (byte 1).
+constexpr uint8_t kFlagDuplicate = 0x01;  // a redundant copy sent on another path
+constexpr uint8_t kFlagRetransmit = 0x02; // resent after a loss report
+constexpr uint8_t kFlagsKnown = 0x03;
+
+struct Header {
+  FrameType type = FrameType::data;
+  uint8_t flags = 0;
+  uint8_t path_id = 0;       // sender's path index (0..7)
+  uint8_t tag_len = 0;       // bytes of auth tag after the payload
+  uint32_t tunnel_id = 0;    // selects the peer (and its key)
+  uint16_t epoch = 0;        // sender start epoch: a change means the peer restarted
+  uint16_t stream_id = 0;    // sender's stream (one per sending lcore / flow class)
+  uint32_t stream_seq = 0;   // per stream: reordering, duplicates, replay
+  uint32_t path_seq = 0;     // per (stream, path): loss per path
+  uint32_t timestamp_us = 0; // sender clock, microseconds, wraps
+  bool operator==(const Header&) const = default;
+};
+
+// Writes kHeaderLen bytes at out.
+void encode(const Header& h, uint8_t* out);
+
+// Parses the header of a frame of frame_len bytes (header + payload + tag). Drop::none and *out
+// filled, or tunnel_truncated / tunnel_bad_version / tunnel_bad_type / tunnel_bad_length
+// (unknown flags or a tag longer than what follows the header).
+Drop decode(const uint8_t* frame, size_t frame_len, Header* out);
+
+}  // namespace mpf::tunnel
