@@ -22,6 +22,7 @@ struct Interface {
   std::optional<net::Ipv4> next_hop;  // gateway router for off-link destinations
   uint16_t mtu = 1500;                // IP MTU of the link, 576..9000
   int line = 0;                       // where it was defined
+  int port_line = 0;                  // line of its "port" setting (check_ports)
 };
 
 struct Path {

@@ -45,6 +45,12 @@ class PortForwards {
 
  private:
   std::vector<PortForward> forwards_;
+  // Built by the constructor (index 0 TCP, 1 UDP): forwards_ index + 1 per external port (0 =
+  // none, the first forward of a duplicate wins); a bitmap of target ports; forwards_ indexes
+  // sorted by (proto, to_port, to_addr) for by_internal.
+  std::vector<uint32_t> by_ext_[2];
+  std::vector<uint64_t> to_ports_[2];
+  std::vector<uint32_t> by_int_;
 };
 
 struct TableParams {

@@ -27,6 +27,11 @@ struct Built {
 Built build_icmp_error(const Ipv4Packet& p, uint8_t type, uint8_t code, uint16_t next_hop_mtu,
                        Ipv4 from);
 
+// RFC 1812 4.3.2.7: false when no ICMP error may be sent about p (p is itself an ICMP error,
+// or its source is zero, loopback, multicast or broadcast, or its destination multicast or
+// limited broadcast). Directed broadcasts are the caller's to refuse (it knows its subnets).
+bool icmp_error_allowed(const Ipv4Packet& p);
+
 // When p is a TCP SYN with an MSS option above `mss`, lowers it to `mss` and fixes the TCP
 // checksum incrementally. Returns true when it changed the packet.
 bool clamp_tcp_mss(Ipv4Packet& p, uint16_t mss);

@@ -1,0 +1,120 @@
+// Everything the lcores share: built once by main() before the lcores start, then read-only
+// except where a comment names the single writer.
+#pragma once
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "arp/neighbor_cache.hpp"
+#include "config/config.hpp"
+#include "nat/nat_table.hpp"
+#include "nat/port_partition.hpp"
+#include "tunnel/wire.hpp"
+#include "worker_stats.hpp"
+
+namespace mpf::dp {
+
+constexpr unsigned kMaxPorts = 16;     // interfaces per appliance
+constexpr unsigned kMaxWorkers = 32;
+constexpr unsigned kMaxPaths = 8;
+constexpr unsigned kMaxBurst = 64;
+
+enum class PortKind : uint8_t { lan, path, wan, tunnel };
+
+struct Port {
+  uint16_t port_id = 0;          // DPDK port id
+  uint8_t index = 0;             // our index (into App::ports)
+  PortKind kind = PortKind::lan;
+  uint8_t path_id = 0;           // PortKind::path: the path id on the wire
+  const config::Interface* iface = nullptr;
+  net::Mac mac;
+  uint16_t nb_rxq = 1, nb_txq = 1;
+};
+
+// Where the server last heard a gateway's path from. Written by the main lcore only (seqlock),
+// read by workers when they send towards that gateway.
+struct LearnedPath {
+  uint32_t seq = 0;
+  uint64_t addr = 0;   // valid bit 63 | port index << 48 | udp port << 32 | ip
+  uint64_t mac = 0;
+  uint64_t last_ms = 0;  // main lcore: when a learn message last confirmed it
+
+  struct Value {
+    bool valid = false;
+    uint8_t port_index = 0;
+    uint16_t udp_port = 0;
+    net::Ipv4 ip = 0;
+    net::Mac mac;
+  };
+  Value read() const;                 // any thread
+  void write(const Value& v);         // main lcore only
+};
+
+struct PeerState {
+  uint32_t tunnel_id = 0;
+  net::Ipv4 tunnel_addr = 0;
+  std::array<LearnedPath, kMaxPaths> paths;
+};
+
+// A worker's notice to the main lcore: "frames for peer P, path K now come from here".
+struct LearnMsg {
+  uint16_t peer = 0;
+  uint8_t path_id = 0;
+  uint8_t port_index = 0;
+  uint16_t udp_port = 0;
+  uint16_t pad = 0;
+  net::Ipv4 ip = 0;
+  uint8_t mac[6] = {};
+  uint8_t pad2[2] = {};
+};
+static_assert(sizeof(LearnMsg) == 20);
+
+// Per-packet metadata carried in an mbuf dynamic field between stages and lcores.
+struct PktMeta {
+  net::Ipv4 next_hop;   // kHold: address to resolve
+  uint8_t out_port;     // kHold: our port index to send on
+  uint8_t kind;
+};
+enum : uint8_t { kMetaLocal = 1, kMetaHold = 2 };
+
+struct Worker;
+
+struct App {
+  config::Config cfg;
+  bool gateway = true;
+  std::vector<Port> ports;                         // by our index
+  std::array<int16_t, RTE_MAX_ETHPORTS> by_port_id;  // DPDK port id -> our index, -1 if none
+  rte_mempool* pool = nullptr;
+  int meta_offset = -1;                            // PktMeta dynfield
+  unsigned n_workers = 1;
+  bool main_is_worker = true;                      // single lcore: main runs the worker loop
+  uint16_t main_txq = 0;                           // main lcore's TX queue on every port
+  nat::PortPartition partition;
+  nat::PortForwards forwards;
+  arp::NeighborCache neighbors;                    // writer: main lcore
+  std::vector<PeerState> peers;                    // server; writer of LearnedPath: main lcore
+  std::vector<std::unique_ptr<Worker>> workers;
+  rte_ring* handoff[kMaxWorkers][kMaxWorkers] = {};  // [from][to], SP/SC
+  uint16_t epoch = 0;                              // our tunnel epoch
+  uint64_t tsc_hz = 0;
+  std::atomic<bool> quit{false};
+
+  // Indexes of the interfaces by role.
+  int lan = -1, wan = -1;
+  std::vector<uint8_t> path_ports;                 // gateway: our port index per path id
+
+  PktMeta* meta(rte_mbuf* m) const { return RTE_MBUF_DYNFIELD(m, meta_offset, PktMeta*); }
+  uint64_t now_ms(uint64_t tsc) const { return tsc / (tsc_hz / 1000); }
+  const PeerState* peer_by_id(uint32_t id, uint16_t* index) const;
+  const PeerState* peer_by_addr(net::Ipv4 addr) const;
+  // True when addr is one of this appliance's own addresses.
+  bool is_local(net::Ipv4 addr) const;
+};
+
+}  // namespace mpf::dp

@@ -1,0 +1,58 @@
+// The main lcore's work: ARP (answers, requests, held packets), ICMP echo for the appliance's
+// own addresses, learning the gateways' path addresses (server), tunnel keepalive probes
+// (gateway). Slow path only: packets reach it through the workers' rings.
+#pragma once
+#include <rte_mbuf.h>
+
+#include <vector>
+
+#include "app.hpp"
+#include "tx_buffer.hpp"
+
+namespace mpf::dp {
+
+class Housekeeping {
+ public:
+  explicit Housekeeping(App& app) : app_(app) {}
+  bool init(std::string* error);
+  // One pass over the workers' rings and the timers. Returns the packets it handled.
+  unsigned poll(uint64_t tsc);
+  // The main lcore's loop when it is not also a worker.
+  void run();
+  // Frees what is still held (shutdown).
+  void release();
+  const LcoreStats& stats() const { return stats_; }
+
+ private:
+  struct HoldQueue {
+    net::Ipv4 ip = 0;
+    uint8_t port = 0;
+    uint16_t n = 0;
+    uint64_t since_ms = 0, last_request_ms = 0;
+    std::vector<rte_mbuf*> pkts;  // capacity arp_hold, reserved at start
+  };
+
+  void local_frame(rte_mbuf* m);
+  void arp_frame(rte_mbuf* m, const Port& in);
+  void ipv4_local(rte_mbuf* m, const Port& in);
+  void held_frame(rte_mbuf* m);
+  void learn(const LearnMsg& msg);
+  void resolved(net::Ipv4 ip, const net::Mac& mac);
+  void request(uint8_t port, net::Ipv4 target);
+  void timers();
+  void send_probes();
+  void drop(rte_mbuf* m, Drop why);
+  int port_for(net::Ipv4 addr) const;  // our port index whose prefix holds addr, or -1
+
+  App& app_;
+  TxBuffers tx_;
+  LcoreStats stats_;
+  std::vector<HoldQueue> holds_;
+  uint64_t now_ms_ = 0;
+  uint64_t next_timer_ms_ = 0;
+  uint64_t next_probe_ms_ = 0;
+  std::vector<uint64_t> last_request_ms_;  // per path: ARP for the next hop
+  uint16_t ip_id_ = 0;
+};
+
+}  // namespace mpf::dp

@@ -1,0 +1,214 @@
+// mpf-dataplane [EAL args] -- --config FILE [--version] [--help]
+//
+// Start-up order: our options, the whole config (exit 2 on any error, before EAL touches a
+// port), EAL, the config's ports against EAL's devices (exit 2), mempool, ports, per-lcore
+// state, lcores. SIGINT/SIGTERM stop the lcores; ports are stopped and counters printed.
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_lcore.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_random.h>
+#include <rte_version.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "app.hpp"
+#include "config/config.hpp"
+#include "housekeeping.hpp"
+#include "ports.hpp"
+#include "stats_view.hpp"
+#include "telemetry.hpp"
+#include "worker.hpp"
+
+using namespace mpf;
+using namespace mpf::dp;
+
+namespace {
+
+App* g_app = nullptr;
+
+void on_signal(int) {
+  if (g_app) g_app->quit.store(true, std::memory_order_relaxed);
+}
+
+const char kUsage[] =
+    "usage: mpf-dataplane [EAL options] -- --config FILE\n"
+    "       mpf-dataplane -- --version | --help\n"
+    "\n"
+    "  --config FILE  appliance configuration (libconfig; see docs/configuration.md)\n"
+    "  --version      print the version and exit\n"
+    "  --help         this text\n"
+    "\n"
+    "Example: mpf-dataplane -l 0-3 -a 0000:03:00.0 -a 0000:04:00.0 -- --config gateway.conf\n"
+    "Exit status: 0 clean stop, 1 start-up failure, 2 bad configuration or usage.\n";
+
+struct Options {
+  std::string config;
+};
+
+// Parses what follows "--". Exits on --help/--version/usage errors.
+Options parse_options(const std::vector<std::string>& args) {
+  Options o;
+  for (size_t i = 0; i < args.size(); i++) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    } else if (a == "--version") {
+      std::printf("mpf-dataplane %s (DPDK %s)\n", MPF_VERSION, rte_version());
+      std::exit(0);
+    } else if (a == "--config" && i + 1 < args.size()) {
+      o.config = args[++i];
+    } else if (a.rfind("--config=", 0) == 0) {
+      o.config = a.substr(9);
+    } else {
+      std::fprintf(stderr, "mpf-dataplane: unknown option '%s'\n%s", a.c_str(), kUsage);
+      std::exit(2);
+    }
+  }
+  if (o.config.empty()) {
+    std::fprintf(stderr, "mpf-dataplane: --config FILE is required (after --)\n%s", kUsage);
+    std::exit(2);
+  }
+  return o;
+}
+
+[[noreturn]] void die(int code, const std::string& msg) {
+  std::fprintf(stderr, "mpf-dataplane: %s\n", msg.c_str());
+  std::exit(code);
+}
+
+int lcore_main(void* arg) {
+  static_cast<Worker*>(arg)->run(nullptr);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Split EAL arguments from ours.
+  int sep = -1;
+  for (int i = 1; i < argc; i++)
+    if (std::strcmp(argv[i], "--") == 0) {
+      sep = i;
+      break;
+    }
+  std::vector<std::string> ours;
+  for (int i = sep < 0 ? argc : sep + 1; i < argc; i++) ours.emplace_back(argv[i]);
+  for (int i = 1; i < (sep < 0 ? argc : sep); i++)  // --help/--version before "--" too
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "--version"))
+      ours.emplace_back(argv[i]);
+  Options opt = parse_options(ours);
+
+  static App app;
+  g_app = &app;
+  try {
+    app.cfg = config::load(opt.config);
+  } catch (const config::ConfigError& e) {
+    die(2, e.what());
+  }
+  app.gateway = app.cfg.role == config::Role::gateway;
+
+  int eal_argc = sep < 0 ? argc : sep;
+  if (rte_eal_init(eal_argc, argv) < 0) die(1, std::string("EAL init failed: ") + rte_strerror(rte_errno));
+  try {
+    config::check_ports(app.cfg, eal_port_names());
+  } catch (const config::ConfigError& e) {
+    rte_eal_cleanup();
+    die(2, e.what());
+  }
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+
+  app.tsc_hz = rte_get_tsc_hz();
+  app.epoch = uint16_t(rte_rand() | 1);
+  std::vector<unsigned> worker_lcores;
+  unsigned lc;
+  RTE_LCORE_FOREACH_WORKER(lc) worker_lcores.push_back(lc);
+  app.main_is_worker = worker_lcores.empty();
+  if (app.main_is_worker) worker_lcores.push_back(rte_get_main_lcore());
+  if (worker_lcores.size() > kMaxWorkers) die(1, "too many lcores (max " + std::to_string(kMaxWorkers) + " workers)");
+  app.n_workers = unsigned(worker_lcores.size());
+  app.main_txq = app.main_is_worker ? 0 : uint16_t(app.n_workers);
+
+  static const rte_mbuf_dynfield meta_desc = {"mpf_meta", sizeof(PktMeta), alignof(PktMeta), 0};
+  app.meta_offset = rte_mbuf_dynfield_register(&meta_desc);
+  if (app.meta_offset < 0) die(1, "cannot register mbuf field");
+  app.pool = rte_pktmbuf_pool_create("mpf_mbufs", app.cfg.dataplane.mbufs, 256, 0,
+                                     RTE_MBUF_DEFAULT_BUF_SIZE, int(rte_socket_id()));
+  if (!app.pool) die(1, std::string("cannot create mbuf pool: ") + rte_strerror(rte_errno));
+
+  std::string err;
+  if (!open_ports(app, &err)) die(1, err);
+
+  app.partition.first = app.cfg.nat.port_first;
+  app.partition.last = app.cfg.nat.port_last;
+  app.partition.shares = app.n_workers;
+  std::vector<nat::PortForward> fwds;
+  for (const auto& r : app.cfg.nat.port_forwards) fwds.push_back(r.fwd);
+  app.forwards = nat::PortForwards(std::move(fwds));
+  for (const auto& p : app.cfg.peers) {
+    PeerState ps;
+    ps.tunnel_id = p.tunnel_id;
+    ps.tunnel_addr = p.tunnel_address;
+    app.peers.push_back(ps);
+  }
+  for (const auto& s : app.cfg.static_arp) app.neighbors.update(s.address, s.mac, true);
+
+  for (unsigned i = 0; i < app.n_workers; i++) {
+    auto w = std::make_unique<Worker>(app, i, worker_lcores[i]);
+    w->txq = uint16_t(i);
+    for (const Port& p : app.ports)
+      if (i < p.nb_rxq) w->rx_queues().push_back({p.index, uint16_t(i)});
+    if (!w->init(&err)) die(1, err);
+    app.workers.push_back(std::move(w));
+  }
+  for (unsigned a = 0; a < app.n_workers && app.n_workers > 1; a++)
+    for (unsigned b = 0; b < app.n_workers; b++) {
+      if (a == b) continue;
+      std::string name = "mpf_ho_" + std::to_string(a) + "_" + std::to_string(b);
+      app.handoff[a][b] = rte_ring_create(name.c_str(), 1024, int(rte_socket_id()),
+                                          RING_F_SP_ENQ | RING_F_SC_DEQ);
+      if (!app.handoff[a][b]) die(1, "cannot create handoff ring " + name);
+    }
+  static Housekeeping hk(app);
+  if (!hk.init(&err)) die(1, err);
+  register_telemetry(&app, &hk);
+
+  if (!app.main_is_worker)
+    for (auto& w : app.workers) rte_eal_remote_launch(lcore_main, w.get(), w->lcore_id());
+
+  std::printf("mpf-dataplane: running as %s, %u worker lcore(s)%s, %zu port(s), inner MTU %u\n",
+              app.gateway ? "gateway" : "server", app.n_workers,
+              app.main_is_worker ? " (main lcore polls too)" : "", app.ports.size(),
+              app.cfg.tunnel.inner_mtu);
+  for (const Port& p : app.ports)
+    std::printf("mpf-dataplane:   %-6s %s %s %s rxq %u txq %u\n", p.iface->name.c_str(),
+                p.iface->port.c_str(), net::to_string(p.iface->address).c_str(),
+                net::to_string(p.mac).c_str(), p.nb_rxq, p.nb_txq);
+  std::fflush(stdout);
+
+  if (app.main_is_worker) app.workers[0]->run(&hk);
+  else hk.run();
+
+  rte_eal_mp_wait_lcore();
+  std::printf("mpf-dataplane: stopping\n");
+  for (const Port& p : app.ports) rte_eth_dev_stop(p.port_id);
+  hk.release();
+  for (unsigned a = 0; a < app.n_workers; a++)  // packets still between workers
+    for (unsigned b = 0; b < app.n_workers; b++)
+      if (rte_ring* r = app.handoff[a][b]) {
+        void* m = nullptr;
+        while (rte_ring_sc_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+      }
+  std::fputs(format_stats(app, collect_stats(app, hk)).c_str(), stdout);
+  std::fflush(stdout);
+  close_ports(app);
+  app.workers.clear();  // NAT tables live in EAL memory: free them before EAL goes
+  rte_eal_cleanup();
+  return 0;
+}

@@ -1,0 +1,504 @@
+// The fast path. Gateway: LAN -> NAT -> tunnel, and tunnel -> NAT -> LAN. Server: tunnel ->
+// NAT -> WAN, and WAN -> NAT -> tunnel. Per packet: no locks, no atomic RMW, no syscalls, no
+// allocation; every mbuf is sent, handed to exactly one other lcore, or freed and counted.
+#include "worker.hpp"
+
+#include <rte_cycles.h>
+#include <rte_ether.h>
+#include <rte_lcore.h>
+#include <rte_prefetch.h>
+
+#include <cstring>
+
+#include "housekeeping.hpp"
+#include "nat/nat_table.hpp"
+#include "net/arp.hpp"
+#include "net/bytes.hpp"
+#include "net/icmp_build.hpp"
+#include "net/protocol.hpp"
+#include "stats/counter.hpp"
+#include "tunnel/outer.hpp"
+
+namespace mpf::dp {
+
+using namespace mpf::net;
+
+namespace {
+
+constexpr unsigned kPrefetchOffset = 3;
+constexpr unsigned kExpireBudget = 16;  // sessions expired per loop pass at most
+
+bool is_martian_source(Ipv4 a) {
+  uint8_t top = uint8_t(a >> 24);
+  return a == 0 || top == 127 || top >= 224;
+}
+
+}  // namespace
+
+Worker::Worker(App& app, unsigned index, unsigned lcore_id)
+    : app_(app), index_(index), lcore_id_(lcore_id) {}
+
+bool Worker::init(std::string* error) {
+  const auto& cfg = app_.cfg;
+  burst_ = cfg.dataplane.burst;
+  tx_.init(&app_, txq);
+
+  nat::TableParams np;
+  np.name = "mpf_nat_w" + std::to_string(index_);
+  np.socket_id = int(rte_lcore_to_socket_id(lcore_id_));
+  np.external_ip = app_.gateway ? cfg.tunnel.address : cfg.wan.address.addr;
+  np.port_first = app_.partition.share_first(index_);
+  np.port_last = app_.partition.share_last(index_);
+  np.max_sessions = cfg.nat.max_sessions;
+  np.timeouts = cfg.nat.timeouts;
+  np.forwards = &app_.forwards;
+  nat_ = nat::NatTable::create(np, error);
+  if (!nat_) return false;
+
+  std::string rn = "mpf_tomain_" + std::to_string(index_);
+  to_main_ = rte_ring_create(rn.c_str(), 1024, np.socket_id, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  rn = "mpf_learn_" + std::to_string(index_);
+  learn_ = rte_ring_create_elem(rn.c_str(), sizeof(LearnMsg), 256, np.socket_id,
+                                RING_F_SP_ENQ | RING_F_SC_DEQ);
+  if (!to_main_ || !learn_) {
+    *error = "cannot create rings for worker " + std::to_string(index_) + ": " +
+             rte_strerror(rte_errno);
+    return false;
+  }
+  peer_stream_seq_.assign(app_.peers.size(), 0);
+  peer_path_seq_.assign(app_.peers.size() * kMaxPaths, 0);
+  icmp_tokens_ = cfg.dataplane.icmp_errors_per_s;
+  return true;
+}
+
+void Worker::run(Housekeeping* hk) {
+  const uint32_t idle_us = app_.cfg.dataplane.idle_sleep_us;
+  unsigned pass = 0;
+  while (!app_.quit.load(std::memory_order_relaxed)) {
+    unsigned got = poll_once();
+    if (hk && (++pass & 15) == 0) got += hk->poll(now_tsc_);
+    if (got == 0 && idle_us) rte_delay_us_sleep(idle_us);  // opt-in: shared test machines
+  }
+  tx_.flush(stats_);
+}
+
+unsigned Worker::poll_once() {
+  now_tsc_ = rte_rdtsc();
+  now_ms_ = app_.now_ms(now_tsc_);
+  drain_handoff();
+
+  unsigned total = 0;
+  rte_mbuf* pkts[kMaxBurst];
+  for (const RxQueue& q : rxqs_) {
+    uint16_t n = rte_eth_rx_burst(app_.ports[q.port].port_id, q.queue, pkts, uint16_t(burst_));
+    if (n == 0) continue;
+    total += n;
+    uint64_t bytes = 0;
+    for (uint16_t i = 0; i < n && i < kPrefetchOffset; i++)
+      rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+    for (uint16_t i = 0; i < n; i++) {
+      if (i + kPrefetchOffset < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchOffset], void*));
+      bytes += pkts[i]->pkt_len;
+      rx_frame(pkts[i]);
+    }
+    bump(stats_.rx_packets, n);
+    bump(stats_.rx_bytes, bytes);
+    bump(stats_.port_rx[q.port], n);
+    bump(stats_.port_rx_bytes[q.port], bytes);
+  }
+  tx_.flush(stats_);
+  nat_->expire(now_ms_, kExpireBudget);
+  return total;
+}
+
+void Worker::drain_handoff() {
+  if (app_.n_workers < 2) return;
+  rte_mbuf* pkts[kMaxBurst];
+  for (unsigned from = 0; from < app_.n_workers; from++) {
+    rte_ring* r = app_.handoff[from][index_];
+    if (!r) continue;
+    unsigned n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), kMaxBurst, nullptr);
+    for (unsigned i = 0; i < n; i++) {
+      Ipv4Packet p;
+      // Already validated by the lcore that handed it over; parse again for the pointers.
+      Drop d = parse_ipv4(rte_pktmbuf_mtod(pkts[i], uint8_t*), pkts[i]->data_len, &p);
+      if (d != Drop::none) {
+        drop(pkts[i], d);
+        continue;
+      }
+      outside_to_inside(pkts[i], p);
+    }
+    if (n) bump(stats_.handoff_received, n);
+  }
+}
+
+void Worker::drop(rte_mbuf* m, Drop why) {
+  bump(stats_.drops[unsigned(why)]);
+  rte_pktmbuf_free(m);
+}
+
+void Worker::to_main_local(rte_mbuf* m) {
+  app_.meta(m)->kind = kMetaLocal;
+  if (rte_ring_sp_enqueue(to_main_, m) != 0) return drop(m, Drop::slowpath_ring_full);
+  bump(stats_.to_main);
+}
+
+void Worker::hold(rte_mbuf* m, uint8_t port, Ipv4 next_hop) {
+  PktMeta* md = app_.meta(m);
+  md->kind = kMetaHold;
+  md->out_port = port;
+  md->next_hop = next_hop;
+  if (rte_ring_sp_enqueue(to_main_, m) != 0) return drop(m, Drop::slowpath_ring_full);
+  bump(stats_.to_main);
+}
+
+void Worker::rx_frame(rte_mbuf* m) {
+  if (m->nb_segs != 1) return drop(m, Drop::multi_segment);
+  int16_t pi = app_.by_port_id[m->port];
+  const Port& in = app_.ports[pi];
+  uint8_t* eth = rte_pktmbuf_mtod(m, uint8_t*);
+  uint32_t len = m->data_len;
+  if (len < kEthHdrLen) return drop(m, Drop::eth_truncated);
+  // Our MAC, or broadcast (ARP). The PMD may be promiscuous (af_packet is).
+  if (!(eth[0] & 1) && std::memcmp(eth, in.mac.b.data(), 6) != 0)
+    return drop(m, Drop::eth_not_for_us);
+  uint16_t type = load16(eth + 12);
+  if (type == kEtherTypeArp) return to_main_local(m);
+  if (type != kEtherTypeIpv4) return drop(m, Drop::eth_unsupported);
+
+  Ipv4Packet p;
+  Drop d = parse_ipv4(eth + kEthHdrLen, len - kEthHdrLen, &p);
+  if (d != Drop::none) return drop(m, d);
+  if (p.total_len < len - kEthHdrLen) rte_pktmbuf_trim(m, uint16_t(len - kEthHdrLen - p.total_len));
+  if (is_martian_source(p.src) || app_.is_local(p.src)) return drop(m, Drop::ipv4_bad_source);
+
+  switch (in.kind) {
+    case PortKind::lan: return gw_from_lan(m, in, p);
+    case PortKind::path: return gw_from_path(m, in, p);
+    case PortKind::wan: return srv_from_wan(m, in, p);
+    case PortKind::tunnel:
+      if (p.dst != in.iface->address.addr) return drop(m, Drop::no_route);
+      if (p.proto == kProtoUdp && p.dport == app_.cfg.tunnel.port)
+        return srv_tunnel_frame(m, in, p);
+      return to_main_local(m);
+  }
+}
+
+bool Worker::icmp_error(rte_mbuf* m, const Port& in, const Ipv4Packet& p, uint8_t type,
+                        uint8_t code, uint16_t mtu, Ipv4 from) {
+  const uint32_t rate = app_.cfg.dataplane.icmp_errors_per_s;
+  if (rate == 0 || !icmp_error_allowed(p)) return false;
+  if (now_ms_ >= icmp_refill_ms_ + 1000) {
+    icmp_tokens_ = rate;
+    icmp_refill_ms_ = now_ms_;
+  }
+  if (icmp_tokens_ == 0) {
+    bump(stats_.drops[unsigned(Drop::icmp_rate_limited)]);
+    return false;
+  }
+  icmp_tokens_--;
+  // The error goes back where the packet came from: to the frame's source MAC, no ARP needed.
+  uint8_t* ip = p.ip;
+  Mac back;
+  std::memcpy(back.b.data(), ip - kEthHdrLen + 6, 6);
+  Built b = build_icmp_error(p, type, code, mtu, from);
+  uint8_t* eth = b.ip - kEthHdrLen;
+  uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
+  if (eth < data) {
+    if (!rte_pktmbuf_prepend(m, uint16_t(data - eth))) return false;
+  } else {
+    rte_pktmbuf_adj(m, uint16_t(eth - data));
+  }
+  m->data_len = m->pkt_len = uint16_t(kEthHdrLen + b.len);
+  write_eth(eth, back, in.mac, kEtherTypeIpv4);
+  bump(stats_.icmp_errors_sent);
+  tx(m, in.index);
+  return true;
+}
+
+// Oversize packets cannot enter the tunnel: DF ones get ICMP fragmentation-needed with the
+// inner MTU (so TCP/PMTUD adapts), the rest are dropped (fragmentation is not implemented).
+bool Worker::mtu_check(rte_mbuf* m, const Port& in, const Ipv4Packet& p, Ipv4 from) {
+  const uint16_t mtu = app_.cfg.tunnel.inner_mtu;
+  if (p.total_len <= mtu) return true;
+  bump(stats_.drops[unsigned(Drop::too_big)]);
+  if (!(p.dont_fragment &&
+        icmp_error(m, in, p, kIcmpDestUnreach, kIcmpFragNeededCode, mtu, from)))
+    rte_pktmbuf_free(m);
+  return false;
+}
+
+// ---- gateway ------------------------------------------------------------------------------
+
+void Worker::gw_from_lan(rte_mbuf* m, const Port& in, Ipv4Packet& p) {
+  const auto& cfg = app_.cfg;
+  const Prefix& lan = in.iface->address;
+  if (app_.is_local(p.dst)) return to_main_local(m);
+  if (lan.contains(p.dst) || p.dst >= 0xe0000000u || p.dst == 0xffffffffu)
+    return drop(m, Drop::no_route);  // on-link or multicast/broadcast: not ours to route
+  if (p.ttl <= 1) {
+    bump(stats_.drops[unsigned(Drop::ttl_exceeded)]);
+    if (!icmp_error(m, in, p, kIcmpTimeExceeded, 0, 0, lan.addr)) rte_pktmbuf_free(m);
+    return;
+  }
+  if (!mtu_check(m, in, p, lan.addr)) return;
+  if (p.proto == kProtoTcp && clamp_tcp_mss(p, uint16_t(cfg.tunnel.inner_mtu - 40)))
+    bump(stats_.mss_clamped);
+  ipv4_decrement_ttl(p.ip);
+  Drop d = nat_->inside_to_outside(p, now_ms_);
+  if (d != Drop::none) return drop(m, d);
+  bump(stats_.nat_in2out);
+  rte_pktmbuf_adj(m, kEthHdrLen);
+  encap_to_server(m, p);
+}
+
+void Worker::gw_from_path(rte_mbuf* m, const Port& in, Ipv4Packet& p) {
+  const auto& t = app_.cfg.tunnel;
+  if (p.dst != in.iface->address.addr) return drop(m, Drop::no_route);
+  if (!(p.proto == kProtoUdp && p.dport == t.port && p.src == t.server.addr &&
+        p.sport == t.server.port))
+    return to_main_local(m);
+
+  tunnel::Header h;
+  uint8_t* inner;
+  uint32_t inner_len;
+  Drop d = open_frame(p, &h, &inner, &inner_len);
+  if (d != Drop::none) return drop(m, d);
+  if (h.tunnel_id != t.id) return drop(m, Drop::tunnel_unknown_id);
+  if (h.type == tunnel::FrameType::probe_reply) {
+    bump(stats_.probe_replies_received);
+    rte_pktmbuf_free(m);
+    return;
+  }
+  if (h.type != tunnel::FrameType::data) return drop(m, Drop::tunnel_bad_type);
+
+  Ipv4Packet ip;
+  d = take_inner(m, inner, inner_len, &ip);
+  if (d != Drop::none) return drop(m, d);
+  if (ip.dst != t.address) return drop(m, Drop::tunnel_spoofed_inner);
+  bump(stats_.decapsulated);
+  dispatch_outside(m, ip);
+}
+
+void Worker::encap_to_server(rte_mbuf* m, const Ipv4Packet& p) {
+  const auto& t = app_.cfg.tunnel;
+  // One path in this version: the first path. The multipath scheduler replaces this choice.
+  const uint8_t path_id = 0;
+  const Port& out = app_.ports[app_.path_ports[path_id]];
+  const config::Interface& ifc = *out.iface;
+
+  uint8_t* hdr = reinterpret_cast<uint8_t*>(
+      rte_pktmbuf_prepend(m, uint16_t(tunnel::kOuterLen + tunnel::kHeaderLen)));
+  if (!hdr) return drop(m, Drop::mbuf_exhausted);
+  tunnel::Header h;
+  h.type = tunnel::FrameType::data;
+  h.path_id = path_id;
+  h.tunnel_id = t.id;
+  h.epoch = app_.epoch;
+  h.stream_id = uint16_t(index_);
+  h.stream_seq = stream_seq_++;
+  h.path_seq = path_seq_[path_id]++;
+  h.timestamp_us = uint32_t(now_tsc_ * 1000000 / app_.tsc_hz);
+  tunnel::encode(h, hdr + tunnel::kOuterLen);
+
+  tunnel::OuterAddrs a;
+  a.src_mac = out.mac;
+  a.src_ip = ifc.address.addr;
+  a.dst_ip = t.server.addr;
+  a.src_port = t.port;
+  a.dst_port = t.server.port;
+  Ipv4 nh = ifc.address.contains(t.server.addr) ? t.server.addr : *ifc.next_hop;
+  bool known = app_.neighbors.lookup(nh, &a.dst_mac);
+  tunnel::write_outer(hdr, a, uint16_t(tunnel::kHeaderLen + p.total_len), ip_id_++);
+  bump(stats_.encapsulated);
+  if (!known) return hold(m, out.index, nh);
+  tx(m, out.index);
+}
+
+// ---- server -------------------------------------------------------------------------------
+
+void Worker::srv_from_wan(rte_mbuf* m, const Port& in, Ipv4Packet& p) {
+  const Ipv4 pub = in.iface->address.addr;
+  if (p.dst != pub) return drop(m, Drop::no_route);
+  if (p.proto == kProtoUdp && p.dport == app_.cfg.tunnel.port) return srv_tunnel_frame(m, in, p);
+  if (p.proto == kProtoIcmp && p.icmp_type == kIcmpEchoRequest) return to_main_local(m);
+  if (p.ttl <= 1) {
+    bump(stats_.drops[unsigned(Drop::ttl_exceeded)]);
+    if (!icmp_error(m, in, p, kIcmpTimeExceeded, 0, 0, pub)) rte_pktmbuf_free(m);
+    return;
+  }
+  if (!mtu_check(m, in, p, pub)) return;
+  rte_pktmbuf_adj(m, kEthHdrLen);
+  dispatch_outside(m, p);
+}
+
+void Worker::srv_tunnel_frame(rte_mbuf* m, const Port& in, Ipv4Packet& outer) {
+  tunnel::Header h;
+  uint8_t* inner;
+  uint32_t inner_len;
+  Drop d = open_frame(outer, &h, &inner, &inner_len);
+  if (d != Drop::none) return drop(m, d);
+  uint16_t peer_index;
+  const PeerState* peer = app_.peer_by_id(h.tunnel_id, &peer_index);
+  if (!peer) return drop(m, Drop::tunnel_unknown_id);
+  if (h.path_id >= kMaxPaths) return drop(m, Drop::tunnel_bad_length);
+
+  // Learn where this path of this gateway is now (carrier NAT moves it). Only the main lcore
+  // writes the table; tell it when what we see differs from what is published.
+  const uint8_t* eth = outer.ip - kEthHdrLen;
+  LearnedPath::Value cur = peer->paths[h.path_id].read();
+  if (!cur.valid || cur.ip != outer.src || cur.udp_port != outer.sport ||
+      cur.port_index != in.index || std::memcmp(cur.mac.b.data(), eth + 6, 6) != 0) {
+    LearnMsg msg;
+    msg.peer = peer_index;
+    msg.path_id = h.path_id;
+    msg.port_index = in.index;
+    msg.udp_port = outer.sport;
+    msg.ip = outer.src;
+    std::memcpy(msg.mac, eth + 6, 6);
+    if (rte_ring_sp_enqueue_elem(learn_, &msg, sizeof(msg)) != 0) bump(stats_.learn_msgs_lost);
+  }
+
+  if (h.type == tunnel::FrameType::probe) {
+    // Answer in place on the port and to the address it came from: swap MACs, addresses and
+    // ports, keep the sender's timestamp so it can measure the round trip.
+    uint8_t* e = rte_pktmbuf_mtod(m, uint8_t*);
+    std::memcpy(e, e + 6, 6);
+    std::memcpy(e + 6, in.mac.b.data(), 6);
+    uint8_t* ip = outer.ip;
+    store32(ip + kIpDst, outer.src);
+    store32(ip + kIpSrc, outer.dst);
+    ipv4_set_checksum(ip);
+    store16(outer.l4 + kL4Sport, outer.dport);
+    store16(outer.l4 + kL4Dport, outer.sport);
+    store16(outer.l4 + kUdpCsum, 0);
+    h.type = tunnel::FrameType::probe_reply;
+    tunnel::encode(h, outer.l4 + kUdpHdrLen);
+    bump(stats_.probe_replies_sent);
+    return tx(m, in.index);
+  }
+  if (h.type != tunnel::FrameType::data) return drop(m, Drop::tunnel_bad_type);
+
+  Ipv4Packet ip;
+  d = take_inner(m, inner, inner_len, &ip);
+  if (d != Drop::none) return drop(m, d);
+  // Not an open relay: a gateway may only send from its own tunnel address.
+  if (ip.src != peer->tunnel_addr) return drop(m, Drop::tunnel_spoofed_inner);
+  bump(stats_.decapsulated);
+  if (app_.is_local(ip.dst)) return drop(m, Drop::local_unhandled);
+  if (ip.ttl <= 1) return drop(m, Drop::ttl_exceeded);
+  ipv4_decrement_ttl(ip.ip);
+  d = nat_->inside_to_outside(ip, now_ms_);
+  if (d != Drop::none) return drop(m, d);
+  bump(stats_.nat_in2out);
+  const config::Interface& wan = *app_.ports[app_.wan].iface;
+  Ipv4 nh = wan.address.contains(ip.dst) ? ip.dst : wan.next_hop.value_or(0);
+  if (nh == 0) return drop(m, Drop::no_route);
+  send_ip(m, uint8_t(app_.wan), nh);
+}
+
+void Worker::encap_to_peer(rte_mbuf* m, uint16_t peer_index, const Ipv4Packet& p) {
+  const PeerState& peer = app_.peers[peer_index];
+  // One path in this version: the lowest learned one. The scheduler replaces this choice.
+  LearnedPath::Value v;
+  uint8_t path_id = 0;
+  for (; path_id < kMaxPaths; path_id++) {
+    v = peer.paths[path_id].read();
+    if (v.valid) break;
+  }
+  if (!v.valid) return drop(m, Drop::tunnel_no_peer);
+  const Port& out = app_.ports[v.port_index];
+
+  uint8_t* hdr = reinterpret_cast<uint8_t*>(
+      rte_pktmbuf_prepend(m, uint16_t(tunnel::kOuterLen + tunnel::kHeaderLen)));
+  if (!hdr) return drop(m, Drop::mbuf_exhausted);
+  tunnel::Header h;
+  h.type = tunnel::FrameType::data;
+  h.path_id = path_id;
+  h.tunnel_id = peer.tunnel_id;
+  h.epoch = app_.epoch;
+  h.stream_id = uint16_t(index_);
+  h.stream_seq = peer_stream_seq_[peer_index]++;
+  h.path_seq = peer_path_seq_[peer_index * kMaxPaths + path_id]++;
+  h.timestamp_us = uint32_t(now_tsc_ * 1000000 / app_.tsc_hz);
+  tunnel::encode(h, hdr + tunnel::kOuterLen);
+
+  tunnel::OuterAddrs a;
+  a.src_mac = out.mac;
+  a.dst_mac = v.mac;
+  a.src_ip = out.iface->address.addr;
+  a.dst_ip = v.ip;
+  a.src_port = app_.cfg.tunnel.port;
+  a.dst_port = v.udp_port;
+  tunnel::write_outer(hdr, a, uint16_t(tunnel::kHeaderLen + p.total_len), ip_id_++);
+  bump(stats_.encapsulated);
+  tx(m, out.index);
+}
+
+// ---- both ---------------------------------------------------------------------------------
+
+Drop Worker::open_frame(Ipv4Packet& outer, tunnel::Header* h, uint8_t** inner,
+                        uint32_t* inner_len) {
+  uint16_t udp_len = load16(outer.l4 + kUdpLen);
+  if (udp_len < kUdpHdrLen + tunnel::kHeaderLen || udp_len > outer.l4_len)
+    return udp_len > outer.l4_len ? Drop::tunnel_bad_length : Drop::tunnel_truncated;
+  const uint8_t* frame = outer.l4 + kUdpHdrLen;
+  const uint32_t frame_len = udp_len - kUdpHdrLen;
+  Drop d = tunnel::decode(frame, frame_len, h);
+  if (d != Drop::none) return d;
+  *inner = outer.l4 + kUdpHdrLen + tunnel::kHeaderLen;
+  *inner_len = frame_len - tunnel::kHeaderLen - h->tag_len;
+  return Drop::none;
+}
+
+Drop Worker::take_inner(rte_mbuf* m, uint8_t* inner, uint32_t inner_len, Ipv4Packet* ip) {
+  if (parse_ipv4(inner, inner_len, ip) != Drop::none) return Drop::tunnel_bad_inner;
+  rte_pktmbuf_adj(m, uint16_t(inner - rte_pktmbuf_mtod(m, uint8_t*)));
+  if (m->data_len > ip->total_len) rte_pktmbuf_trim(m, uint16_t(m->data_len - ip->total_len));
+  return Drop::none;
+}
+
+// p arrived from the outside (gateway: out of the tunnel; server: on the WAN) and m starts at
+// its IPv4 header. The lcore whose port share holds the NAT session translates it.
+void Worker::dispatch_outside(rte_mbuf* m, Ipv4Packet& p) {
+  unsigned owner = index_;
+  uint16_t key;
+  if (app_.n_workers > 1 &&
+      !((p.proto == kProtoTcp || p.proto == kProtoUdp) &&
+        app_.forwards.by_external(p.proto, p.dport)) &&
+      nat::outside_key_port(p, &key)) {
+    unsigned o = app_.partition.owner(key);
+    if (o < app_.n_workers) owner = o;
+  }
+  if (owner == index_) return outside_to_inside(m, p);
+  if (rte_ring_sp_enqueue(app_.handoff[index_][owner], m) != 0)
+    return drop(m, Drop::handoff_ring_full);
+  bump(stats_.handoff_sent);
+}
+
+void Worker::outside_to_inside(rte_mbuf* m, Ipv4Packet& p) {
+  Drop d = nat_->outside_to_inside(p, now_ms_);
+  if (d != Drop::none) return drop(m, d);
+  bump(stats_.nat_out2in);
+  if (!ipv4_decrement_ttl(p.ip)) return drop(m, Drop::ttl_exceeded);
+  if (app_.gateway) {
+    const config::Interface& lan = *app_.ports[app_.lan].iface;
+    if (!lan.address.contains(p.dst)) return drop(m, Drop::no_route);
+    return send_ip(m, uint8_t(app_.lan), p.dst);
+  }
+  const PeerState* peer = app_.peer_by_addr(p.dst);
+  if (!peer) return drop(m, Drop::no_route);
+  encap_to_peer(m, uint16_t(peer - app_.peers.data()), p);
+}
+
+void Worker::send_ip(rte_mbuf* m, uint8_t port, Ipv4 next_hop) {
+  uint8_t* eth = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kEthHdrLen));
+  if (!eth) return drop(m, Drop::mbuf_exhausted);
+  Mac dst;
+  bool known = app_.neighbors.lookup(next_hop, &dst);
+  write_eth(eth, dst, app_.ports[port].mac, kEtherTypeIpv4);
+  if (!known) return hold(m, port, next_hop);
+  tx(m, port);
+}
+
+}  // namespace mpf::dp

@@ -1,0 +1,47 @@
+// Counters one lcore owns (single writer, see stats/counter.hpp). Telemetry and the exit report
+// sum them over lcores.
+#pragma once
+#include <cstdint>
+
+#include "stats/drop_reason.hpp"
+
+namespace mpf::dp {
+
+constexpr unsigned kStatPorts = 16;
+
+#define MPF_LCORE_COUNTERS(X)                                                      \
+  X(rx_packets, "packets received from ports")                                     \
+  X(rx_bytes, "bytes received from ports")                                         \
+  X(tx_packets, "packets handed to ports")                                         \
+  X(tx_bytes, "bytes handed to ports")                                             \
+  X(encapsulated, "packets sent into the tunnel")                                  \
+  X(decapsulated, "data frames taken out of the tunnel")                           \
+  X(nat_in2out, "packets translated inside -> outside")                            \
+  X(nat_out2in, "packets translated outside -> inside")                            \
+  X(mss_clamped, "TCP SYNs whose MSS was lowered")                                 \
+  X(handoff_sent, "packets passed to the lcore owning their NAT session")         \
+  X(handoff_received, "packets received from another lcore")                       \
+  X(to_main, "packets passed to the main lcore (ARP, local, held)")                \
+  X(icmp_errors_sent, "ICMP errors originated (time exceeded, frag needed)")       \
+  X(probes_sent, "tunnel probes sent")                                             \
+  X(probe_replies_sent, "tunnel probe replies sent")                               \
+  X(probe_replies_received, "tunnel probe replies received")                       \
+  X(arp_requests_sent, "ARP requests sent")                                        \
+  X(arp_replies_sent, "ARP replies sent")                                          \
+  X(echo_replies_sent, "ICMP echo replies sent for our addresses")                 \
+  X(held, "packets held waiting for ARP")                                          \
+  X(paths_learned, "peer path address changes learned")                            \
+  X(learn_msgs_lost, "learn notices lost to a full ring")
+
+struct alignas(64) LcoreStats {
+#define MPF_X(name, text) uint64_t name = 0;
+  MPF_LCORE_COUNTERS(MPF_X)
+#undef MPF_X
+  uint64_t port_rx[kStatPorts] = {};
+  uint64_t port_tx[kStatPorts] = {};
+  uint64_t port_rx_bytes[kStatPorts] = {};
+  uint64_t port_tx_bytes[kStatPorts] = {};
+  uint64_t drops[kDropReasons] = {};
+};
+
+}  // namespace mpf::dp

@@ -1,0 +1,46 @@
+# shellcheck shell=bash
+# Shared helpers for tools/mpf, tools/testbed and tests/e2e/*.sh. Source it; do not run it.
+
+# Repository root: this file lives in <root>/tools/lib/.
+MPF_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+export MPF_ROOT
+
+# Build directory (relative to the root unless absolute). MPF_BUILD_DIR overrides.
+mpf_build_dir() {
+    local b="${MPF_BUILD_DIR:-build}"
+    case "$b" in /*) echo "$b" ;; *) echo "$MPF_ROOT/$b" ;; esac
+}
+
+# Python for test helpers: prefer the distribution's interpreter (no pyenv shims, fast start).
+if [ -z "${MPF_PYTHON:-}" ]; then
+    if [ -x /usr/bin/python3 ]; then MPF_PYTHON=/usr/bin/python3; else MPF_PYTHON=python3; fi
+fi
+export MPF_PYTHON
+
+if [ -t 1 ]; then
+    _c_red=$'\e[31m'; _c_grn=$'\e[32m'; _c_yel=$'\e[33m'; _c_bld=$'\e[1m'; _c_off=$'\e[0m'
+else
+    _c_red=; _c_grn=; _c_yel=; _c_bld=; _c_off=
+fi
+
+log()  { printf '%s==>%s %s\n' "$_c_bld" "$_c_off" "$*"; }
+info() { printf '    %s\n' "$*"; }
+warn() { printf '%swarning:%s %s\n' "$_c_yel" "$_c_off" "$*" >&2; }
+err()  { printf '%serror:%s %s\n' "$_c_red" "$_c_off" "$*" >&2; }
+die()  { err "$*"; exit 1; }
+
+need_root() {
+    [ "$(id -u)" -eq 0 ] || die "must run as root (network namespaces, apt, hugepages)"
+}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# True when a Debian package is fully installed ("ii"), without touching the network.
+pkg_installed() {
+    [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null)" = "ii " ]
+}
+
+# Seconds since the epoch with milliseconds, for timings.
+now_ms() { date +%s%3N; }
+# Format a millisecond duration as seconds with one decimal.
+fmt_secs() { awk -v ms="$1" 'BEGIN { printf "%.1f", ms / 1000 }'; }
