@@ -35,6 +35,9 @@ struct Port {
   const config::Interface* iface = nullptr;
   net::Mac mac;
   uint16_t nb_rxq = 1, nb_txq = 1;
+  // LAN port: inside packets go to the worker owning their source endpoint in software,
+  // because the device does not hash on the source alone into one queue per worker.
+  bool spread_inside = false;
 };
 
 // Where the server last heard a gateway's path from. Written by the main lcore only (seqlock),
@@ -81,7 +84,9 @@ struct PktMeta {
   uint8_t out_port;     // kHold: our port index to send on
   uint8_t kind;
 };
-enum : uint8_t { kMetaLocal = 1, kMetaHold = 2 };
+// kind: why the packet travels. To main: kMetaLocal (for the appliance), kMetaHold (waiting for
+// ARP). Between workers: kMetaInside / kMetaOutside (which NAT direction the owner runs).
+enum : uint8_t { kMetaLocal = 1, kMetaHold = 2, kMetaInside = 3, kMetaOutside = 4 };
 
 struct Worker;
 

@@ -88,7 +88,7 @@ void Housekeeping::run() {
 
 void Housekeeping::release() {
   for (auto& h : holds_) {
-    for (rte_mbuf* m : h.pkts) rte_pktmbuf_free(m);
+    for (rte_mbuf* m : h.pkts) drop(m, Drop::arp_unresolved);
     h.pkts.clear();
     h.ip = 0;
   }
@@ -127,6 +127,7 @@ void Housekeeping::arp_frame(rte_mbuf* m, const Port& in) {
   }
   if (a.target_ip != mine.addr) return drop(m, Drop::arp_not_for_us);
   if (a.op != kArpRequest) {
+    bump(stats_.arp_replies_received);
     rte_pktmbuf_free(m);
     return;
   }

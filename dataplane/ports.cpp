@@ -40,12 +40,21 @@ bool open_one(App& app, Port& port, std::string* error) {
   port.nb_txq = uint16_t(want_tx);
 
   rte_eth_conf conf{};
+  port.spread_inside = port.kind == PortKind::lan && app.n_workers > 1;
   if (port.nb_rxq > 1) {
-    // Spread flows over the workers' queues where the device hashes.
+    // Spread flows over the workers' queues where the device hashes. On the LAN, hashing on the
+    // source address and port alone keeps every flow of an inside endpoint on one worker (its
+    // NAT mapping lives there); a device that cannot do that gets software dispatch.
+    const uint64_t src_only = RTE_ETH_RSS_L3_SRC_ONLY | RTE_ETH_RSS_L4_SRC_ONLY;
     uint64_t rss = info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
     if (rss) {
       conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
       conf.rx_adv_conf.rss_conf.rss_hf = rss;
+      if (port.kind == PortKind::lan && port.nb_rxq == app.n_workers &&
+          (info.flow_type_rss_offloads & src_only) == src_only) {
+        conf.rx_adv_conf.rss_conf.rss_hf |= src_only;
+        port.spread_inside = false;
+      }
     }
   }
   rc = rte_eth_dev_configure(port.port_id, port.nb_rxq, port.nb_txq, &conf);

@@ -26,7 +26,7 @@ using namespace mpf::net;
 namespace {
 
 constexpr unsigned kPrefetchOffset = 3;
-constexpr unsigned kExpireBudget = 16;  // sessions expired per loop pass at most
+constexpr unsigned kExpireBudget = 64;  // sessions expired per loop pass at most
 
 bool is_martian_source(Ipv4 a) {
   uint8_t top = uint8_t(a >> 24);
@@ -85,9 +85,7 @@ void Worker::run(Housekeeping* hk) {
 unsigned Worker::poll_once() {
   now_tsc_ = rte_rdtsc();
   now_ms_ = app_.now_ms(now_tsc_);
-  drain_handoff();
-
-  unsigned total = 0;
+  unsigned total = drain_handoff();
   rte_mbuf* pkts[kMaxBurst];
   for (const RxQueue& q : rxqs_) {
     uint16_t n = rte_eth_rx_burst(app_.ports[q.port].port_id, q.queue, pkts, uint16_t(burst_));
@@ -111,8 +109,9 @@ unsigned Worker::poll_once() {
   return total;
 }
 
-void Worker::drain_handoff() {
-  if (app_.n_workers < 2) return;
+unsigned Worker::drain_handoff() {
+  if (app_.n_workers < 2) return 0;
+  unsigned total = 0;
   rte_mbuf* pkts[kMaxBurst];
   for (unsigned from = 0; from < app_.n_workers; from++) {
     rte_ring* r = app_.handoff[from][index_];
@@ -126,10 +125,13 @@ void Worker::drain_handoff() {
         drop(pkts[i], d);
         continue;
       }
-      outside_to_inside(pkts[i], p);
+      if (app_.meta(pkts[i])->kind == kMetaInside) inside_to_outside(pkts[i], p);
+      else outside_to_inside(pkts[i], p);
     }
     if (n) bump(stats_.handoff_received, n);
+    total += n;
   }
+  return total;
 }
 
 void Worker::drop(rte_mbuf* m, Drop why) {
@@ -193,7 +195,7 @@ bool Worker::icmp_error(rte_mbuf* m, const Port& in, const Ipv4Packet& p, uint8_
     icmp_refill_ms_ = now_ms_;
   }
   if (icmp_tokens_ == 0) {
-    bump(stats_.drops[unsigned(Drop::icmp_rate_limited)]);
+    bump(stats_.icmp_errors_suppressed);
     return false;
   }
   icmp_tokens_--;
@@ -231,7 +233,6 @@ bool Worker::mtu_check(rte_mbuf* m, const Port& in, const Ipv4Packet& p, Ipv4 fr
 // ---- gateway ------------------------------------------------------------------------------
 
 void Worker::gw_from_lan(rte_mbuf* m, const Port& in, Ipv4Packet& p) {
-  const auto& cfg = app_.cfg;
   const Prefix& lan = in.iface->address;
   if (app_.is_local(p.dst)) return to_main_local(m);
   if (lan.contains(p.dst) || p.dst >= 0xe0000000u || p.dst == 0xffffffffu)
@@ -242,14 +243,9 @@ void Worker::gw_from_lan(rte_mbuf* m, const Port& in, Ipv4Packet& p) {
     return;
   }
   if (!mtu_check(m, in, p, lan.addr)) return;
-  if (p.proto == kProtoTcp && clamp_tcp_mss(p, uint16_t(cfg.tunnel.inner_mtu - 40)))
-    bump(stats_.mss_clamped);
-  ipv4_decrement_ttl(p.ip);
-  Drop d = nat_->inside_to_outside(p, now_ms_);
-  if (d != Drop::none) return drop(m, d);
-  bump(stats_.nat_in2out);
   rte_pktmbuf_adj(m, kEthHdrLen);
-  encap_to_server(m, p);
+  if (in.spread_inside) return dispatch_inside(m, p);
+  inside_to_outside(m, p);
 }
 
 void Worker::gw_from_path(rte_mbuf* m, const Port& in, Ipv4Packet& p) {
@@ -341,25 +337,10 @@ void Worker::srv_tunnel_frame(rte_mbuf* m, const Port& in, Ipv4Packet& outer) {
   uint16_t peer_index;
   const PeerState* peer = app_.peer_by_id(h.tunnel_id, &peer_index);
   if (!peer) return drop(m, Drop::tunnel_unknown_id);
-  if (h.path_id >= kMaxPaths) return drop(m, Drop::tunnel_bad_length);
-
-  // Learn where this path of this gateway is now (carrier NAT moves it). Only the main lcore
-  // writes the table; tell it when what we see differs from what is published.
-  const uint8_t* eth = outer.ip - kEthHdrLen;
-  LearnedPath::Value cur = peer->paths[h.path_id].read();
-  if (!cur.valid || cur.ip != outer.src || cur.udp_port != outer.sport ||
-      cur.port_index != in.index || std::memcmp(cur.mac.b.data(), eth + 6, 6) != 0) {
-    LearnMsg msg;
-    msg.peer = peer_index;
-    msg.path_id = h.path_id;
-    msg.port_index = in.index;
-    msg.udp_port = outer.sport;
-    msg.ip = outer.src;
-    std::memcpy(msg.mac, eth + 6, 6);
-    if (rte_ring_sp_enqueue_elem(learn_, &msg, sizeof(msg)) != 0) bump(stats_.learn_msgs_lost);
-  }
+  if (h.path_id >= kMaxPaths) return drop(m, Drop::tunnel_bad_path);
 
   if (h.type == tunnel::FrameType::probe) {
+    learn_path(in, outer, peer_index, h.path_id);
     // Answer in place on the port and to the address it came from: swap MACs, addresses and
     // ports, keep the sender's timestamp so it can measure the round trip.
     uint8_t* e = rte_pktmbuf_mtod(m, uint8_t*);
@@ -368,6 +349,8 @@ void Worker::srv_tunnel_frame(rte_mbuf* m, const Port& in, Ipv4Packet& outer) {
     uint8_t* ip = outer.ip;
     store32(ip + kIpDst, outer.src);
     store32(ip + kIpSrc, outer.dst);
+    store16(ip + 4, ip_id_++);
+    ip[kIpTtl] = 64;
     ipv4_set_checksum(ip);
     store16(outer.l4 + kL4Sport, outer.dport);
     store16(outer.l4 + kL4Dport, outer.sport);
@@ -384,17 +367,32 @@ void Worker::srv_tunnel_frame(rte_mbuf* m, const Port& in, Ipv4Packet& outer) {
   if (d != Drop::none) return drop(m, d);
   // Not an open relay: a gateway may only send from its own tunnel address.
   if (ip.src != peer->tunnel_addr) return drop(m, Drop::tunnel_spoofed_inner);
+  // Only a frame that passed every check may move the path (docs/protocol.md 6).
+  learn_path(in, outer, peer_index, h.path_id);
   bump(stats_.decapsulated);
   if (app_.is_local(ip.dst)) return drop(m, Drop::local_unhandled);
   if (ip.ttl <= 1) return drop(m, Drop::ttl_exceeded);
-  ipv4_decrement_ttl(ip.ip);
-  d = nat_->inside_to_outside(ip, now_ms_);
-  if (d != Drop::none) return drop(m, d);
-  bump(stats_.nat_in2out);
-  const config::Interface& wan = *app_.ports[app_.wan].iface;
-  Ipv4 nh = wan.address.contains(ip.dst) ? ip.dst : wan.next_hop.value_or(0);
-  if (nh == 0) return drop(m, Drop::no_route);
-  send_ip(m, uint8_t(app_.wan), nh);
+  dispatch_inside(m, ip);
+}
+
+// Learn where this path of this gateway is now (carrier NAT moves it). Only the main lcore
+// writes the table; tell it when what we see differs from what is published. The outer headers
+// are still in the mbuf's buffer even after the data pointer moved past them.
+void Worker::learn_path(const Port& in, const Ipv4Packet& outer, uint16_t peer_index,
+                        uint8_t path_id) {
+  const uint8_t* eth = outer.ip - kEthHdrLen;
+  LearnedPath::Value cur = app_.peers[peer_index].paths[path_id].read();
+  if (cur.valid && cur.ip == outer.src && cur.udp_port == outer.sport &&
+      cur.port_index == in.index && std::memcmp(cur.mac.b.data(), eth + 6, 6) == 0)
+    return;
+  LearnMsg msg;
+  msg.peer = peer_index;
+  msg.path_id = path_id;
+  msg.port_index = in.index;
+  msg.udp_port = outer.sport;
+  msg.ip = outer.src;
+  std::memcpy(msg.mac, eth + 6, 6);
+  if (rte_ring_sp_enqueue_elem(learn_, &msg, sizeof(msg)) != 0) bump(stats_.learn_msgs_lost);
 }
 
 void Worker::encap_to_peer(rte_mbuf* m, uint16_t peer_index, const Ipv4Packet& p) {
@@ -452,10 +450,52 @@ Drop Worker::open_frame(Ipv4Packet& outer, tunnel::Header* h, uint8_t** inner,
 }
 
 Drop Worker::take_inner(rte_mbuf* m, uint8_t* inner, uint32_t inner_len, Ipv4Packet* ip) {
-  if (parse_ipv4(inner, inner_len, ip) != Drop::none) return Drop::tunnel_bad_inner;
+  // The payload is exactly one inner packet: trailing bytes would be a covert channel past the
+  // length checks (docs/protocol.md 7.5).
+  if (parse_ipv4(inner, inner_len, ip) != Drop::none || ip->total_len != inner_len)
+    return Drop::tunnel_bad_inner;
   rte_pktmbuf_adj(m, uint16_t(inner - rte_pktmbuf_mtod(m, uint8_t*)));
   if (m->data_len > ip->total_len) rte_pktmbuf_trim(m, uint16_t(m->data_len - ip->total_len));
   return Drop::none;
+}
+
+// Which worker owns the NAT state of a packet from the inside: the EIM mapping of
+// (proto, source, source port), so every flow of one inside endpoint lands on the same lcore.
+unsigned Worker::inside_owner(const Ipv4Packet& p) const {
+  uint32_t h = (p.src * 2654435761u) ^ ((uint32_t(p.proto) << 16 | p.sport) * 0x9e3779b1u);
+  return (h >> 8) % app_.n_workers;
+}
+
+void Worker::handoff(rte_mbuf* m, unsigned owner, uint8_t kind) {
+  app_.meta(m)->kind = kind;
+  if (rte_ring_sp_enqueue(app_.handoff[index_][owner], m) != 0)
+    return drop(m, Drop::handoff_ring_full);
+  bump(stats_.handoff_sent);
+}
+
+// p comes from the inside (gateway: the LAN; server: out of the tunnel) and m starts at its
+// IPv4 header. With one RX queue feeding several workers, or tunnel frames that all arrive on
+// one queue, the packet goes to the worker that owns its inside endpoint.
+void Worker::dispatch_inside(rte_mbuf* m, Ipv4Packet& p) {
+  if (app_.n_workers > 1) {
+    unsigned owner = inside_owner(p);
+    if (owner != index_) return handoff(m, owner, kMetaInside);
+  }
+  inside_to_outside(m, p);
+}
+
+void Worker::inside_to_outside(rte_mbuf* m, Ipv4Packet& p) {
+  if (p.proto == kProtoTcp && clamp_tcp_mss(p, uint16_t(app_.cfg.tunnel.inner_mtu - 40)))
+    bump(stats_.mss_clamped);
+  ipv4_decrement_ttl(p.ip);  // TTL > 1 checked on arrival
+  Drop d = nat_->inside_to_outside(p, now_ms_);
+  if (d != Drop::none) return drop(m, d);
+  bump(stats_.nat_in2out);
+  if (app_.gateway) return encap_to_server(m, p);
+  const config::Interface& wan = *app_.ports[app_.wan].iface;
+  Ipv4 nh = wan.address.contains(p.dst) ? p.dst : wan.next_hop.value_or(0);
+  if (nh == 0) return drop(m, Drop::no_route);
+  send_ip(m, uint8_t(app_.wan), nh);
 }
 
 // p arrived from the outside (gateway: out of the tunnel; server: on the WAN) and m starts at
@@ -470,10 +510,8 @@ void Worker::dispatch_outside(rte_mbuf* m, Ipv4Packet& p) {
     unsigned o = app_.partition.owner(key);
     if (o < app_.n_workers) owner = o;
   }
-  if (owner == index_) return outside_to_inside(m, p);
-  if (rte_ring_sp_enqueue(app_.handoff[index_][owner], m) != 0)
-    return drop(m, Drop::handoff_ring_full);
-  bump(stats_.handoff_sent);
+  if (owner != index_) return handoff(m, owner, kMetaOutside);
+  outside_to_inside(m, p);
 }
 
 void Worker::outside_to_inside(rte_mbuf* m, Ipv4Packet& p) {
@@ -481,10 +519,14 @@ void Worker::outside_to_inside(rte_mbuf* m, Ipv4Packet& p) {
   if (d != Drop::none) return drop(m, d);
   bump(stats_.nat_out2in);
   if (!ipv4_decrement_ttl(p.ip)) return drop(m, Drop::ttl_exceeded);
+  // Both directions: a SYN-ACK from outside must not promise more than the tunnel carries.
+  if (p.proto == kProtoTcp && clamp_tcp_mss(p, uint16_t(app_.cfg.tunnel.inner_mtu - 40)))
+    bump(stats_.mss_clamped);
   if (app_.gateway) {
     const config::Interface& lan = *app_.ports[app_.lan].iface;
-    if (!lan.address.contains(p.dst)) return drop(m, Drop::no_route);
-    return send_ip(m, uint8_t(app_.lan), p.dst);
+    Ipv4 nh = lan.address.contains(p.dst) ? p.dst : lan.next_hop.value_or(0);
+    if (nh == 0) return drop(m, Drop::no_route);
+    return send_ip(m, uint8_t(app_.lan), nh);
   }
   const PeerState* peer = app_.peer_by_addr(p.dst);
   if (!peer) return drop(m, Drop::no_route);

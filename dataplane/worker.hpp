@@ -46,9 +46,17 @@ class Worker {
   void gw_from_path(rte_mbuf* m, const Port& in, net::Ipv4Packet& p);
   void srv_from_wan(rte_mbuf* m, const Port& in, net::Ipv4Packet& p);
   void srv_tunnel_frame(rte_mbuf* m, const Port& in, net::Ipv4Packet& outer);
+  void learn_path(const Port& in, const net::Ipv4Packet& outer, uint16_t peer_index,
+                  uint8_t path_id);
+  // Stages after the receiving lcore's checks; m starts at the IPv4 header. dispatch_* hand the
+  // packet to the owning worker when that is not this one.
+  void dispatch_inside(rte_mbuf* m, net::Ipv4Packet& p);
+  void inside_to_outside(rte_mbuf* m, net::Ipv4Packet& p);
   void dispatch_outside(rte_mbuf* m, net::Ipv4Packet& p);
   void outside_to_inside(rte_mbuf* m, net::Ipv4Packet& p);
-  void drain_handoff();
+  unsigned inside_owner(const net::Ipv4Packet& p) const;
+  void handoff(rte_mbuf* m, unsigned owner, uint8_t kind);
+  unsigned drain_handoff();
 
   // Tunnel frame payload of an outer packet addressed to our tunnel port: returns the header
   // and points *inner/*inner_len at what follows it, or a drop reason.

@@ -23,11 +23,13 @@ constexpr unsigned kStatPorts = 16;
   X(handoff_received, "packets received from another lcore")                       \
   X(to_main, "packets passed to the main lcore (ARP, local, held)")                \
   X(icmp_errors_sent, "ICMP errors originated (time exceeded, frag needed)")       \
+  X(icmp_errors_suppressed, "ICMP errors not sent: over dataplane.icmp_errors_per_s") \
   X(probes_sent, "tunnel probes sent")                                             \
   X(probe_replies_sent, "tunnel probe replies sent")                               \
   X(probe_replies_received, "tunnel probe replies received")                       \
   X(arp_requests_sent, "ARP requests sent")                                        \
   X(arp_replies_sent, "ARP replies sent")                                          \
+  X(arp_replies_received, "ARP replies to us taken in")                            \
   X(echo_replies_sent, "ICMP echo replies sent for our addresses")                 \
   X(held, "packets held waiting for ARP")                                          \
   X(paths_learned, "peer path address changes learned")                            \

@@ -36,15 +36,15 @@ namespace mpf {
   X(tunnel_bad_type, "tunnel frame type unknown")                                               \
   X(tunnel_bad_length, "tunnel header fields inconsistent with the frame length")               \
   X(tunnel_unknown_id, "tunnel id not configured here")                                         \
-  X(tunnel_bad_inner, "inner packet of a tunnel frame is not valid IPv4")                       \
+  X(tunnel_bad_path, "tunnel path id beyond the 8 paths a tunnel may have")                     \
+  X(tunnel_bad_inner, "inner packet not valid IPv4, or its length not the frame's payload")     \
   X(tunnel_spoofed_inner, "inner source/destination not the tunnel's own address")              \
   X(tunnel_no_peer, "no learned address for the peer yet")                                      \
   X(arp_unresolved, "next hop unresolved and its hold queue full")                              \
   X(handoff_ring_full, "ring to the owner lcore full")                                          \
   X(slowpath_ring_full, "ring to the main lcore full")                                          \
   X(tx_full, "TX queue did not take the packet")                                                \
-  X(mbuf_exhausted, "no mbuf for a generated packet")                                           \
-  X(icmp_rate_limited, "ICMP error not sent: rate limit")
+  X(mbuf_exhausted, "no mbuf, or no headroom in one, for a generated or encapsulated packet")
 
 enum class Drop : uint8_t {
 #define MPF_X(name, text) name,

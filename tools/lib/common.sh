@@ -44,3 +44,17 @@ pkg_installed() {
 now_ms() { date +%s%3N; }
 # Format a millisecond duration as seconds with one decimal.
 fmt_secs() { awk -v ms="$1" 'BEGIN { printf "%.1f", ms / 1000 }'; }
+
+# The test bed's namespace names are fixed: one user at a time. Takes an exclusive lock for the
+# rest of the calling process (fd 9), waiting up to MPF_LOCK_WAIT seconds; children inherit it
+# (MPF_TESTBED_LOCKED=1), so nested tools do not wait for themselves.
+testbed_lock() {
+    [ "${MPF_TESTBED_LOCKED:-0}" = 1 ] && return 0
+    mkdir -p /run/lock
+    exec 9>/run/lock/mpf-testbed.lock
+    if ! flock -w "${MPF_LOCK_WAIT:-300}" 9; then
+        err "another test bed user holds /run/lock/mpf-testbed.lock"
+        return 1
+    fi
+    export MPF_TESTBED_LOCKED=1
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Dataplane tests: the real mpf-dataplane on net_pcap vdevs with --no-huge, pcap in -> pcap out.
+
+  python3 tests/dataplane/run.py build/dataplane/mpf-dataplane [-k SUBSTRING] [--keep] [-v]
+
+Each scenario is one dataplane run (gateway or server config, two net_pcap ports). The frames
+are built with scapy, the output pcaps are compared byte for byte with the expected frames
+(only the fields that legitimately vary are masked: outer IPv4 id and header checksum, which
+is verified on its own, mpf epoch and timestamp), and the counters the dataplane prints at exit
+are checked. One line per case: "ok - <case>" or "not ok - <case>: <why>". Exit status 1 when
+any case fails.
+
+Cases live in gateway_cases.py, server_cases.py and robustness_cases.py; the machinery in
+harness.py, packet builders and the topology in frames.py.
+"""
+import argparse
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+
+
+def _ensure_scapy():
+    """meson's python3 may be a pyenv/venv one without scapy: fall back to the system python
+    (Debian package python3-scapy)."""
+    try:
+        import scapy  # noqa: F401
+        return
+    except ImportError:
+        pass
+    if os.environ.get("MPF_DP_REEXEC") != "1":
+        for cand in ("/usr/bin/python3", "/usr/local/bin/python3"):
+            if os.path.exists(cand) and os.path.realpath(cand) != os.path.realpath(sys.executable):
+                os.environ["MPF_DP_REEXEC"] = "1"
+                os.execv(cand, [cand] + sys.argv)
+    print("Bail out! scapy is not importable (apt-get install python3-scapy)")
+    sys.exit(1)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("binary", help="path to mpf-dataplane")
+    ap.add_argument("-k", dest="pattern", action="append",
+                    help="run only cases whose name contains this (scenario names count too); "
+                         "repeatable")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dirs (printed)")
+    ap.add_argument("-v", action="store_true", help="print the dataplane's output")
+    args = ap.parse_args()
+
+    _ensure_scapy()
+    import logging
+    logging.getLogger("scapy").setLevel(logging.ERROR)
+    sys.path.insert(0, HERE)
+    import gateway_cases
+    import harness
+    import robustness_cases
+    import server_cases
+
+    binary = os.path.abspath(args.binary)
+    if not os.access(binary, os.X_OK):
+        print(f"Bail out! {binary} is not executable")
+        return 1
+
+    def selected(name, scn_name=""):
+        if not args.pattern:
+            return True
+        return any(p in name or p in scn_name for p in args.pattern)
+
+    t0 = time.monotonic()
+    results = []
+    n_runs = 0
+    runs = []
+    for module in (gateway_cases, server_cases, robustness_cases):
+        for make in module.SCENARIOS:
+            try:
+                runs += harness.split_by_reason(make())
+            except Exception as e:  # noqa: BLE001 - a broken case builder is a failed case
+                results.append((f"{module.__name__}.{make.__name__}: build the frames",
+                                f"{type(e).__name__}: {e}"))
+                print(f"not ok - {results[-1][0]}: {results[-1][1]}")
+    for scn in runs:
+        names = [c.name for c in scn.cases] + [n for n, _ in scn.extra_checks]
+        if not any(selected(n, scn.name) for n in names + [scn.name]):
+            continue
+        inputs = [[f for c in scn.cases for (p, f) in c.inputs if p == i] for i in range(2)]
+        res = harness.run_dataplane(binary, scn, inputs, keep=args.keep)
+        n_runs += 1
+        if args.v:
+            print(f"# ---- {scn.name} ({res.seconds:.1f} s) stdout:")
+            for line in res.stdout.splitlines():
+                print(f"#   {line}")
+            for line in res.stderr.splitlines():
+                print(f"#   stderr: {line}")
+        before = len(results)
+        harness.evaluate(scn, res, results, lambda n, s=scn.name: selected(n, s))
+        for name, err in results[before:]:
+            print(f"ok - {name}" if err is None else f"not ok - {name}: {err}")
+        sys.stdout.flush()
+
+    failed = sum(1 for _, e in results if e is not None)
+    print(f"# {len(results)} cases, {failed} failed, {n_runs} dataplane runs, "
+          f"{time.monotonic() - t0:.1f} s")
+    if not results:
+        print("# no case matched")
+        return 1
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
