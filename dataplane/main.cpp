@@ -138,6 +138,21 @@ int main(int argc, char** argv) {
   static const rte_mbuf_dynfield meta_desc = {"mpf_meta", sizeof(PktMeta), alignof(PktMeta), 0};
   app.meta_offset = rte_mbuf_dynfield_register(&meta_desc);
   if (app.meta_offset < 0) die(1, "cannot register mbuf field");
+  {
+    // Descriptors can pin this many mbufs at once, plus per-lcore caches and the rings; a pool
+    // below that starves RX (rx_nombuf) under load. Warn rather than refuse: vdevs such as
+    // net_af_packet do not fill their RX descriptors with mbufs.
+    const auto& dp = app.cfg.dataplane;
+    const size_t ports = app.cfg.interfaces().size();
+    const size_t lcores = app.n_workers + (app.main_is_worker ? 0 : 1);
+    size_t need = ports * (size_t(app.n_workers) * dp.rx_desc + lcores * dp.tx_desc) +
+                  lcores * 256 + size_t(app.n_workers) * app.n_workers * 1024 +
+                  size_t(app.n_workers) * 1024;
+    if (dp.mbufs < need)
+      std::printf("mpf-dataplane: warning: dataplane.mbufs = %u is below the %zu mbufs the "
+                  "descriptors, caches and rings can hold; raise it if rx_nombuf grows\n",
+                  dp.mbufs, need);
+  }
   app.pool = rte_pktmbuf_pool_create("mpf_mbufs", app.cfg.dataplane.mbufs, 256, 0,
                                      RTE_MBUF_DEFAULT_BUF_SIZE, int(rte_socket_id()));
   if (!app.pool) die(1, std::string("cannot create mbuf pool: ") + rte_strerror(rte_errno));

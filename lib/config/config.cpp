@@ -26,6 +26,20 @@ using libconfig::Setting;
 constexpr size_t kMaxPaths = 8;
 constexpr size_t kMaxTunnelPorts = 8;
 constexpr size_t kMaxSunPath = 107;  // sizeof(sockaddr_un::sun_path) - 1
+constexpr size_t kMaxPolicyRules = 64;
+constexpr size_t kServerDefaultPaths = 8;
+constexpr uint64_t kMinRate = 64'000;            // bit/s, 64 kbit/s
+constexpr uint64_t kMaxRate = 400'000'000'000;   // bit/s, 400 Gbit/s
+
+struct ModeName {
+  const char* name;
+  Mode mode;
+};
+constexpr ModeName kModes[] = {
+    {"aggregate", Mode::aggregate},   {"weighted", Mode::weighted},
+    {"active-backup", Mode::active_backup}, {"lowest-rtt", Mode::lowest_rtt},
+    {"redundant", Mode::redundant},   {"pinned", Mode::pinned},
+};
 
 std::string format_error(const std::string& file, int line, const std::string& reason) {
   if (line > 0) return file + ":" + std::to_string(line) + ": " + reason;
@@ -91,8 +105,10 @@ class Loader {
   Config run(const Setting& root) {
     cfg_.file = file_;
     parse_role(root);
-    check_keys(root, {"role", "tunnel", "nat", "arp", "dataplane", "control"},
-               {"lan", "paths"}, {"wan", "gateways"});
+    check_keys(root,
+               {"role", "paths", "tunnel", "nat", "arp", "dataplane", "control", "multipath",
+                "policy"},
+               {"lan"}, {"wan", "gateways"});
     if (gw()) {
       parse_lan(root);
       parse_paths(root);
@@ -101,11 +117,14 @@ class Loader {
       parse_wan(root);
       parse_server_tunnel(root);
       parse_gateways(root);
+      parse_server_paths(root);
     }
     if (const Setting* n = find(root, "nat", Setting::TypeGroup)) parse_nat(*n);
     if (const Setting* a = find_list(root, "arp")) parse_arp(*a);
     if (const Setting* d = find(root, "dataplane", Setting::TypeGroup)) parse_dataplane(*d);
     if (const Setting* c = find(root, "control", Setting::TypeGroup)) parse_control(*c);
+    if (const Setting* m = find(root, "multipath", Setting::TypeGroup)) parse_multipath(*m);
+    if (const Setting* l = find_list(root, "policy")) parse_policy(*l);
     derive_inner_mtu();
     return std::move(cfg_);
   }
@@ -222,10 +241,13 @@ class Loader {
 
   // --- interfaces ----------------------------------------------------------------------------
 
-  // Parses one interface group; `name` is empty when the group carries a "name" key.
-  Interface parse_iface(const Setting& g, const std::string& fixed_name) {
+  // Parses one interface group; `name` is empty when the group carries a "name" key. A
+  // gateway path (`path`) may carry weight and max_rate too (parse_paths reads them).
+  Interface parse_iface(const Setting& g, const std::string& fixed_name, bool path = false) {
     expect_type(g, Setting::TypeGroup);
-    if (fixed_name.empty())
+    if (path)
+      check_keys(g, {"name", "port", "address", "next_hop", "mtu", "weight", "max_rate"});
+    else if (fixed_name.empty())
       check_keys(g, {"name", "port", "address", "next_hop", "mtu"});
     else
       check_keys(g, {"port", "address", "next_hop", "mtu"});
@@ -307,12 +329,110 @@ class Loader {
       fail(l[int(kMaxPaths)], "too many paths (at most " + std::to_string(kMaxPaths) + ")");
     cfg_.paths.reserve(n);  // all_ points into it
     for (size_t k = 0; k < n; ++k) {
+      const Setting& g = l[int(k)];
       Path p;
-      p.iface = parse_iface(l[int(k)], "");
+      p.iface = parse_iface(g, "", true);
       p.id = uint8_t(k);
+      opt_int(g, "weight", 1, 1000, &p.weight);
+      if (g.exists("max_rate")) p.max_rate_bps = rate_of(g["max_rate"]);
+      cfg_.path_profiles.push_back(
+          PathProfile{p.iface.name, p.weight, p.max_rate_bps, p.iface.line});
       cfg_.paths.push_back(std::move(p));
       all_.push_back(&cfg_.paths.back().iface);
     }
+  }
+
+  // Server: the gateways' paths by path id (name, weight, downlink max_rate). Absent: 8
+  // profiles p0..p7 with the defaults.
+  void parse_server_paths(const Setting& root) {
+    const Setting* l = find_list(root, "paths");
+    if (!l) {
+      for (size_t k = 0; k < kServerDefaultPaths; ++k)
+        cfg_.path_profiles.push_back(PathProfile{"p" + std::to_string(k), 1, 0, 0});
+      return;
+    }
+    size_t n = size_t(l->getLength());
+    if (n == 0)
+      fail(*l, "at least one path is required (leave paths out for the default p0..p7)");
+    if (n > kMaxPaths)
+      fail((*l)[int(kMaxPaths)], "too many paths (at most " + std::to_string(kMaxPaths) + ")");
+    for (const Setting& g : *l) {
+      expect_type(g, Setting::TypeGroup);
+      for (const Setting& s : g)
+        if (contains({"port", "address", "next_hop", "mtu"}, s.getName()))
+          fail(s, "paths on a server describe the gateways' paths: port/address not allowed");
+      check_keys(g, {"name", "weight", "max_rate"});
+      PathProfile p;
+      p.line = int(g.getSourceLine());
+      const Setting& nm = need(g, "name", Setting::TypeString);
+      p.name = nm.c_str();
+      if (!valid_name(p.name))
+        fail(nm, quote(p.name) + " is not a valid name (1 to 15 of a-z 0-9 _ -)");
+      for (const PathProfile& o : cfg_.path_profiles)
+        if (o.name == p.name)
+          fail(nm, "name " + quote(p.name) + " is already used (line " + std::to_string(o.line) +
+                       ")");
+      opt_int(g, "weight", 1, 1000, &p.weight);
+      if (g.exists("max_rate")) p.max_rate_bps = rate_of(g["max_rate"]);
+      cfg_.path_profiles.push_back(std::move(p));
+    }
+  }
+
+  // A rate in bit/s: an integer, or a string of a decimal number with an optional SI suffix
+  // k/K (10^3), M (10^6), G (10^9): "800k", "50M", "2.5G". 0 = unlimited.
+  uint64_t rate_of(const Setting& s) const {
+    const std::string range = " is out of range 64k..400G bit/s (0 = unlimited)";
+    if (s.getType() == Setting::TypeInt || s.getType() == Setting::TypeInt64) {
+      long long v = s.getType() == Setting::TypeInt64 ? static_cast<long long>(s)
+                                                      : static_cast<long long>(static_cast<int>(s));
+      if (v == 0) return 0;
+      if (v < 0 || uint64_t(v) < kMinRate || uint64_t(v) > kMaxRate)
+        fail(s, std::to_string(v) + range);
+      return uint64_t(v);
+    }
+    if (s.getType() != Setting::TypeString)
+      fail(s, std::string("expected an integer (bit/s) or a string such as \"50M\", got ") +
+                  type_name(s.getType()));
+    std::string t = s.c_str();
+    auto bad = [&]() {
+      fail(s, quote(t) +
+                  " is not a rate (bit/s: an integer, or a number with suffix k, M or G, such as"
+                  " \"800k\", \"50M\", \"2.5G\")");
+    };
+    std::string_view v = t;
+    uint64_t mult = 1;
+    if (!v.empty()) {
+      switch (v.back()) {
+        case 'k':
+        case 'K': mult = 1'000; break;
+        case 'M': mult = 1'000'000; break;
+        case 'G': mult = 1'000'000'000; break;
+        default: break;
+      }
+      if (mult != 1) v.remove_suffix(1);
+    }
+    size_t dot = v.find('.');
+    std::string_view ip = v.substr(0, dot);
+    std::string_view fp = dot == std::string_view::npos ? std::string_view() : v.substr(dot + 1);
+    auto digits = [](std::string_view d) {
+      return std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
+    };
+    if (ip.empty() || ip.size() > 12 || !digits(ip)) bad();
+    if (dot != std::string_view::npos && (fp.empty() || fp.size() > 9 || !digits(fp))) bad();
+    uint64_t whole = 0;
+    for (char c : ip) whole = whole * 10 + uint64_t(c - '0');
+    uint64_t frac = 0, scale = 1;
+    for (char c : fp) {
+      frac = frac * 10 + uint64_t(c - '0');
+      scale *= 10;
+    }
+    if (whole > kMaxRate * 10 / mult) fail(s, quote(t) + range);  // and no overflow below
+    if ((frac * mult) % scale != 0) fail(s, quote(t) + " is not a whole number of bit/s");
+    uint64_t bps = whole * mult + frac * mult / scale;
+    if (bps == 0) return 0;
+    if (bps < kMinRate || bps > kMaxRate)
+      fail(s, quote(t) + " (" + std::to_string(bps) + " bit/s)" + range);
+    return bps;
   }
 
   void check_off_link(const Setting& s, net::Ipv4 a, const char* what) const {
@@ -585,6 +705,182 @@ class Loader {
     cfg_.control.socket = v;
   }
 
+  // --- multipath, policy ----------------------------------------------------------------------
+
+  Mode mode_of(const Setting& s) const {
+    std::string v = string_of(s);
+    for (const ModeName& m : kModes)
+      if (v == m.name) return m.mode;
+    std::string all;
+    for (const ModeName& m : kModes) all += std::string(all.empty() ? "" : ", ") + quote(m.name);
+    fail(s, "must be one of " + all + ", not " + quote(v));
+  }
+
+  // A path name: an index into path_profiles (gateway: its paths; server: its `paths`).
+  int path_of(const Setting& s) const {
+    std::string v = string_of(s);
+    for (size_t k = 0; k < cfg_.path_profiles.size(); ++k)
+      if (cfg_.path_profiles[k].name == v) return int(k);
+    std::string all;
+    for (const PathProfile& p : cfg_.path_profiles) all += (all.empty() ? "" : ", ") + p.name;
+    fail(s, quote(v) + " is not a path (" + (gw() ? "paths" : "the server's paths") + ": " +
+                all + ")");
+  }
+
+  // `mode` and `path` of group g (the multipath group or a rule): pinned needs a path, the
+  // other modes take none. `mode_required`: a rule must say its mode.
+  void parse_mode_path(const Setting& g, bool mode_required, Mode* mode, int* path) const {
+    const Setting* m = mode_required ? &need(g, "mode", Setting::TypeString)
+                                     : find(g, "mode", Setting::TypeString);
+    if (m) *mode = mode_of(*m);
+    const Setting* p = find(g, "path", Setting::TypeString);
+    if (*mode == Mode::pinned) {
+      if (!p) fail(*m, "mode \"pinned\" needs a path (path = \"name\";)");
+      *path = path_of(*p);
+    } else if (p) {
+      fail(*p, std::string("path is only used with mode \"pinned\" (mode here: ") +
+                   quote(mode_name(*mode)) + ")");
+    }
+  }
+
+  void parse_multipath(const Setting& g) {
+    check_keys(g, {"mode", "path", "streams", "probe_interval_ms", "dead_after_ms", "up_after",
+                   "reorder_max_ms", "max_queue_ms", "retransmit", "retransmit_budget"});
+    Multipath& mp = cfg_.multipath;
+    parse_mode_path(g, false, &mp.mode, &mp.path);
+    opt_int(g, "streams", 1, 256, &mp.streams);
+    opt_int(g, "probe_interval_ms", 5, 1000, &mp.probe_interval_ms);
+    opt_int(g, "dead_after_ms", 20, 10000, &mp.dead_after_ms);
+    opt_int(g, "up_after", 1, 100, &mp.up_after);
+    opt_int(g, "reorder_max_ms", 0, 2000, &mp.reorder_max_ms);
+    opt_int(g, "max_queue_ms", 1, 1000, &mp.max_queue_ms);
+    if (const Setting* r = find(g, "retransmit", Setting::TypeBoolean)) mp.retransmit = bool(*r);
+    opt_int(g, "retransmit_budget", 0, 100, &mp.retransmit_budget_pct);
+    if (mp.dead_after_ms < 2 * mp.probe_interval_ms) {
+      const Setting& at = g.exists("dead_after_ms") ? g["dead_after_ms"] : g["probe_interval_ms"];
+      fail(at, "dead_after_ms (" + std::to_string(mp.dead_after_ms) +
+                   ") must be >= 2 * probe_interval_ms (" +
+                   std::to_string(mp.probe_interval_ms) + ")");
+    }
+  }
+
+  // "53", "1000-2000" (or an integer): an inclusive port range.
+  void port_range_of(const Setting& s, uint16_t* lo, uint16_t* hi) const {
+    if (s.getType() == Setting::TypeInt || s.getType() == Setting::TypeInt64) {
+      *lo = *hi = uint16_t(int_of(s, 0, 65535));
+      return;
+    }
+    if (s.getType() != Setting::TypeString)
+      fail(s, std::string("expected a string (\"53\" or \"1000-2000\"), got ") +
+                  type_name(s.getType()));
+    std::string v = s.c_str();
+    auto number = [](std::string_view d, long* out) {
+      if (d.empty() || d.size() > 5) return false;
+      long n = 0;
+      for (char c : d) {
+        if (c < '0' || c > '9') return false;
+        n = n * 10 + (c - '0');
+      }
+      *out = n;
+      return true;
+    };
+    long a = 0, b = 0;
+    size_t dash = v.find('-');
+    bool ok = dash == std::string::npos
+                  ? number(v, &a)
+                  : number(std::string_view(v).substr(0, dash), &a) &&
+                        number(std::string_view(v).substr(dash + 1), &b);
+    if (!ok) fail(s, quote(v) + " is not a port or port range (\"53\" or \"1000-2000\")");
+    if (dash == std::string::npos) b = a;
+    if (a > 65535 || b > 65535) fail(s, quote(v) + ": ports are 0..65535");
+    if (a > b) fail(s, quote(v) + ": need FIRST <= LAST");
+    *lo = uint16_t(a);
+    *hi = uint16_t(b);
+  }
+
+  // 0..63, or a standard name: ef, af11..af43, cs0..cs7.
+  int16_t dscp_of(const Setting& s) const {
+    if (s.getType() == Setting::TypeInt || s.getType() == Setting::TypeInt64)
+      return int16_t(int_of(s, 0, 63));
+    if (s.getType() != Setting::TypeString)
+      fail(s, std::string("expected an integer 0..63 or a name (\"ef\", \"af41\", \"cs1\"), got ") +
+                  type_name(s.getType()));
+    std::string v = s.c_str();
+    if (v == "ef") return 46;
+    if (v.size() == 4 && v[0] == 'a' && v[1] == 'f' && v[2] >= '1' && v[2] <= '4' &&
+        v[3] >= '1' && v[3] <= '3')
+      return int16_t(8 * (v[2] - '0') + 2 * (v[3] - '0'));
+    if (v.size() == 3 && v[0] == 'c' && v[1] == 's' && v[2] >= '0' && v[2] <= '7')
+      return int16_t(8 * (v[2] - '0'));
+    fail(s, quote(v) + " is not a DSCP value (0..63, or ef, af11..af43, cs0..cs7)");
+  }
+
+  PolicyMatch parse_match(const Setting& g) const {
+    check_keys(g, {"proto", "src_port", "dst_port", "dst", "dscp"});
+    PolicyMatch m;
+    if (const Setting* p = find(g, "proto", Setting::TypeString)) {
+      std::string v = p->c_str();
+      if (v == "tcp") {
+        m.proto = net::kProtoTcp;
+      } else if (v == "udp") {
+        m.proto = net::kProtoUdp;
+      } else if (v == "icmp") {
+        m.proto = net::kProtoIcmp;
+      } else {
+        fail(*p, "must be \"tcp\", \"udp\" or \"icmp\", not " + quote(v));
+      }
+    }
+    for (const char* key : {"src_port", "dst_port"}) {
+      if (!g.exists(key)) continue;
+      const Setting& s = g[key];
+      if (m.proto != net::kProtoTcp && m.proto != net::kProtoUdp)
+        fail(s, std::string(key) + " needs proto tcp or udp");
+      bool src = std::string_view(key) == "src_port";
+      port_range_of(s, src ? &m.src_lo : &m.dst_lo, src ? &m.src_hi : &m.dst_hi);
+    }
+    if (const Setting* d = find(g, "dst", Setting::TypeString)) {
+      std::string v = d->c_str();
+      auto pre = net::parse_prefix(v);
+      if (!pre) fail(*d, quote(v) + " is not a prefix (a.b.c.d/len, len 0..32)");
+      if (pre->addr != network_of(*pre))
+        fail(*d, quote(v) + " has host bits set (the prefix is " +
+                     net::to_string(network_prefix(*pre)) + ")");
+      m.dst = *pre;
+    }
+    if (g.exists("dscp")) m.dscp = dscp_of(g["dscp"]);
+    return m;
+  }
+
+  // Whether every packet b matches is matched by a as well.
+  static bool covers(const PolicyMatch& a, const PolicyMatch& b) {
+    return (a.proto == 0 || a.proto == b.proto) && a.src_lo <= b.src_lo &&
+           b.src_hi <= a.src_hi && a.dst_lo <= b.dst_lo && b.dst_hi <= a.dst_hi &&
+           a.dst.len <= b.dst.len && a.dst.contains(b.dst.addr) &&
+           (a.dscp < 0 || a.dscp == b.dscp);
+  }
+
+  void parse_policy(const Setting& l) {
+    size_t n = size_t(l.getLength());
+    if (n > kMaxPolicyRules)
+      fail(l[int(kMaxPolicyRules)],
+           "too many rules (at most " + std::to_string(kMaxPolicyRules) + ")");
+    for (size_t k = 0; k < n; ++k) {
+      const Setting& g = l[int(k)];
+      expect_type(g, Setting::TypeGroup);
+      check_keys(g, {"match", "mode", "path"});
+      PolicyRule r;
+      r.line = int(g.getSourceLine());
+      if (const Setting* m = find(g, "match", Setting::TypeGroup)) r.match = parse_match(*m);
+      parse_mode_path(g, true, &r.mode, &r.path);
+      for (size_t j = 0; j < cfg_.policy.size(); ++j)
+        if (covers(cfg_.policy[j].match, r.match))
+          fail(g, "never used: policy.[" + std::to_string(j) + "] (line " +
+                      std::to_string(cfg_.policy[j].line) +
+                      ") matches every packet this rule matches (first match wins)");
+      cfg_.policy.push_back(r);
+    }
+  }
+
   void derive_inner_mtu() {
     // The links that carry tunnel frames: the gateway's paths; the server's tunnel ports and its
     // WAN port (frames may arrive there too).
@@ -673,6 +969,12 @@ void check_integer_literals(const std::string& file, const std::string& text) {
 }
 
 }  // namespace
+
+const char* mode_name(Mode m) {
+  for (const ModeName& n : kModes)
+    if (n.mode == m) return n.name;
+  return "?";
+}
 
 ConfigError::ConfigError(const std::string& f, int l, const std::string& reason)
     : std::runtime_error(format_error(f, l, reason)), file(f), line(l) {}

@@ -25,9 +25,62 @@ struct Interface {
   int port_line = 0;                  // line of its "port" setting (check_ports)
 };
 
+// Gateway: one access path. Its priority (active-backup order) is its position in `paths`.
 struct Path {
   Interface iface;     // iface.name is the path name ("5g", "wifi")
   uint8_t id = 0;      // index in the paths list: the path id on the wire
+  uint16_t weight = 1;        // 1..1000, for the weighted mode
+  uint64_t max_rate_bps = 0;  // egress shaping, bit/s; 0 = unlimited, else 64000..400000000000
+};
+
+// How packets are spread over the paths (docs/multipath.md, "Scheduling"). The config's own
+// enum: the dataplane translates it to its scheduler's type.
+enum class Mode : uint8_t { aggregate, weighted, active_backup, lowest_rtt, redundant, pinned };
+
+// The file's spelling: "aggregate", "weighted", "active-backup", "lowest-rtt", "redundant",
+// "pinned".
+const char* mode_name(Mode m);
+
+// The per-path settings the scheduler and shaper use, one per path id (index = path id on the
+// wire), on both roles. Gateway: copied from `paths` (name, weight, max_rate). Server: its
+// `paths` list (the gateways' paths as the server sees them; max_rate is the server's
+// downlink shaping), or when absent 8 profiles "p0".."p7", weight 1, unlimited.
+struct PathProfile {
+  std::string name;
+  uint16_t weight = 1;        // 1..1000
+  uint64_t max_rate_bps = 0;  // bit/s; 0 = unlimited
+  int line = 0;               // 0 for the server's defaults
+};
+
+// `multipath` group: timers and the default rule (used when no `policy` rule matches).
+struct Multipath {
+  Mode mode = Mode::aggregate;
+  int path = -1;                     // path id, >= 0 exactly when mode == pinned
+  uint32_t streams = 8;              // 1..256: buckets inner flows are hashed into
+  uint32_t probe_interval_ms = 25;   // 5..1000
+  uint32_t dead_after_ms = 150;      // 20..10000, >= 2 * probe_interval_ms
+  uint32_t up_after = 3;             // 1..100 answered probes in a row
+  uint32_t reorder_max_ms = 100;     // 0..2000; 0 = never hold frames
+  uint32_t max_queue_ms = 50;        // 1..1000: longest wait in a path's shaper queue
+  bool retransmit = true;
+  uint32_t retransmit_budget_pct = 10;  // 0..100, share of a path's rate for retransmits
+};
+
+// A `policy` rule's match; a default-constructed match matches every packet. Every field is
+// checked against the packet as it enters the tunnel (after NAT).
+struct PolicyMatch {
+  uint8_t proto = 0;                 // 0 = any, else net::kProtoTcp / kProtoUdp / kProtoIcmp
+  uint16_t src_lo = 0, src_hi = 65535;  // port ranges, inclusive; set only with tcp or udp
+  uint16_t dst_lo = 0, dst_hi = 65535;
+  net::Prefix dst{};                 // destination prefix, host bits zero; /0 = any
+  int16_t dscp = -1;                 // -1 = any, else 0..63
+};
+
+struct PolicyRule {
+  PolicyMatch match;
+  Mode mode = Mode::aggregate;
+  int path = -1;                     // path id, >= 0 exactly when mode == pinned
+  int line = 0;
 };
 
 // Server side: a gateway allowed to use this server.
@@ -83,7 +136,7 @@ struct Config {
   Role role = Role::gateway;
   // gateway
   Interface lan;
-  std::vector<Path> paths;
+  std::vector<Path> paths;          // 1..8, index = path id
   // server
   Interface wan;                    // public address = wan.address.addr
   std::vector<Interface> tunnel_ports;  // extra ports where paths arrive (may be empty)
@@ -94,6 +147,9 @@ struct Config {
   std::vector<StaticArp> static_arp;
   Dataplane dataplane;
   Control control;
+  Multipath multipath;
+  std::vector<PolicyRule> policy;   // first match wins; none matches: multipath.mode/path
+  std::vector<PathProfile> path_profiles;  // index = path id (see PathProfile)
 
   // Every interface this appliance drives, in a stable order (gateway: lan, paths; server:
   // wan, tunnel ports).

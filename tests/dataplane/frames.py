@@ -73,6 +73,8 @@ class Exp:
     what: str = ""
     # extra checks on the matched frame: callables(bytes) -> error string or None
     verify: list = field(default_factory=list)
+    # multi-worker runs: the TX queue (= sending lcore) it must leave by; None: any
+    txq: int = None
 
 
 def pad60(frame: bytes) -> bytes:

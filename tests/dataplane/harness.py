@@ -5,11 +5,29 @@ Cases. Each Case contributes input frames (in order, per port), the output frame
 (byte-exact except for explicitly masked offsets) and the counters it expects to move. After
 the run the outputs are matched case by case, and scenario-wide checks follow: nothing else
 came out, no drop reason moved that no case asked for, every received mbuf is accounted for.
+
+Multi-worker scenarios (Scenario(workers=N, rx_queues=Q)) run N worker lcores plus the main
+lcore, give every port Q RX queues (one rx_pcap each) and N + 1 TX queues (one tx_pcap per
+sending lcore: queue i is worker i, queue N the main lcore); the TX files of a port are merged
+for the comparison and an expected frame may name the TX queue (= lcore) it must leave by
+(Exp.txq). An input is (port, frame) or (port, frame, rx queue) or (port, frame, rx queue,
+stage). RX queues listed in Scenario.fifos are named pipes the harness feeds stage by stage:
+the net_pcap PMD reads them with blocking stdio, so the worker polling such a queue stops in
+read() until the harness writes (a whole burst lets it go round its loop once) or closes the
+pipe (end of file: it runs freely). Between stages the harness waits for a condition
+(Scenario.stage_waits: callables(RunCtx) -> None when met, else what is awaited), reading
+counters through the DPDK telemetry socket and which worker thread blocks in read() from /proc.
+That turns "packet B must reach the owner after packet A was handled" into a fact instead of
+a timing guess.
 """
+import json
 import os
+import platform
 import re
+import select
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import tempfile
@@ -22,17 +40,24 @@ import frames as F
 RUN_SECONDS = 1.5        # after "mpf-dataplane: running"
 START_TIMEOUT = 20.0     # to reach "running"
 STOP_TIMEOUT = 20.0      # after SIGINT
+STAGE_TIMEOUT = 15.0     # a stage's wait condition (multi-worker FIFO scenarios)
 
 
 # ---- pcap files ----------------------------------------------------------------------------------
 
+PCAP_HEADER = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+
+
+def pcap_records(pkts, first=0):
+    t = 1_700_000_000
+    return b"".join(struct.pack("<IIII", t, first + i, len(p), len(p)) + p
+                    for i, p in enumerate(pkts))
+
+
 def write_pcap(path, pkts):
     with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-        t = 1_700_000_000
-        for i, p in enumerate(pkts):
-            f.write(struct.pack("<IIII", t, i, len(p), len(p)))
-            f.write(p)
+        f.write(PCAP_HEADER)
+        f.write(pcap_records(pkts))
 
 
 def read_pcap(path):
@@ -60,10 +85,16 @@ def read_pcap(path):
 
 # ---- model ----------------------------------------------------------------------------------------
 
+def inp(entry):
+    """(port, frame, rx queue, stage) of an input entry; queue and stage default to 0."""
+    port, frame = entry[0], entry[1]
+    return port, frame, (entry[2] if len(entry) > 2 else 0), (entry[3] if len(entry) > 3 else 0)
+
+
 @dataclass
 class Case:
     name: str
-    inputs: list = field(default_factory=list)    # (port, frame bytes) in order
+    inputs: list = field(default_factory=list)    # (port, frame bytes[, rxq[, stage]]) in order
     expect: list = field(default_factory=list)    # F.Exp
     counters: dict = field(default_factory=dict)  # "drops.<reason>" or counter -> contribution
     # extra checks: callables(result) -> error string or None
@@ -82,7 +113,11 @@ class Result:
     port_names: list = field(default_factory=list)
     macs: list = field(default_factory=list)
     out: dict = field(default_factory=dict)     # port index -> [frames]
+    out_txq: dict = field(default_factory=dict)  # port index -> [TX queue of each frame]
     probes: list = field(default_factory=list)  # gateway: probes seen on path ports
+    probes_txq: list = field(default_factory=list)
+    lcores: dict = None     # multi-worker: /mpf/lcores read just before SIGINT
+    live_stats: dict = None  # multi-worker: /mpf/stats read just before SIGINT
     error: str = None
     seconds: float = 0.0
 
@@ -94,7 +129,8 @@ class Result:
 
 class Scenario:
     def __init__(self, name, role, config, cases, tunnel_ports=(), extra_checks=(),
-                 allowed_drops=frozenset(), independent=False):
+                 allowed_drops=frozenset(), independent=False, workers=1, rx_queues=1,
+                 fifos=(), stage_waits=()):
         self.name = name
         self.role = role            # "gateway" | "server"
         self.config = config        # str: libconfig text ("{tmp}" replaced by the temp dir)
@@ -105,6 +141,21 @@ class Scenario:
         # Cases that do not depend on each other may be spread over several runs so that no
         # drop reason is shared by two cases of one run: a wrong count then names its case.
         self.independent = independent
+        # Multi-worker runs (see the module docstring): worker lcores, RX queues per port,
+        # FIFO-fed RX queues {(port, queue)}, and the wait after each stage but the last.
+        self.workers = workers
+        self.rx_queues = rx_queues
+        self.fifos = set(fifos)
+        self.stage_waits = list(stage_waits)
+
+    def tx_queues(self):
+        """TX queues per port: one per worker, plus the main lcore's when it does not poll."""
+        return 1 if self.workers == 1 else self.workers + 1
+
+    def derived(self, name, cases, extra_checks):
+        return Scenario(name, self.role, self.config, cases, self.tunnel_ports, extra_checks,
+                        self.allowed_drops, False, self.workers, self.rx_queues, self.fifos,
+                        self.stage_waits)
 
 
 def split_by_reason(scn: Scenario):
@@ -124,9 +175,18 @@ def split_by_reason(scn: Scenario):
             rounds.append((set(keys), [c]))
     if len(rounds) == 1:
         return [scn]
-    return [Scenario(f"{scn.name}-{i + 1}", scn.role, scn.config, cases, scn.tunnel_ports,
-                     scn.extra_checks if i == 0 else (), scn.allowed_drops)
+    return [scn.derived(f"{scn.name}-{i + 1}", cases, scn.extra_checks if i == 0 else ())
             for i, (_, cases) in enumerate(rounds)]
+
+
+def scenario_inputs(scn: Scenario):
+    """{(port, rx queue, stage): [frames]} in case order; ports 0 and 1 always present."""
+    out = {(0, 0, 0): [], (1, 0, 0): []}
+    for c in scn.cases:
+        for e in c.inputs:
+            port, frame, q, stage = inp(e)
+            out.setdefault((port, q, stage), []).append(frame)
+    return out
 
 
 # ---- running ---------------------------------------------------------------------------------------
@@ -157,24 +217,220 @@ def parse_output(res: Result):
                                              tx=int(m.group(5)), tx_bytes=int(m.group(6)))
 
 
+class FifoFeeder:
+    """Writes a pcap stream into a named pipe an rx_pcap reads, one stage at a time."""
+
+    def __init__(self, path, stages):
+        self.path = path
+        self.stages = stages            # {stage: [frames]}
+        self.fd = None
+        self.written = 0                # frames written so far
+        self.error = None
+        self.abort = threading.Event()
+        self.opened = threading.Event()
+        self._go = {}
+        self._done = {}
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self, n_stages):
+        for st in range(n_stages):
+            self._go[st] = threading.Event()
+            self._done[st] = threading.Event()
+        self._n = n_stages
+        self._thread.start()
+
+    def go(self, st):
+        self._go[st].set()
+
+    def wait_done(self, st, timeout):
+        return self._done[st].wait(timeout)
+
+    def _write(self, data):
+        view = memoryview(data)
+        while view and not self.abort.is_set():
+            _, w, _ = select.select([], [self.fd], [], 0.05)
+            if not w:
+                continue
+            try:
+                n = os.write(self.fd, view)
+            except BlockingIOError:
+                continue
+            view = view[n:]
+        return not view
+
+    def _run(self):
+        try:
+            # The PMD opens the pipe for reading while EAL probes the vdev (it blocks there
+            # until a writer comes); a non-blocking open for writing fails until then.
+            while not self.abort.is_set():
+                try:
+                    self.fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)
+                    break
+                except OSError:
+                    time.sleep(0.005)
+            if self.fd is None:
+                return
+            self.opened.set()
+            if not self._write(PCAP_HEADER):
+                return
+            for st in range(self._n):
+                while not self._go[st].wait(0.05):
+                    if self.abort.is_set():
+                        return
+                frames = self.stages.get(st, [])
+                if not self._write(pcap_records(frames, self.written)):
+                    return
+                self.written += len(frames)
+                self._done[st].set()
+        except OSError as e:  # EPIPE: the dataplane went away
+            self.error = str(e)
+        finally:
+            self.close()
+
+    def close(self):
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def stop(self):
+        """Closes the pipe (the reader sees end of file) once the thread is done with it."""
+        self.abort.set()
+        self._thread.join(2)
+
+
+def runtime_dirs(prefix):
+    bases = ["/var/run/dpdk", os.path.join(os.environ.get("XDG_RUNTIME_DIR", "/tmp"), "dpdk"),
+             "/tmp/dpdk"]
+    return [os.path.join(b, prefix) for b in bases]
+
+
+# read(2)'s number, as /proc/PID/task/TID/syscall shows it
+READ_SYSCALL = {"x86_64": "0", "aarch64": "63", "ppc64le": "3", "riscv64": "63"}.get(
+    platform.machine(), "0")
+
+
+class RunCtx:
+    """What a stage condition may look at while the dataplane runs."""
+
+    def __init__(self, pid, prefix, workers, fifo_paths):
+        self.pid = pid
+        self.prefix = prefix
+        self.workers = workers
+        self.fifo_paths = set(fifo_paths)
+
+    def telemetry(self, cmd):
+        """JSON answer of a DPDK telemetry command, or None when the socket is not there."""
+        for d in runtime_dirs(self.prefix):
+            path = os.path.join(d, "dpdk_telemetry.v2")
+            if not os.path.exists(path):
+                continue
+            with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as sk:
+                sk.settimeout(5)
+                sk.connect(path)
+                sk.recv(16384)  # greeting
+                sk.send(cmd.encode())
+                return json.loads(sk.recv(1 << 20).decode()).get(cmd)
+        return None
+
+    def stats(self):
+        return self.telemetry("/mpf/stats") or {}
+
+    def lcores(self):
+        return self.telemetry("/mpf/lcores") or {}
+
+    def worker_thread(self, i):
+        """tid of worker i: EAL names lcore k's thread rte-worker-k; worker i is lcore i + 1
+        (the main lcore is 0)."""
+        want = f"rte-worker-{i + 1}"
+        for tid in os.listdir(f"/proc/{self.pid}/task"):
+            try:
+                with open(f"/proc/{self.pid}/task/{tid}/comm") as f:
+                    if f.read().strip() == want:
+                        return int(tid)
+            except OSError:
+                continue
+        return None
+
+    def blocked_in_fifo(self, i):
+        """True when worker i sits in read() on one of the harness's pipes."""
+        tid = self.worker_thread(i)
+        if tid is None:
+            return False
+        try:
+            with open(f"/proc/{self.pid}/task/{tid}/syscall") as f:
+                parts = f.read().split()
+            if len(parts) < 2 or parts[0] != READ_SYSCALL:
+                return False
+            fd = int(parts[1], 16)
+            return os.readlink(f"/proc/{self.pid}/fd/{fd}") in self.fifo_paths
+        except (OSError, ValueError):
+            return False
+
+
+def rx_name(port, q):
+    return f"in{port}.pcap" if q == 0 else f"in{port}q{q}.pcap"
+
+
+def tx_name(port, q):
+    return f"out{port}.pcap" if q == 0 else f"out{port}q{q}.pcap"
+
+
+def lcore_args(workers):
+    if workers == 1:
+        return ["-l", "0"]
+    # Main lcore 0 plus one per worker, all allowed on every CPU we have (a 2-CPU machine
+    # oversubscribes; dataplane.idle_sleep_us keeps idle lcores off the CPUs).
+    cpus = ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))
+    return [f"--lcores=(0-{workers})@({cpus})"]
+
+
 def run_dataplane(binary, scn: Scenario, inputs, keep=False):
-    """inputs: [frames of port 0, frames of port 1]. Returns a Result."""
+    """inputs: {(port, rx queue, stage): [frames]} (scenario_inputs), or the single-queue form
+    [frames of port 0, frames of port 1]. Returns a Result."""
+    if isinstance(inputs, list):
+        inputs = {(i, 0, 0): list(fr) for i, fr in enumerate(inputs)}
+    n_ports = max(p for p, _, _ in inputs) + 1
+    n_stages = max([st + 1 for (_, _, st) in inputs] + [len(scn.stage_waits) + 1])
     res = Result()
     tmp = tempfile.mkdtemp(prefix=f"mpfdp-{scn.name}-")
     t0 = time.monotonic()
+    feeders = []
+    proc = None
+    # pid in the prefix: two suites running at once do not share a runtime directory
+    prefix = f"mpfdp-{scn.name}-{os.getpid()}"
     try:
-        for i, pk in enumerate(inputs):
-            write_pcap(os.path.join(tmp, f"in{i}.pcap"), pk)
+        for (p, q) in scn.fifos:
+            os.mkfifo(os.path.join(tmp, rx_name(p, q)))
+            stages = {}
+            for (ip, iq, st), fr in inputs.items():
+                if (ip, iq) == (p, q):
+                    stages[st] = fr
+            feeders.append(FifoFeeder(os.path.join(tmp, rx_name(p, q)), stages))
+        for p in range(n_ports):
+            for q in range(scn.rx_queues):
+                if (p, q) in scn.fifos:
+                    continue
+                frames = [f for st in range(n_stages) for f in inputs.get((p, q, st), [])]
+                write_pcap(os.path.join(tmp, rx_name(p, q)), frames)
+        for (p, q, _) in inputs:
+            if q >= scn.rx_queues:
+                raise ValueError(f"input on port {p} RX queue {q}: the scenario has "
+                                 f"{scn.rx_queues} RX queue(s)")
         conf = os.path.join(tmp, "case.conf")
         with open(conf, "w") as f:
             f.write(scn.config.replace("{tmp}", tmp))
-        # pid in the prefix: two suites running at once do not share a runtime directory
-        prefix = f"mpfdp-{scn.name}-{os.getpid()}"
         cmd = [binary, "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
-               "--file-prefix", prefix, "-l", "0", "--log-level=error"]
-        for i in range(len(inputs)):
-            cmd += ["--vdev", f"net_pcap{i},rx_pcap={tmp}/in{i}.pcap,tx_pcap={tmp}/out{i}.pcap"]
+               "--file-prefix", prefix] + lcore_args(scn.workers) + ["--log-level=error"]
+        for p in range(n_ports):
+            args = [f"rx_pcap={tmp}/{rx_name(p, q)}" for q in range(scn.rx_queues)]
+            args += [f"tx_pcap={tmp}/{tx_name(p, t)}" for t in range(scn.tx_queues())]
+            cmd += ["--vdev", f"net_pcap{p}," + ",".join(args)]
         cmd += ["--", "--config", conf]
+        for fd in feeders:
+            fd.start(n_stages)
         proc = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, errors="replace")
         lines, err_lines = [], []
@@ -198,11 +454,24 @@ def run_dataplane(binary, scn: Scenario, inputs, keep=False):
         while not running.is_set() and proc.poll() is None and time.monotonic() < deadline:
             running.wait(0.05)
         if running.is_set():
-            time.sleep(RUN_SECONDS)
+            ctx = RunCtx(proc.pid, prefix, scn.workers, [fd.path for fd in feeders])
+            res.error = run_stages(scn, feeders, ctx, n_stages, proc)
+            for fd in feeders:
+                fd.stop()
+            if not res.error:
+                time.sleep(RUN_SECONDS)
+                if scn.workers > 1:
+                    try:
+                        res.lcores = ctx.lcores()
+                        res.live_stats = ctx.stats()
+                    except (OSError, ValueError) as e:
+                        res.error = f"telemetry: {e}"
             proc.send_signal(signal.SIGINT)
         else:
             res.error = ("exited before 'running'" if proc.poll() is not None
                          else f"no 'running' line within {START_TIMEOUT:.0f} s")
+            for fd in feeders:
+                fd.stop()
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)
         try:
@@ -222,14 +491,20 @@ def run_dataplane(binary, scn: Scenario, inputs, keep=False):
         parse_output(res)
         if not res.error and "counters:" not in res.stdout:
             res.error = "no counters printed at exit"
-        for i in range(len(inputs)):
-            res.out[i] = read_pcap(os.path.join(tmp, f"out{i}.pcap"))
+        for p in range(n_ports):
+            res.out[p], res.out_txq[p] = [], []
+            for t in range(scn.tx_queues()):
+                fr = read_pcap(os.path.join(tmp, tx_name(p, t)))
+                res.out[p] += fr
+                res.out_txq[p] += [t] * len(fr)
     finally:
+        for fd in feeders:
+            fd.stop()
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
         # EAL's runtime directory for our prefix (telemetry socket, ...)
-        prefix = f"mpfdp-{scn.name}-{os.getpid()}"
-        for base in ("/var/run/dpdk", os.path.join(os.environ.get("XDG_RUNTIME_DIR", "/tmp"),
-                                                   "dpdk"), "/tmp/dpdk"):
-            d = os.path.join(base, prefix)
+        for d in runtime_dirs(prefix):
             if os.path.isdir(d):
                 shutil.rmtree(d, ignore_errors=True)
         res.seconds = time.monotonic() - t0
@@ -238,6 +513,35 @@ def run_dataplane(binary, scn: Scenario, inputs, keep=False):
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     return res
+
+
+def run_stages(scn, feeders, ctx, n_stages, proc):
+    """Feeds the FIFO stages, waiting for each stage's condition. Error string or None."""
+    for st in range(n_stages):
+        for fd in feeders:
+            fd.go(st)
+        deadline = time.monotonic() + STAGE_TIMEOUT
+        for fd in feeders:
+            if not fd.wait_done(st, max(0.0, deadline - time.monotonic())):
+                return (f"stage {st}: {os.path.basename(fd.path)} not written within "
+                        f"{STAGE_TIMEOUT:.0f} s (the worker reading it is stuck?)")
+        if st >= len(scn.stage_waits):
+            continue
+        cond = scn.stage_waits[st]
+        why = "?"
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                return f"stage {st}: dataplane exited"
+            try:
+                why = cond(ctx)
+            except (OSError, ValueError, KeyError) as e:
+                why = f"{type(e).__name__}: {e}"
+            if why is None:
+                break
+            time.sleep(0.02)
+        else:
+            return f"stage {st}: still waiting after {STAGE_TIMEOUT:.0f} s for {why}"
+    return None
 
 
 # ---- comparison --------------------------------------------------------------------------------
@@ -280,6 +584,17 @@ def field_name(frame: bytes, i: int):
     if tunnel and i < 86:
         return pick(_IP_FIELDS, i - 66, "inner_ip")
     return "inner_l4" if tunnel else "l4"
+
+
+def masked_key(data: bytes, mask):
+    """data with the masked offsets zeroed: two frames are masked_equal iff their keys are."""
+    if not mask:
+        return bytes(data)
+    b = bytearray(data)
+    for i in mask:
+        if i < len(b):
+            b[i] = 0
+    return bytes(b)
 
 
 def diff_text(exp: F.Exp, got: bytes):
@@ -336,13 +651,16 @@ def evaluate(scn: Scenario, res: Result, results: list, selected):
         return
 
     # Probes out of the data comparison (gateway path ports).
-    out = {}
+    out, out_txq = {}, {}
     for p, frames in res.out.items():
+        txqs = res.out_txq.get(p) or [0] * len(frames)
         if p in scn.tunnel_ports:
             res.probes += [f for f in frames if is_probe(f)]
+            res.probes_txq += [q for f, q in zip(frames, txqs) if is_probe(f)]
             out[p] = [f for f in frames if not is_probe(f)]
+            out_txq[p] = [q for f, q in zip(frames, txqs) if not is_probe(f)]
         else:
-            out[p] = list(frames)
+            out[p], out_txq[p] = list(frames), list(txqs)
     used = {p: [False] * len(fr) for p, fr in out.items()}
 
     # Expected counter totals over all cases.
@@ -351,23 +669,64 @@ def evaluate(scn: Scenario, res: Result, results: list, selected):
         for k, v in c.counters.items():
             totals[k] = totals.get(k, 0) + v
 
-    for c in scn.cases:
-        errs = []
-        for e in c.expect:
-            frames = out.get(e.port, [])
-            hit = None
-            for i, f in enumerate(frames):
-                if not used[e.port][i] and masked_equal(e, f):
-                    hit = i
+    # Frames by their masked form, per (port, mask): finding a frame is a dict look-up, so
+    # scenarios with a thousand expected frames stay fast. Same semantics as masked_equal.
+    index = {}
+
+    def candidates(e):
+        key = (e.port, e.mask)
+        if key not in index:
+            idx = index[key] = {}
+            for i, f in enumerate(out.get(e.port, [])):
+                idx.setdefault(masked_key(f, e.mask), []).append(i)
+        return index[key].get(masked_key(e.data, e.mask), [])
+
+    # Pass 1: every expectation takes its exact match (right TX queue first), so that the
+    # near-miss search of pass 2 never takes a frame another expectation matches exactly.
+    hits = {}  # (case index, exp index) -> frame index, or -1 when reported (wrong TX queue)
+    errs_of = {}
+    for ci, c in enumerate(scn.cases):
+        for ei, e in enumerate(c.expect):
+            want_q = getattr(e, "txq", None)
+            txqs = out_txq.get(e.port, [])
+            for i in candidates(e):
+                if not used[e.port][i] and (want_q is None or txqs[i] == want_q):
+                    used[e.port][i] = True
+                    hits[ci, ei] = i
                     break
+    for ci, c in enumerate(scn.cases):
+        for ei, e in enumerate(c.expect):
+            want_q = getattr(e, "txq", None)
+            if (ci, ei) in hits or want_q is None:
+                continue
+            txqs = out_txq.get(e.port, [])
+            for i in candidates(e):
+                if not used[e.port][i]:
+                    used[e.port][i] = True
+                    hits[ci, ei] = -1
+                    errs_of.setdefault(ci, []).append(
+                        f"{e.what or 'frame'} on port {e.port}: sent on TX queue {txqs[i]} "
+                        f"({lcore_of_txq(scn, txqs[i])}), want TX queue {want_q} "
+                        f"({lcore_of_txq(scn, want_q)})")
+                    break
+
+    for ci, c in enumerate(scn.cases):
+        errs = errs_of.get(ci, [])
+        near_searches = 0
+        for ei, e in enumerate(c.expect):
+            frames = out.get(e.port, [])
+            hit = hits.get((ci, ei))
+            if hit == -1:
+                continue
             if hit is None:
                 best, best_i = 0.0, None
-                for i, f in enumerate(frames):
+                near_searches += 1
+                for i, f in enumerate(frames if near_searches <= 10 else []):
                     if used[e.port][i]:
                         continue
-                    s = closeness(e, f)
-                    if s > best:
-                        best, best_i = s, i
+                    sc = closeness(e, f)
+                    if sc > best:
+                        best, best_i = sc, i
                 if best_i is not None and best >= 0.85:
                     used[e.port][best_i] = True  # the same frame, wrong: don't report it twice
                     errs.append(f"{e.what or 'frame'} on port {e.port}: "
@@ -376,7 +735,6 @@ def evaluate(scn: Scenario, res: Result, results: list, selected):
                     errs.append(f"{e.what or 'frame'} on port {e.port}: missing "
                                 f"(want {F.summary(e.data)})")
                 continue
-            used[e.port][hit] = True
             for v in e.verify:
                 msg = v(frames[hit])
                 if msg:
@@ -406,7 +764,7 @@ def evaluate(scn: Scenario, res: Result, results: list, selected):
          if bad else None)
 
     # Every frame read, per port, and every mbuf accounted for.
-    n_in = [sum(1 for c in scn.cases for (p, _) in c.inputs if p == i) for i in range(2)]
+    n_in = [sum(1 for c in scn.cases for e in c.inputs if e[0] == i) for i in range(2)]
     errs = []
     if res.counter("rx_packets") != sum(n_in):
         errs.append(f"rx_packets {res.counter('rx_packets')}, frames fed {sum(n_in)}")
@@ -434,5 +792,33 @@ def evaluate(scn: Scenario, res: Result, results: list, selected):
     emit(f"{scn.name}: all frames read and every mbuf accounted for",
          "; ".join(errs) if errs else None)
 
+    if scn.workers > 1:
+        emit(f"{scn.name}: handoffs balanced (sent = received), per-worker telemetry sums to "
+             f"the totals", handoff_check(res))
+
     for name, chk in scn.extra_checks:
         emit(name, chk(res))
+
+
+def lcore_of_txq(scn, q):
+    if scn.workers == 1:
+        return "the only lcore"
+    return f"worker {q}" if q < scn.workers else "main lcore"
+
+
+def handoff_check(res: Result):
+    c = res.counter
+    errs = []
+    # handoff_sent counts what entered a ring (a full ring is the drop handoff_ring_full
+    # instead); the owners drain every ring before the stop.
+    if c("handoff_sent") != c("handoff_received"):
+        errs.append(f"handoff_sent {c('handoff_sent')} != handoff_received "
+                    f"{c('handoff_received')}")
+    if not res.lcores:
+        errs.append("no /mpf/lcores telemetry read before the stop")
+    else:
+        for key in ("handoff_sent", "handoff_received"):
+            tot = sum(w.get(key, 0) for w in res.lcores.values())
+            if tot != c(key):
+                errs.append(f"/mpf/lcores {key} sums to {tot}, exit report says {c(key)}")
+    return "; ".join(errs) if errs else None

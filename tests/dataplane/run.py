@@ -10,8 +10,10 @@ is verified on its own, mpf epoch and timestamp), and the counters the dataplane
 are checked. One line per case: "ok - <case>" or "not ok - <case>: <why>". Exit status 1 when
 any case fails.
 
-Cases live in gateway_cases.py, server_cases.py and robustness_cases.py; the machinery in
-harness.py, packet builders and the topology in frames.py.
+Cases live in gateway_cases.py, server_cases.py, robustness_cases.py and multiworker_cases.py
+(two worker lcores, two RX queues per port: NAT ownership); the machinery in harness.py, packet
+builders and the topology in frames.py. cli_cases.py runs the binary itself: options, start-up
+errors (exit status and message), SIGTERM under load.
 """
 import argparse
 import os
@@ -53,8 +55,10 @@ def main():
     import logging
     logging.getLogger("scapy").setLevel(logging.ERROR)
     sys.path.insert(0, HERE)
+    import cli_cases
     import gateway_cases
     import harness
+    import multiworker_cases
     import robustness_cases
     import server_cases
 
@@ -72,7 +76,7 @@ def main():
     results = []
     n_runs = 0
     runs = []
-    for module in (gateway_cases, server_cases, robustness_cases):
+    for module in (gateway_cases, server_cases, robustness_cases, multiworker_cases):
         for make in module.SCENARIOS:
             try:
                 runs += harness.split_by_reason(make())
@@ -84,8 +88,7 @@ def main():
         names = [c.name for c in scn.cases] + [n for n, _ in scn.extra_checks]
         if not any(selected(n, scn.name) for n in names + [scn.name]):
             continue
-        inputs = [[f for c in scn.cases for (p, f) in c.inputs if p == i] for i in range(2)]
-        res = harness.run_dataplane(binary, scn, inputs, keep=args.keep)
+        res = harness.run_dataplane(binary, scn, harness.scenario_inputs(scn), keep=args.keep)
         n_runs += 1
         if args.v:
             print(f"# ---- {scn.name} ({res.seconds:.1f} s) stdout:")
@@ -96,6 +99,17 @@ def main():
         before = len(results)
         harness.evaluate(scn, res, results, lambda n, s=scn.name: selected(n, s))
         for name, err in results[before:]:
+            print(f"ok - {name}" if err is None else f"not ok - {name}: {err}")
+        sys.stdout.flush()
+
+    # Command line, start-up errors, stop under load: checks that run the binary themselves
+    # (-k selects them by title: "cli: options", "cli: config errors", ...).
+    for chk in cli_cases.CHECKS:
+        if not selected(chk.title):
+            continue
+        n_runs += 1
+        for name, err in chk(binary):
+            results.append((name, err))
             print(f"ok - {name}" if err is None else f"not ok - {name}: {err}")
         sys.stdout.flush()
 

@@ -2,8 +2,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 
 #include "config/config.hpp"
 #include "net/protocol.hpp"
@@ -317,6 +319,76 @@ TEST_F(ConfigTest, ShippedServerConf) {
   EXPECT_NO_THROW(check_ports(c, {"net_af_packet0", "net_af_packet1"}));
 }
 
+TEST_F(ConfigTest, EveryShippedConfigLoads) {
+  size_t n = 0;
+  for (const char* dir : {MPF_SOURCE_ROOT "/configs", MPF_SOURCE_ROOT "/configs/examples"}) {
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      if (!e.is_regular_file() || e.path().extension() != ".conf") continue;
+      SCOPED_TRACE(e.path().string());
+      EXPECT_NO_THROW({
+        try {
+          Config c = load(e.path().string());
+          EXPECT_NO_THROW(check_ports(c, {"net_af_packet0", "net_af_packet1", "net_af_packet2"}));
+        } catch (const ConfigError& err) {
+          ADD_FAILURE() << err.what();
+        }
+      });
+      ++n;
+    }
+  }
+  EXPECT_GE(n, 4u);  // gateway, server, examples/gateway-2paths, examples/server-2paths
+}
+
+TEST_F(ConfigTest, ExampleGatewayTwoPaths) {
+  Config c = load(MPF_SOURCE_ROOT "/configs/examples/gateway-2paths.conf");
+  EXPECT_EQ(c.role, Role::gateway);
+  ASSERT_EQ(c.paths.size(), 2u);
+  EXPECT_EQ(c.paths[0].iface.name, "5g");
+  EXPECT_EQ(c.paths[0].iface.port, "net_af_packet1");
+  EXPECT_EQ(c.paths[0].max_rate_bps, 48'000'000u);
+  EXPECT_EQ(c.paths[1].iface.name, "wifi");
+  EXPECT_EQ(c.paths[1].id, 1);
+  EXPECT_EQ(c.paths[1].iface.port, "net_af_packet2");
+  EXPECT_EQ(c.paths[1].iface.address, (net::Prefix{ip("10.6.0.2"), 24}));
+  EXPECT_EQ(c.paths[1].iface.next_hop, ip("10.6.0.1"));
+  EXPECT_EQ(c.paths[1].max_rate_bps, 28'000'000u);
+  ASSERT_EQ(c.path_profiles.size(), 2u);
+  EXPECT_EQ(c.path_profiles[1].name, "wifi");
+  EXPECT_EQ(c.multipath.mode, Mode::aggregate);
+  ASSERT_EQ(c.policy.size(), 3u);
+  EXPECT_EQ(c.policy[0].match.proto, net::kProtoUdp);  // DNS pinned to 5g
+  EXPECT_EQ(c.policy[0].match.dst_lo, 53);
+  EXPECT_EQ(c.policy[0].match.dst_hi, 53);
+  EXPECT_EQ(c.policy[0].mode, Mode::pinned);
+  EXPECT_EQ(c.policy[0].path, 0);
+  EXPECT_EQ(c.policy[1].match.dst_lo, 16384);  // VoIP redundant
+  EXPECT_EQ(c.policy[1].match.dst_hi, 32767);
+  EXPECT_EQ(c.policy[1].mode, Mode::redundant);
+  EXPECT_EQ(c.policy[2].match.dscp, 46);  // EF redundant
+  EXPECT_EQ(c.policy[2].match.proto, 0);
+  EXPECT_EQ(c.policy[2].mode, Mode::redundant);
+}
+
+TEST_F(ConfigTest, ExampleServerTwoPaths) {
+  Config c = load(MPF_SOURCE_ROOT "/configs/examples/server-2paths.conf");
+  EXPECT_EQ(c.role, Role::server);
+  EXPECT_TRUE(c.paths.empty());
+  ASSERT_EQ(c.path_profiles.size(), 2u);
+  EXPECT_EQ(c.path_profiles[0].name, "5g");
+  EXPECT_EQ(c.path_profiles[0].max_rate_bps, 48'000'000u);
+  EXPECT_EQ(c.path_profiles[1].name, "wifi");
+  EXPECT_EQ(c.path_profiles[1].max_rate_bps, 28'000'000u);
+  ASSERT_EQ(c.policy.size(), 3u);
+  EXPECT_EQ(c.policy[0].match.src_lo, 53);  // DNS replies pinned to 5g
+  EXPECT_EQ(c.policy[0].match.dst_lo, 0);
+  EXPECT_EQ(c.policy[0].match.dst_hi, 65535);
+  EXPECT_EQ(c.policy[0].path, 0);
+  EXPECT_EQ(c.policy[1].match.src_lo, 16384);
+  EXPECT_EQ(c.policy[1].match.src_hi, 32767);
+  EXPECT_EQ(c.policy[1].mode, Mode::redundant);
+  EXPECT_EQ(c.policy[2].match.dscp, 46);
+}
+
 // --- the file itself -------------------------------------------------------------------------
 
 TEST_F(ConfigTest, MissingFile) {
@@ -352,9 +424,11 @@ TEST_F(ConfigTest, SyntaxErrors) {
 
 TEST_F(ConfigTest, UnknownKeys) {
   expect_error(sub(kGateway, "{ name = \"5g\";", "{ nmae = \"5g\";"), 5,
-               "paths.[0].nmae: unknown key (allowed here: name, port, address, next_hop, mtu)");
+               "paths.[0].nmae: unknown key (allowed here: name, port, address, next_hop, mtu, weight, "
+               "max_rate)");
   expect_error(kGateway + "dataplan = { burst = 32; };\n", 7, "dataplan: unknown key");
-  expect_error(kGateway + "policy = ( );\n", 7, "policy: unknown key");
+  expect_error(kGateway + "policies = ( );\n", 7, "policies: unknown key");
+  expect_error(kGateway + "multipth = { };\n", 7, "multipth: unknown key");
   expect_error(sub(kGateway, "key = \"k\";", "kye = \"k\";"), 3, "tunnel.kye: unknown key");
   expect_error(sub(kGateway, "lan = { port", "lan = { prot = \"x\"; port"), 2, "lan.prot: unknown key");
   expect_error(kGateway +
@@ -385,7 +459,9 @@ TEST_F(ConfigTest, KeysOfTheOtherRole) {
                "tunnel.ports: not allowed in a gateway configuration");
   expect_error(kServer + "lan = { port = \"p9\"; address = \"192.168.1.1/24\"; };\n", 5,
                "lan: not allowed in a server configuration (gateway only)");
-  expect_error(kServer + "paths = ();\n", 5, "paths: not allowed in a server configuration");
+  // paths exist on both roles, with different keys (see ServerPaths)
+  expect_error(kServer + "paths = ( { name = \"5g\"; port = \"p9\"; } );\n", 5,
+               "paths.[0].port: paths on a server describe the gateways' paths: port/address not allowed");
   expect_error(sub(kServer, "tunnel = { port = 4500;", "tunnel = { port = 4500; id = 1;"), 3,
                "tunnel.id: not allowed in a server configuration");
   expect_error(sub(kServer, "tunnel = { port = 4500;", "tunnel = { port = 4500; server = \"1.2.3.4:1\";"), 3,
@@ -765,6 +841,498 @@ TEST_F(ConfigTest, ControlSocket) {
   expect_error(kGateway + "control = { socket = \"\"; };\n", 7, "control.socket: must not be empty");
   expect_error(kGateway + "control = { socket = \"/" + std::string(120, 'x') + "\"; };\n", 7,
                "control.socket: path is longer than 107 bytes");
+}
+
+// --- paths: weight, max_rate; the server's paths ----------------------------------------------
+
+// kGateway with `extra` added to the 5g path's group (line 5).
+std::string gw_path(const std::string& extra) {
+  return sub(kGateway, "next_hop = \"10.5.0.1\"; }", "next_hop = \"10.5.0.1\"; " + extra + " }");
+}
+
+TEST_F(ConfigTest, PathWeightAndRateDefaults) {
+  Config c = load_text(kGateway);
+  EXPECT_EQ(c.paths[0].weight, 1);
+  EXPECT_EQ(c.paths[0].max_rate_bps, 0u);
+  ASSERT_EQ(c.path_profiles.size(), 1u);  // the gateway's profiles mirror its paths
+  EXPECT_EQ(c.path_profiles[0].name, "5g");
+  EXPECT_EQ(c.path_profiles[0].weight, 1);
+  EXPECT_EQ(c.path_profiles[0].max_rate_bps, 0u);
+  EXPECT_EQ(c.path_profiles[0].line, 5);
+  c = load_text(gw_path("weight = 1000; max_rate = \"2.5G\";"));
+  EXPECT_EQ(c.paths[0].weight, 1000);
+  EXPECT_EQ(c.paths[0].max_rate_bps, 2'500'000'000u);
+  EXPECT_EQ(c.path_profiles[0].weight, 1000);
+  EXPECT_EQ(c.path_profiles[0].max_rate_bps, 2'500'000'000u);
+}
+
+TEST_F(ConfigTest, PathWeight) {
+  EXPECT_EQ(load_text(gw_path("weight = 1;")).paths[0].weight, 1);
+  expect_error(gw_path("weight = 0;"), 5, "paths.[0].weight: 0 is out of range 1..1000");
+  expect_error(gw_path("weight = 1001;"), 5, "paths.[0].weight: 1001 is out of range 1..1000");
+  expect_error(gw_path("weight = -1;"), 5, "paths.[0].weight: -1 is out of range");
+  expect_error(gw_path("weight = \"2\";"), 5, "paths.[0].weight: expected an integer, got a string");
+  expect_error(gw_path("weight = 1.5;"), 5, "paths.[0].weight: expected an integer, got a float");
+  // tunnel ports are not paths
+  expect_error(sub(kServer, "name = \"t0\";", "name = \"t0\"; weight = 2;"), 3,
+               "tunnel.ports.[0].weight: unknown key (allowed here: name, port, address, next_hop, mtu)");
+}
+
+TEST_F(ConfigTest, PathMaxRate) {
+  auto rate = [&](const std::string& v) { return load_text(gw_path("max_rate = " + v + ";")).paths[0].max_rate_bps; };
+  EXPECT_EQ(rate("0"), 0u);
+  EXPECT_EQ(rate("\"0\""), 0u);
+  EXPECT_EQ(rate("\"0k\""), 0u);
+  EXPECT_EQ(rate("48000000"), 48'000'000u);
+  EXPECT_EQ(rate("\"48000000\""), 48'000'000u);
+  EXPECT_EQ(rate("\"50M\""), 50'000'000u);
+  EXPECT_EQ(rate("\"2.5G\""), 2'500'000'000u);
+  EXPECT_EQ(rate("\"800k\""), 800'000u);
+  EXPECT_EQ(rate("\"800K\""), 800'000u);
+  EXPECT_EQ(rate("\"1.5M\""), 1'500'000u);
+  EXPECT_EQ(rate("\"0.064M\""), 64'000u);
+  EXPECT_EQ(rate("\"64k\""), 64'000u);           // the minimum
+  EXPECT_EQ(rate("64000"), 64'000u);
+  EXPECT_EQ(rate("\"400G\""), 400'000'000'000u);  // the maximum
+  EXPECT_EQ(rate("400000000000L"), 400'000'000'000u);
+  EXPECT_EQ(rate("\"10.000000001G\""), 10'000'000'001u);
+  // out of range
+  expect_error(gw_path("max_rate = 63999;"), 5, "paths.[0].max_rate: 63999 is out of range 64k..400G bit/s (0 = unlimited)");
+  expect_error(gw_path("max_rate = \"63.999k\";"), 5,
+               "paths.[0].max_rate: \"63.999k\" (63999 bit/s) is out of range 64k..400G bit/s");
+  expect_error(gw_path("max_rate = \"400.000000001G\";"), 5, "(400000000001 bit/s) is out of range");
+  expect_error(gw_path("max_rate = \"401G\";"), 5, "paths.[0].max_rate: \"401G\" (401000000000 bit/s) is out of range");
+  expect_error(gw_path("max_rate = \"999999999999G\";"), 5, "paths.[0].max_rate: \"999999999999G\" is out of range");
+  expect_error(gw_path("max_rate = 400000000001L;"), 5, "paths.[0].max_rate: 400000000001 is out of range");
+  expect_error(gw_path("max_rate = -1;"), 5, "paths.[0].max_rate: -1 is out of range");
+  expect_error(gw_path("max_rate = 48000000000;"), 5, "integer 48000000000 does not fit in 32 bits; write 48000000000L");
+  // not whole bits per second
+  expect_error(gw_path("max_rate = \"64000.5\";"), 5, "paths.[0].max_rate: \"64000.5\" is not a whole number of bit/s");
+  expect_error(gw_path("max_rate = \"1.0001k\";"), 5, "\"1.0001k\" is not a whole number of bit/s");
+  // not a rate
+  for (const char* bad : {"50m", "50g", "50 M", "50Mbit", "", "M", "5.G", ".5G", "5..0M", "-1M", "+5M",
+                          "1e6", "0x10M", "50MM", "1.0000000001G", "1234567890123"}) {
+    expect_error(gw_path(std::string("max_rate = \"") + bad + "\";"), 5,
+                 std::string("paths.[0].max_rate: \"") + bad + "\" is not a rate (bit/s: an integer, or a number with suffix k, M or G");
+  }
+  expect_error(gw_path("max_rate = 50.0;"), 5,
+               "paths.[0].max_rate: expected an integer (bit/s) or a string such as \"50M\", got a float");
+  expect_error(gw_path("max_rate = true;"), 5, "expected an integer (bit/s) or a string such as \"50M\", got a boolean");
+}
+
+// kServer plus `body` as its paths list; the list's first entry is on line 6.
+std::string srv_paths(const std::string& body) { return kServer + "paths = (\n" + body + "\n);\n"; }
+
+TEST_F(ConfigTest, ServerPathsDefault) {
+  Config c = load_text(kServer);
+  EXPECT_TRUE(c.paths.empty());
+  ASSERT_EQ(c.path_profiles.size(), 8u);
+  for (size_t k = 0; k < 8; ++k) {
+    EXPECT_EQ(c.path_profiles[k].name, "p" + std::to_string(k));
+    EXPECT_EQ(c.path_profiles[k].weight, 1);
+    EXPECT_EQ(c.path_profiles[k].max_rate_bps, 0u);
+    EXPECT_EQ(c.path_profiles[k].line, 0);
+  }
+}
+
+TEST_F(ConfigTest, ServerPaths) {
+  Config c = load_text(srv_paths("{ name = \"5g\"; weight = 5; max_rate = \"48M\"; },\n"
+                                 "{ name = \"wifi\"; }"));
+  EXPECT_TRUE(c.paths.empty());  // no interfaces: the server's ports are wan and tunnel.ports
+  EXPECT_EQ(c.interfaces().size(), 2u);
+  ASSERT_EQ(c.path_profiles.size(), 2u);
+  EXPECT_EQ(c.path_profiles[0].name, "5g");
+  EXPECT_EQ(c.path_profiles[0].weight, 5);
+  EXPECT_EQ(c.path_profiles[0].max_rate_bps, 48'000'000u);
+  EXPECT_EQ(c.path_profiles[0].line, 6);
+  EXPECT_EQ(c.path_profiles[1].name, "wifi");
+  EXPECT_EQ(c.path_profiles[1].weight, 1);
+  EXPECT_EQ(c.path_profiles[1].max_rate_bps, 0u);
+  EXPECT_EQ(c.path_profiles[1].line, 7);
+  // a server path may share a name with an interface: they are different things
+  EXPECT_EQ(load_text(srv_paths("{ name = \"t0\"; }")).path_profiles[0].name, "t0");
+}
+
+TEST_F(ConfigTest, ServerPathsErrors) {
+  const std::string msg = "paths on a server describe the gateways' paths: port/address not allowed";
+  expect_error(srv_paths("{ name = \"5g\"; port = \"p2\"; }"), 6, "paths.[0].port: " + msg);
+  expect_error(srv_paths("{ name = \"5g\"; address = \"10.5.0.2/24\"; }"), 6, "paths.[0].address: " + msg);
+  expect_error(srv_paths("{ name = \"5g\"; next_hop = \"10.5.0.1\"; }"), 6, "paths.[0].next_hop: " + msg);
+  expect_error(srv_paths("{ name = \"5g\"; },\n{ name = \"wifi\"; mtu = 1400; }"), 7, "paths.[1].mtu: " + msg);
+  expect_error(srv_paths("{ name = \"5g\"; wieght = 2; }"), 6,
+               "paths.[0].wieght: unknown key (allowed here: name, weight, max_rate)");
+  expect_error(srv_paths("{ weight = 2; }"), 6, "paths.[0]: missing required key \"name\"");
+  expect_error(srv_paths("{ name = \"5G\"; }"), 6, "paths.[0].name: \"5G\" is not a valid name (1 to 15 of a-z 0-9 _ -)");
+  expect_error(srv_paths("{ name = \"\"; }"), 6, "paths.[0].name: \"\" is not a valid name");
+  expect_error(srv_paths("{ name = 5; }"), 6, "paths.[0].name: expected a string, got an integer");
+  expect_error(srv_paths("{ name = \"5g\"; },\n{ name = \"5g\"; }"), 7, "paths.[1].name: name \"5g\" is already used (line 6)");
+  expect_error(srv_paths("{ name = \"5g\"; weight = 0; }"), 6, "paths.[0].weight: 0 is out of range 1..1000");
+  expect_error(srv_paths("{ name = \"5g\"; max_rate = \"1k\"; }"), 6, "paths.[0].max_rate: \"1k\" (1000 bit/s) is out of range");
+  expect_error(srv_paths("{ name = \"5g\"; max_rate = \"fast\"; }"), 6, "paths.[0].max_rate: \"fast\" is not a rate");
+  expect_error(srv_paths(""), 5, "paths: at least one path is required (leave paths out for the default p0..p7)");
+  expect_error(kServer + "paths = ( \"5g\" );\n", 5, "paths.[0]: expected a group");
+  expect_error(kServer + "paths = { name = \"5g\"; };\n", 5, "paths: expected a list ( ... ), got a group");
+  std::string nine;
+  for (int k = 0; k < 9; ++k) nine += std::string(k ? ",\n" : "") + "{ name = \"n" + std::to_string(k) + "\"; }";
+  expect_error(srv_paths(nine), 14, "paths.[8]: too many paths (at most 8)");
+  EXPECT_EQ(load_text(srv_paths(nine.substr(0, nine.rfind(",\n")))).path_profiles.size(), 8u);
+}
+
+// --- multipath -------------------------------------------------------------------------------
+
+TEST_F(ConfigTest, MultipathDefaults) {
+  for (const std::string& text : {kGateway, kServer}) {
+    Config c = load_text(text);
+    EXPECT_EQ(c.multipath.mode, Mode::aggregate);
+    EXPECT_EQ(c.multipath.path, -1);
+    EXPECT_EQ(c.multipath.streams, 8u);
+    EXPECT_EQ(c.multipath.probe_interval_ms, 25u);
+    EXPECT_EQ(c.multipath.dead_after_ms, 150u);
+    EXPECT_EQ(c.multipath.up_after, 3u);
+    EXPECT_EQ(c.multipath.reorder_max_ms, 100u);
+    EXPECT_EQ(c.multipath.max_queue_ms, 50u);
+    EXPECT_TRUE(c.multipath.retransmit);
+    EXPECT_EQ(c.multipath.retransmit_budget_pct, 10u);
+    EXPECT_TRUE(c.policy.empty());
+    // an empty group changes nothing
+    Config e = load_text(text + "multipath = { };\npolicy = ( );\n");
+    EXPECT_EQ(e.multipath.mode, Mode::aggregate);
+    EXPECT_EQ(e.multipath.dead_after_ms, 150u);
+    EXPECT_TRUE(e.policy.empty());
+  }
+  EXPECT_TRUE(load_text(kGateway + "policy = [ ];\n").policy.empty());
+}
+
+TEST_F(ConfigTest, MultipathSettings) {
+  Config c = load_text(kServer +
+                       "multipath = { mode = \"lowest-rtt\"; streams = 256; probe_interval_ms = 5;"
+                       " dead_after_ms = 20; up_after = 100; reorder_max_ms = 0; max_queue_ms = 1000;"
+                       " retransmit = false; retransmit_budget = 0; };\n");
+  EXPECT_EQ(c.multipath.mode, Mode::lowest_rtt);
+  EXPECT_EQ(c.multipath.path, -1);
+  EXPECT_EQ(c.multipath.streams, 256u);
+  EXPECT_EQ(c.multipath.probe_interval_ms, 5u);
+  EXPECT_EQ(c.multipath.dead_after_ms, 20u);
+  EXPECT_EQ(c.multipath.up_after, 100u);
+  EXPECT_EQ(c.multipath.reorder_max_ms, 0u);
+  EXPECT_EQ(c.multipath.max_queue_ms, 1000u);
+  EXPECT_FALSE(c.multipath.retransmit);
+  EXPECT_EQ(c.multipath.retransmit_budget_pct, 0u);
+  c = load_text(kGateway +
+                "multipath = { streams = 1; probe_interval_ms = 1000; dead_after_ms = 10000; up_after = 1;"
+                " reorder_max_ms = 2000; max_queue_ms = 1; retransmit = true; retransmit_budget = 100; };\n");
+  EXPECT_EQ(c.multipath.streams, 1u);
+  EXPECT_EQ(c.multipath.probe_interval_ms, 1000u);
+  EXPECT_EQ(c.multipath.dead_after_ms, 10000u);
+  EXPECT_EQ(c.multipath.up_after, 1u);
+  EXPECT_EQ(c.multipath.reorder_max_ms, 2000u);
+  EXPECT_EQ(c.multipath.max_queue_ms, 1u);
+  EXPECT_TRUE(c.multipath.retransmit);
+  EXPECT_EQ(c.multipath.retransmit_budget_pct, 100u);
+}
+
+TEST_F(ConfigTest, MultipathModes) {
+  auto mode = [&](const std::string& m) {
+    return load_text(kGateway + "multipath = { mode = \"" + m + "\"; };\n").multipath.mode;
+  };
+  EXPECT_EQ(mode("aggregate"), Mode::aggregate);
+  EXPECT_EQ(mode("weighted"), Mode::weighted);
+  EXPECT_EQ(mode("active-backup"), Mode::active_backup);
+  EXPECT_EQ(mode("lowest-rtt"), Mode::lowest_rtt);
+  EXPECT_EQ(mode("redundant"), Mode::redundant);
+  for (Mode m : {Mode::aggregate, Mode::weighted, Mode::active_backup, Mode::lowest_rtt, Mode::redundant})
+    EXPECT_EQ(mode(mode_name(m)), m);
+  EXPECT_STREQ(mode_name(Mode::pinned), "pinned");
+  EXPECT_STREQ(mode_name(Mode::active_backup), "active-backup");
+  expect_error(kGateway + "multipath = { mode = \"active_backup\"; };\n", 7,
+               "multipath.mode: must be one of \"aggregate\", \"weighted\", \"active-backup\", \"lowest-rtt\", "
+               "\"redundant\", \"pinned\", not \"active_backup\"");
+  expect_error(kGateway + "multipath = { mode = \"Aggregate\"; };\n", 7, "multipath.mode: must be one of");
+  expect_error(kGateway + "multipath = { mode = 1; };\n", 7, "multipath.mode: expected a string, got an integer");
+}
+
+TEST_F(ConfigTest, MultipathPinnedDefault) {
+  std::string two = sub(kGateway, "next_hop = \"10.5.0.1\"; }",
+                        "next_hop = \"10.5.0.1\"; },\n"
+                        "  { name = \"wifi\"; port = \"p2\"; address = \"10.6.0.2/24\"; next_hop = \"10.6.0.1\"; }");
+  // two paths: the extras start on line 8
+  Config c = load_text(two + "multipath = { mode = \"pinned\"; path = \"wifi\"; };\n");
+  EXPECT_EQ(c.multipath.mode, Mode::pinned);
+  EXPECT_EQ(c.multipath.path, 1);
+  expect_error(two + "multipath = {\n  mode = \"pinned\";\n};\n", 9,
+               "multipath.mode: mode \"pinned\" needs a path (path = \"name\";)");
+  expect_error(two + "multipath = {\n  mode = \"pinned\";\n  path = \"lte\";\n};\n", 10,
+               "multipath.path: \"lte\" is not a path (paths: 5g, wifi)");
+  expect_error(two + "multipath = {\n  mode = \"pinned\";\n  path = 1;\n};\n", 10,
+               "multipath.path: expected a string, got an integer");
+  expect_error(two + "multipath = {\n  path = \"5g\";\n};\n", 9,
+               "multipath.path: path is only used with mode \"pinned\" (mode here: \"aggregate\")");
+  expect_error(two + "multipath = { mode = \"redundant\";\n  path = \"5g\";\n};\n", 9,
+               "multipath.path: path is only used with mode \"pinned\" (mode here: \"redundant\")");
+  // server: the names of its paths, or the default p0..p7
+  c = load_text(kServer + "multipath = { mode = \"pinned\"; path = \"p7\"; };\n");
+  EXPECT_EQ(c.multipath.path, 7);
+  expect_error(kServer + "multipath = { mode = \"pinned\"; path = \"p8\"; };\n", 5,
+               "multipath.path: \"p8\" is not a path (the server's paths: p0, p1, p2, p3, p4, p5, p6, p7)");
+  c = load_text(srv_paths("{ name = \"5g\"; },\n{ name = \"wifi\"; }") +
+                "multipath = { mode = \"pinned\"; path = \"wifi\"; };\n");
+  EXPECT_EQ(c.multipath.path, 1);
+  expect_error(srv_paths("{ name = \"5g\"; },\n{ name = \"wifi\"; }") +
+                   "multipath = { mode = \"pinned\"; path = \"p0\"; };\n",
+               9, "multipath.path: \"p0\" is not a path (the server's paths: 5g, wifi)");
+}
+
+TEST_F(ConfigTest, MultipathRanges) {
+  auto mp = [&](const std::string& kv) { return kGateway + "multipath = { " + kv + "; };\n"; };
+  expect_error(mp("streams = 0"), 7, "multipath.streams: 0 is out of range 1..256");
+  expect_error(mp("streams = 257"), 7, "multipath.streams: 257 is out of range 1..256");
+  expect_error(mp("probe_interval_ms = 4"), 7, "multipath.probe_interval_ms: 4 is out of range 5..1000");
+  expect_error(mp("probe_interval_ms = 1001"), 7, "multipath.probe_interval_ms: 1001 is out of range 5..1000");
+  expect_error(mp("dead_after_ms = 19"), 7, "multipath.dead_after_ms: 19 is out of range 20..10000");
+  expect_error(mp("dead_after_ms = 10001"), 7, "multipath.dead_after_ms: 10001 is out of range 20..10000");
+  expect_error(mp("up_after = 0"), 7, "multipath.up_after: 0 is out of range 1..100");
+  expect_error(mp("up_after = 101"), 7, "multipath.up_after: 101 is out of range 1..100");
+  expect_error(mp("reorder_max_ms = -1"), 7, "multipath.reorder_max_ms: -1 is out of range 0..2000");
+  expect_error(mp("reorder_max_ms = 2001"), 7, "multipath.reorder_max_ms: 2001 is out of range 0..2000");
+  expect_error(mp("max_queue_ms = 0"), 7, "multipath.max_queue_ms: 0 is out of range 1..1000");
+  expect_error(mp("max_queue_ms = 1001"), 7, "multipath.max_queue_ms: 1001 is out of range 1..1000");
+  expect_error(mp("retransmit_budget = -1"), 7, "multipath.retransmit_budget: -1 is out of range 0..100");
+  expect_error(mp("retransmit_budget = 101"), 7, "multipath.retransmit_budget: 101 is out of range 0..100");
+  expect_error(mp("retransmit = 1"), 7, "multipath.retransmit: expected a boolean, got an integer");
+  expect_error(mp("retransmit = \"yes\""), 7, "multipath.retransmit: expected a boolean, got a string");
+  expect_error(mp("streams = \"8\""), 7, "multipath.streams: expected an integer, got a string");
+  expect_error(mp("retransmit_budget_pct = 5"), 7,
+               "multipath.retransmit_budget_pct: unknown key (allowed here: mode, path, streams, probe_interval_ms, "
+               "dead_after_ms, up_after, reorder_max_ms, max_queue_ms, retransmit, retransmit_budget)");
+  expect_error(kGateway + "multipath = ( );\n", 7, "multipath: expected a group { ... }, got a list");
+}
+
+TEST_F(ConfigTest, MultipathDeadAfterVersusProbeInterval) {
+  auto mp = [&](const std::string& body) { return kGateway + "multipath = {\n" + body + "\n};\n"; };  // body: line 8
+  EXPECT_EQ(load_text(mp("probe_interval_ms = 75;")).multipath.dead_after_ms, 150u);  // exactly 2x
+  EXPECT_EQ(load_text(mp("probe_interval_ms = 100;\ndead_after_ms = 200;")).multipath.dead_after_ms, 200u);
+  expect_error(mp("probe_interval_ms = 100;\ndead_after_ms = 199;"), 9,
+               "multipath.dead_after_ms: dead_after_ms (199) must be >= 2 * probe_interval_ms (100)");
+  expect_error(mp("dead_after_ms = 199;\nprobe_interval_ms = 100;"), 8, "multipath.dead_after_ms: dead_after_ms (199)");
+  // against the default dead_after_ms (150)
+  expect_error(mp("probe_interval_ms = 76;"), 8,
+               "multipath.probe_interval_ms: dead_after_ms (150) must be >= 2 * probe_interval_ms (76)");
+  // against the default probe_interval_ms (25)
+  expect_error(mp("dead_after_ms = 49;"), 8, "multipath.dead_after_ms: dead_after_ms (49) must be >= 2 * probe_interval_ms (25)");
+}
+
+// --- policy ----------------------------------------------------------------------------------
+
+// kGateway with a second path (wifi, line 6) and `rules` as its policy; the first rule is on
+// line 9.
+std::string gw_policy(const std::string& rules) {
+  return sub(kGateway, "next_hop = \"10.5.0.1\"; }",
+             "next_hop = \"10.5.0.1\"; },\n"
+             "  { name = \"wifi\"; port = \"p2\"; address = \"10.6.0.2/24\"; next_hop = \"10.6.0.1\"; }") +
+         "policy = (\n" + rules + "\n);\n";
+}
+
+// One rule with the given match body (line 9).
+std::string gw_match(const std::string& match) {
+  return gw_policy("{ match = { " + match + " }; mode = \"redundant\"; }");
+}
+
+TEST_F(ConfigTest, PolicyRules) {
+  Config c = load_text(gw_policy(
+      "{ match = { proto = \"udp\"; dst_port = \"53\"; }; mode = \"pinned\"; path = \"wifi\"; },\n"     // 9
+      "{ match = { proto = \"tcp\"; src_port = \"1000-2000\"; dst_port = 443; dst = \"10.0.0.0/8\"; dscp = 10; };"
+      " mode = \"weighted\"; },\n"                                                                        // 10
+      "{ match = { proto = \"icmp\"; }; mode = \"active-backup\"; },\n"                                   // 11
+      "{ match = { dscp = \"ef\"; }; mode = \"redundant\"; },\n"                                          // 12
+      "{ match = { dst = \"192.0.2.7/32\"; }; mode = \"lowest-rtt\"; },\n"                                // 13
+      "{ mode = \"aggregate\"; }"));                                                                      // 14
+  ASSERT_EQ(c.policy.size(), 6u);
+  const PolicyRule* r = &c.policy[0];
+  EXPECT_EQ(r->line, 9);
+  EXPECT_EQ(r->mode, Mode::pinned);
+  EXPECT_EQ(r->path, 1);
+  EXPECT_EQ(r->match.proto, net::kProtoUdp);
+  EXPECT_EQ(r->match.src_lo, 0);
+  EXPECT_EQ(r->match.src_hi, 65535);
+  EXPECT_EQ(r->match.dst_lo, 53);
+  EXPECT_EQ(r->match.dst_hi, 53);
+  EXPECT_EQ(r->match.dst, (net::Prefix{0, 0}));
+  EXPECT_EQ(r->match.dscp, -1);
+  r = &c.policy[1];
+  EXPECT_EQ(r->line, 10);
+  EXPECT_EQ(r->mode, Mode::weighted);
+  EXPECT_EQ(r->path, -1);
+  EXPECT_EQ(r->match.proto, net::kProtoTcp);
+  EXPECT_EQ(r->match.src_lo, 1000);
+  EXPECT_EQ(r->match.src_hi, 2000);
+  EXPECT_EQ(r->match.dst_lo, 443);
+  EXPECT_EQ(r->match.dst_hi, 443);
+  EXPECT_EQ(r->match.dst, (net::Prefix{ip("10.0.0.0"), 8}));
+  EXPECT_EQ(r->match.dscp, 10);
+  EXPECT_EQ(c.policy[2].match.proto, net::kProtoIcmp);
+  EXPECT_EQ(c.policy[2].mode, Mode::active_backup);
+  EXPECT_EQ(c.policy[3].match.dscp, 46);
+  EXPECT_EQ(c.policy[3].match.proto, 0);
+  EXPECT_EQ(c.policy[4].match.dst, (net::Prefix{ip("192.0.2.7"), 32}));
+  EXPECT_EQ(c.policy[4].mode, Mode::lowest_rtt);
+  EXPECT_EQ(c.policy[5].line, 14);
+  EXPECT_EQ(c.policy[5].mode, Mode::aggregate);
+  // an absent or empty match matches everything
+  for (const PolicyRule& x : {c.policy[5], load_text(gw_policy("{ match = { }; mode = \"redundant\"; }")).policy[0]}) {
+    EXPECT_EQ(x.match.proto, 0);
+    EXPECT_EQ(x.match.src_lo, 0);
+    EXPECT_EQ(x.match.src_hi, 65535);
+    EXPECT_EQ(x.match.dst_lo, 0);
+    EXPECT_EQ(x.match.dst_hi, 65535);
+    EXPECT_EQ(x.match.dst.len, 0);
+    EXPECT_EQ(x.match.dscp, -1);
+  }
+}
+
+TEST_F(ConfigTest, PolicyRuleModeAndPath) {
+  expect_error(gw_policy("{ match = { proto = \"udp\"; }; }"), 9, "policy.[0]: missing required key \"mode\"");
+  expect_error(gw_policy("{ mode = \"fast\"; }"), 9, "policy.[0].mode: must be one of \"aggregate\"");
+  expect_error(gw_policy("{ mode = \"pinned\"; }"), 9, "policy.[0].mode: mode \"pinned\" needs a path");
+  expect_error(gw_policy("{ mode = \"pinned\"; path = \"lte\"; }"), 9,
+               "policy.[0].path: \"lte\" is not a path (paths: 5g, wifi)");
+  expect_error(gw_policy("{ mode = \"pinned\"; path = \"lan\"; }"), 9, "policy.[0].path: \"lan\" is not a path");
+  expect_error(gw_policy("{ mode = \"redundant\"; path = \"5g\"; }"), 9,
+               "policy.[0].path: path is only used with mode \"pinned\" (mode here: \"redundant\")");
+  expect_error(gw_policy("{ mode = \"aggregate\"; path = \"5g\"; }"), 9, "policy.[0].path: path is only used with mode \"pinned\"");
+  expect_error(gw_policy("{ mode = \"redundant\"; prio = 1; }"), 9, "policy.[0].prio: unknown key (allowed here: match, mode, path)");
+  expect_error(gw_policy("{ match = { port = 53; }; mode = \"redundant\"; }"), 9,
+               "policy.[0].match.port: unknown key (allowed here: proto, src_port, dst_port, dst, dscp)");
+  expect_error(gw_policy("{ match = { src = \"10.0.0.0/8\"; }; mode = \"redundant\"; }"), 9,
+               "policy.[0].match.src: unknown key");
+  expect_error(gw_policy("{ match = ( ); mode = \"redundant\"; }"), 9, "policy.[0].match: expected a group { ... }, got a list");
+  expect_error(kGateway + "policy = ( \"redundant\" );\n", 7, "policy.[0]: expected a group { ... }, got a string");
+  expect_error(kGateway + "policy = { mode = \"redundant\"; };\n", 7, "policy: expected a list ( ... ), got a group");
+  // server: its path names
+  Config c = load_text(kServer + "policy = ( { mode = \"pinned\"; path = \"p3\"; } );\n");
+  EXPECT_EQ(c.policy[0].path, 3);
+  c = load_text(srv_paths("{ name = \"5g\"; },\n{ name = \"wifi\"; }") +
+                "policy = ( { match = { proto = \"udp\"; src_port = \"53\"; }; mode = \"pinned\"; path = \"wifi\"; } );\n");
+  EXPECT_EQ(c.policy[0].path, 1);
+  EXPECT_EQ(c.policy[0].match.src_lo, 53);
+  expect_error(srv_paths("{ name = \"5g\"; }") + "policy = ( { mode = \"pinned\"; path = \"wifi\"; } );\n", 8,
+               "policy.[0].path: \"wifi\" is not a path (the server's paths: 5g)");
+}
+
+TEST_F(ConfigTest, PolicyProto) {
+  expect_error(gw_match("proto = \"sctp\";"), 9, "policy.[0].match.proto: must be \"tcp\", \"udp\" or \"icmp\", not \"sctp\"");
+  expect_error(gw_match("proto = \"TCP\";"), 9, "policy.[0].match.proto: must be \"tcp\", \"udp\" or \"icmp\"");
+  expect_error(gw_match("proto = 6;"), 9, "policy.[0].match.proto: expected a string, got an integer");
+}
+
+TEST_F(ConfigTest, PolicyPorts) {
+  auto ports = [&](const std::string& v) {
+    PolicyMatch m = load_text(gw_match("proto = \"tcp\"; dst_port = " + v + ";")).policy[0].match;
+    return std::make_pair(int(m.dst_lo), int(m.dst_hi));
+  };
+  EXPECT_EQ(ports("\"53\""), std::make_pair(53, 53));
+  EXPECT_EQ(ports("\"0\""), std::make_pair(0, 0));
+  EXPECT_EQ(ports("\"65535\""), std::make_pair(65535, 65535));
+  EXPECT_EQ(ports("\"1000-2000\""), std::make_pair(1000, 2000));
+  EXPECT_EQ(ports("\"0-65535\""), std::make_pair(0, 65535));
+  EXPECT_EQ(ports("\"7-7\""), std::make_pair(7, 7));
+  EXPECT_EQ(ports("53"), std::make_pair(53, 53));
+  EXPECT_EQ(load_text(gw_match("proto = \"udp\"; src_port = \"5060-5061\";")).policy[0].match.src_hi, 5061);
+  // ports need tcp or udp
+  expect_error(gw_match("src_port = \"53\";"), 9, "policy.[0].match.src_port: src_port needs proto tcp or udp");
+  EXPECT_EQ(load_text(gw_match("dst_port = \"53\"; proto = \"udp\";")).policy[0].match.dst_lo, 53);  // any order
+  expect_error(gw_match("proto = \"icmp\"; dst_port = \"53\";"), 9, "policy.[0].match.dst_port: dst_port needs proto tcp or udp");
+  // values
+  auto bad = [&](const std::string& v, const std::string& reason) {
+    expect_error(gw_match("proto = \"udp\"; src_port = " + v + ";"), 9, "policy.[0].match.src_port: " + reason);
+  };
+  bad("\"2000-1000\"", "\"2000-1000\": need FIRST <= LAST");
+  bad("\"65536\"", "\"65536\": ports are 0..65535");
+  bad("\"1-70000\"", "\"1-70000\": ports are 0..65535");
+  bad("65536", "65536 is out of range 0..65535");
+  bad("-1", "-1 is out of range 0..65535");
+  for (const char* v : {"", "a", "1-", "-1", " 53", "53 ", "1 - 2", "1-2-3", "+53", "0x35", "123456", "53,54"})
+    bad(std::string("\"") + v + "\"", std::string("\"") + v + "\" is not a port or port range (\"53\" or \"1000-2000\")");
+  bad("53.0", "expected a string (\"53\" or \"1000-2000\"), got a float");
+  bad("[53]", "expected a string (\"53\" or \"1000-2000\"), got an array");
+}
+
+TEST_F(ConfigTest, PolicyDst) {
+  EXPECT_EQ(load_text(gw_match("dst = \"0.0.0.0/0\";")).policy[0].match.dst, (net::Prefix{0, 0}));
+  EXPECT_EQ(load_text(gw_match("dst = \"100.64.0.0/10\";")).policy[0].match.dst, (net::Prefix{ip("100.64.0.0"), 10}));
+  expect_error(gw_match("dst = \"10.0.0.1/8\";"), 9, "policy.[0].match.dst: \"10.0.0.1/8\" has host bits set (the prefix is 10.0.0.0/8)");
+  expect_error(gw_match("dst = \"10.0.0.0\";"), 9, "policy.[0].match.dst: \"10.0.0.0\" is not a prefix (a.b.c.d/len, len 0..32)");
+  expect_error(gw_match("dst = \"10.0.0.0/33\";"), 9, "is not a prefix");
+  expect_error(gw_match("dst = \"10.0.0/8\";"), 9, "is not a prefix");
+  expect_error(gw_match("dst = 10;"), 9, "policy.[0].match.dst: expected a string, got an integer");
+}
+
+TEST_F(ConfigTest, PolicyDscp) {
+  auto dscp = [&](const std::string& v) { return int(load_text(gw_match("dscp = " + v + ";")).policy[0].match.dscp); };
+  EXPECT_EQ(dscp("0"), 0);
+  EXPECT_EQ(dscp("63"), 63);
+  EXPECT_EQ(dscp("0x2e"), 46);
+  EXPECT_EQ(dscp("\"ef\""), 46);
+  const std::pair<const char*, int> names[] = {
+      {"af11", 10}, {"af12", 12}, {"af13", 14}, {"af21", 18}, {"af22", 20}, {"af23", 22},
+      {"af31", 26}, {"af32", 28}, {"af33", 30}, {"af41", 34}, {"af42", 36}, {"af43", 38},
+      {"cs0", 0},   {"cs1", 8},   {"cs2", 16},  {"cs3", 24},  {"cs4", 32},  {"cs5", 40},
+      {"cs6", 48},  {"cs7", 56}};
+  for (const auto& [name, v] : names) EXPECT_EQ(dscp(std::string("\"") + name + "\""), v) << name;
+  expect_error(gw_match("dscp = 64;"), 9, "policy.[0].match.dscp: 64 is out of range 0..63");
+  expect_error(gw_match("dscp = -1;"), 9, "policy.[0].match.dscp: -1 is out of range 0..63");
+  for (const char* v : {"EF", "af44", "af10", "af51", "cs8", "af1", "cs", "be", "46", ""})
+    expect_error(gw_match(std::string("dscp = \"") + v + "\";"), 9,
+                 std::string("policy.[0].match.dscp: \"") + v + "\" is not a DSCP value (0..63, or ef, af11..af43, cs0..cs7)");
+  expect_error(gw_match("dscp = 46.0;"), 9,
+               "policy.[0].match.dscp: expected an integer 0..63 or a name (\"ef\", \"af41\", \"cs1\"), got a float");
+}
+
+TEST_F(ConfigTest, PolicyShadowedRules) {
+  // a rule after one that matches everything it matches is never used
+  expect_error(gw_policy("{ mode = \"redundant\"; },\n"
+                         "{ match = { proto = \"udp\"; }; mode = \"aggregate\"; }"),
+               10, "policy.[1]: never used: policy.[0] (line 9) matches every packet this rule matches (first match wins)");
+  expect_error(gw_policy("{ match = { proto = \"udp\"; dst_port = \"1-1000\"; }; mode = \"redundant\"; },\n"
+                         "{ match = { proto = \"udp\"; dst_port = \"53\"; dscp = \"ef\"; }; mode = \"pinned\"; path = \"5g\"; }"),
+               10, "policy.[1]: never used: policy.[0] (line 9)");
+  expect_error(gw_policy("{ match = { dst = \"10.0.0.0/8\"; }; mode = \"redundant\"; },\n"
+                         "{ match = { proto = \"icmp\"; }; mode = \"aggregate\"; },\n"
+                         "{ match = { proto = \"tcp\"; dst = \"10.1.0.0/16\"; }; mode = \"weighted\"; }"),
+               11, "policy.[2]: never used: policy.[0] (line 9)");
+  expect_error(gw_policy("{ match = { dscp = 46; }; mode = \"redundant\"; },\n"
+                         "{ match = { dscp = \"ef\"; proto = \"udp\"; }; mode = \"aggregate\"; }"),
+               10, "policy.[1]: never used: policy.[0] (line 9)");
+  expect_error(gw_policy("{ match = { proto = \"udp\"; dst_port = \"53\"; }; mode = \"redundant\"; },\n"
+                         "{ match = { proto = \"udp\"; dst_port = 53; }; mode = \"aggregate\"; }"),
+               10, "policy.[1]: never used: policy.[0] (line 9)");
+  // an identical catch-all twice
+  expect_error(gw_policy("{ mode = \"redundant\"; },\n{ match = { }; mode = \"redundant\"; }"), 10,
+               "policy.[1]: never used");
+  // narrower first, or disjoint: fine
+  Config c = load_text(gw_policy(
+      "{ match = { proto = \"udp\"; dst_port = \"53\"; }; mode = \"pinned\"; path = \"5g\"; },\n"
+      "{ match = { proto = \"udp\"; }; mode = \"redundant\"; },\n"
+      "{ match = { proto = \"tcp\"; dst_port = \"53\"; }; mode = \"redundant\"; },\n"
+      "{ match = { proto = \"tcp\"; src_port = \"53\"; }; mode = \"redundant\"; },\n"
+      "{ match = { dst = \"10.0.0.0/16\"; }; mode = \"weighted\"; },\n"
+      "{ match = { dst = \"10.0.0.0/8\"; }; mode = \"weighted\"; },\n"
+      "{ match = { dst = \"11.0.0.0/8\"; }; mode = \"weighted\"; },\n"
+      "{ match = { dscp = \"ef\"; }; mode = \"redundant\"; },\n"
+      "{ match = { dscp = \"af41\"; }; mode = \"redundant\"; },\n"
+      "{ mode = \"aggregate\"; }"));
+  EXPECT_EQ(c.policy.size(), 10u);
+}
+
+TEST_F(ConfigTest, PolicyRuleCount) {
+  std::string rules;
+  for (int k = 0; k < 65; ++k)  // lines 9..73, each a different port
+    rules += std::string(k ? ",\n" : "") + "{ match = { proto = \"udp\"; dst_port = " + std::to_string(1000 + k) +
+             "; }; mode = \"redundant\"; }";
+  Config c = load_text(gw_policy(rules.substr(0, rules.rfind(",\n"))));
+  ASSERT_EQ(c.policy.size(), 64u);
+  EXPECT_EQ(c.policy[63].line, 72);
+  EXPECT_EQ(c.policy[63].match.dst_lo, 1063);
+  expect_error(gw_policy(rules), 73, "policy.[64]: too many rules (at most 64)");
 }
 
 // --- check_ports -----------------------------------------------------------------------------
