@@ -92,13 +92,17 @@ void Housekeeping::release() {
     h.pkts.clear();
     h.ip = 0;
   }
-  rte_mbuf* pkts[kMaxBurst];
-  for (auto& w : app_.workers) {
-    unsigned n;
-    while ((n = rte_ring_sc_dequeue_burst(w->to_main(), reinterpret_cast<void**>(pkts),
-                                          kMaxBurst, nullptr)) > 0)
-      for (unsigned i = 0; i < n; i++) rte_pktmbuf_free(pkts[i]);
-  }
+  // Packets still travelling between lcores: freed and counted, so the books balance.
+  auto drain = [&](rte_ring* r) {
+    void* m = nullptr;
+    while (r && rte_ring_sc_dequeue(r, &m) == 0) {
+      rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+      bump(stats_.freed_at_exit);
+    }
+  };
+  for (auto& w : app_.workers) drain(w->to_main());
+  for (unsigned a = 0; a < app_.n_workers; a++)
+    for (unsigned b = 0; b < app_.n_workers; b++) drain(app_.handoff[a][b]);
 }
 
 void Housekeeping::local_frame(rte_mbuf* m) {

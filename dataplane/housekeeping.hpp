@@ -19,7 +19,7 @@ class Housekeeping {
   unsigned poll(uint64_t tsc);
   // The main lcore's loop when it is not also a worker.
   void run();
-  // Frees what is still held (shutdown).
+  // Frees what is still held or in flight between lcores, counted (shutdown).
   void release();
   const LcoreStats& stats() const { return stats_; }
 

@@ -59,9 +59,13 @@ Options parse_options(const std::vector<std::string>& args) {
       std::fputs(kUsage, stdout);
       std::exit(0);
     } else if (a == "--version") {
-      std::printf("mpf-dataplane %s (DPDK %s)\n", MPF_VERSION, rte_version());
+      std::printf("mpf-dataplane %s (%s)\n", MPF_VERSION, rte_version());
       std::exit(0);
-    } else if (a == "--config" && i + 1 < args.size()) {
+    } else if (a == "--config") {
+      if (i + 1 >= args.size()) {
+        std::fprintf(stderr, "mpf-dataplane: --config needs a FILE\n%s", kUsage);
+        std::exit(2);
+      }
       o.config = args[++i];
     } else if (a.rfind("--config=", 0) == 0) {
       o.config = a.substr(9);
@@ -214,12 +218,6 @@ int main(int argc, char** argv) {
   std::printf("mpf-dataplane: stopping\n");
   for (const Port& p : app.ports) rte_eth_dev_stop(p.port_id);
   hk.release();
-  for (unsigned a = 0; a < app.n_workers; a++)  // packets still between workers
-    for (unsigned b = 0; b < app.n_workers; b++)
-      if (rte_ring* r = app.handoff[a][b]) {
-        void* m = nullptr;
-        while (rte_ring_sc_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
-      }
   std::fputs(format_stats(app, collect_stats(app, hk)).c_str(), stdout);
   std::fflush(stdout);
   close_ports(app);

@@ -33,8 +33,11 @@ bool open_one(App& app, Port& port, std::string* error) {
   unsigned want_tx = app.n_workers + (app.main_is_worker ? 0 : 1);
   if (info.max_tx_queues < want_tx) {
     *error = "port " + name + ": needs " + std::to_string(want_tx) +
-             " TX queues (one per lcore), device has " + std::to_string(info.max_tx_queues) +
-             " (net_af_packet: add qpairs=" + std::to_string(want_tx) + ")";
+             " TX queues (one per lcore), device has " + std::to_string(info.max_tx_queues);
+    if (name.rfind("net_af_packet", 0) == 0)
+      *error += " (add qpairs=" + std::to_string(want_tx) + " to its --vdev)";
+    else if (name.rfind("net_pcap", 0) == 0)
+      *error += " (give its --vdev " + std::to_string(want_tx) + " tx_pcap= files)";
     return false;
   }
   port.nb_txq = uint16_t(want_tx);

@@ -461,8 +461,25 @@ Drop Worker::take_inner(rte_mbuf* m, uint8_t* inner, uint32_t inner_len, Ipv4Pac
 
 // Which worker owns the NAT state of a packet from the inside: the EIM mapping of
 // (proto, source, source port), so every flow of one inside endpoint lands on the same lcore.
+// An ICMP error from the inside is about a packet that came in from outside: its owner is the
+// one of that packet's destination, the inside endpoint it quotes.
 unsigned Worker::inside_owner(const Ipv4Packet& p) const {
-  uint32_t h = (p.src * 2654435761u) ^ ((uint32_t(p.proto) << 16 | p.sport) * 0x9e3779b1u);
+  Ipv4 addr = p.src;
+  uint8_t proto = p.proto;
+  uint16_t port = p.sport;
+  if (p.proto == kProtoIcmp && (p.icmp_type == kIcmpDestUnreach ||
+                                p.icmp_type == kIcmpTimeExceeded ||
+                                p.icmp_type == kIcmpParamProblem)) {
+    const uint8_t* q = p.l4 + kIcmpHdrLen;
+    uint32_t qlen = p.l4_len > kIcmpHdrLen ? p.l4_len - kIcmpHdrLen : 0;
+    unsigned qihl = qlen >= kIpv4HdrLen ? unsigned(q[0] & 0x0f) * 4 : 0;
+    if (qihl >= kIpv4HdrLen && qlen >= qihl + 8) {
+      proto = q[kIpProto];
+      addr = load32(q + kIpDst);
+      port = proto == kProtoIcmp ? load16(q + qihl + kIcmpId) : load16(q + qihl + kL4Dport);
+    }
+  }
+  uint32_t h = (addr * 2654435761u) ^ ((uint32_t(proto) << 16 | port) * 0x9e3779b1u);
   return (h >> 8) % app_.n_workers;
 }
 

@@ -33,7 +33,8 @@ constexpr unsigned kStatPorts = 16;
   X(echo_replies_sent, "ICMP echo replies sent for our addresses")                 \
   X(held, "packets held waiting for ARP")                                          \
   X(paths_learned, "peer path address changes learned")                            \
-  X(learn_msgs_lost, "learn notices lost to a full ring")
+  X(learn_msgs_lost, "learn notices lost to a full ring")                          \
+  X(freed_at_exit, "packets in flight between lcores at shutdown, freed")
 
 struct alignas(64) LcoreStats {
 #define MPF_X(name, text) uint64_t name = 0;

@@ -156,7 +156,7 @@ class ReorderWindow {
     word(head_) &= (uint64_t(1) << (head_ & 63)) - 1;
   }
   MPF_REORDER_HOT void pass_delivered() {  // the head was delivered: step past it
-    ++head_;
+    if ((++head_ & 63) == 0) word(head_) = 0;
   }
   MPF_REORDER_HOT void pass_skipped() {  // the head is given up: remember it as not seen
     word(head_) |= uint64_t(1) << (head_ & 63);

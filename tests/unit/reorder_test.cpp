@@ -315,6 +315,10 @@ TEST(Reorder, HugeJumpIsBounded) {
   EXPECT_EQ(rx3.push(990), Verdict::late);
   EXPECT_EQ(rx3.push(930), Verdict::late);
   EXPECT_EQ(rx3.push(928), Verdict::stale);
+  // The frames after such a jump are remembered as seen like any others.
+  for (uint32_t s = 993; s < 1000; ++s) EXPECT_EQ(rx3.push(s), Verdict::deliver) << s;
+  EXPECT_EQ(rx3.w.head(), 1001u);
+  for (uint32_t s = 993; s <= 1000; ++s) EXPECT_EQ(rx3.push(s), Verdict::duplicate) << s;
   // Just under 2^31 ahead and just at it (which is "behind" by serial arithmetic).
   Rx rx2(8);
   rx2.push(0);

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -331,8 +332,10 @@ def finish_perf(perf, wait=True):
             continue
         parts = line.split(None, 2)
         if len(parts) == 3 and parts[0].endswith("%"):
-            top.append({"pct": float(parts[0].rstrip("%")), "dso": parts[1],
-                        "symbol": parts[2].replace("[.] ", "").strip()})
+            # "[.] symbol" or "[k] symbol", then perf 6's empty IPC columns ("-  -")
+            sym = re.sub(r"^\[.\]\s+", "", parts[2])
+            sym = re.sub(r"(\s+-)+\s*$", "", sym).strip()
+            top.append({"pct": float(parts[0].rstrip("%")), "dso": parts[1], "symbol": sym})
     return top[:20]
 
 

@@ -6,8 +6,13 @@
 //
 //   linkem --queue N [--delay-ms D] [--jitter-ms J] [--loss PERCENT] [--seed S]
 //
-// Rate limits are tbf's job (on the wire's egress, after linkem). SIGTERM/SIGINT: exit, with
-// counters on stderr. Exit 2 on bad arguments, 1 when the queue cannot be bound.
+// Rate limits are tbf's job (on the wire's egress, after linkem). Prints "linkem queue N: ready"
+// on stderr once the queue is bound. SIGUSR1: counters on stderr, carry on. SIGTERM/SIGINT:
+// exit, with counters on stderr. Exit 2 on bad arguments, 1 when the queue cannot be bound.
+//
+// Counters: seen (packets queued to us), dropped (random loss), accepted (verdicts given after
+// the delay), held (waiting now), held_max, overruns (ENOBUFS: the kernel dropped queue messages
+// because we did not read fast enough; each may stand for several packets).
 #include <endian.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 #include <poll.h>
@@ -47,10 +52,21 @@ struct State {
   std::mt19937_64 rng;
   uint64_t last_due_ns = 0;
   uint64_t seen = 0, dropped = 0, accepted = 0, overruns = 0;
+  size_t held_max = 0;
 };
 
-volatile sig_atomic_t g_stop = 0;
+volatile sig_atomic_t g_stop = 0, g_report = 0;
 void on_signal(int) { g_stop = 1; }
+void on_usr1(int) { g_report = 1; }
+
+void report(const State& st, const char* why) {
+  std::fprintf(stderr,
+               "linkem queue %d: %s: seen %llu dropped %llu accepted %llu held %zu held_max %zu "
+               "overruns %llu\n",
+               st.opt.queue, why, (unsigned long long)st.seen, (unsigned long long)st.dropped,
+               (unsigned long long)st.accepted, st.held.size(), st.held_max,
+               (unsigned long long)st.overruns);
+}
 
 uint64_t now_ns() {
   timespec ts;
@@ -92,11 +108,13 @@ int on_packet(nfq_q_handle*, nfgenmsg*, nfq_data* nfa, void* data) {
   uint64_t due = now_ns() + uint64_t(d * 1e6);
   if (due < st->last_due_ns) due = st->last_due_ns;  // jitter never reorders
   st->last_due_ns = due;
-  if (due <= now_ns()) {
+  // Straight through only when nothing is held: a packet must never overtake an earlier one.
+  if (st->held.empty() && due <= now_ns()) {
     st->accepted++;
     nfq_set_verdict(st->qh, id, NF_ACCEPT, 0, nullptr);
   } else {
     st->held.push_back({id, due});
+    if (st->held.size() > st->held_max) st->held_max = st->held.size();
   }
   return 0;
 }
@@ -150,6 +168,13 @@ int main(int argc, char** argv) {
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  struct sigaction su {};
+  su.sa_handler = on_usr1;
+  sigaction(SIGUSR1, &su, nullptr);
+  std::fprintf(stderr,
+               "linkem queue %d: ready: delay %g ms, jitter %g ms, loss %g%%, seed %llu\n",
+               st.opt.queue, st.opt.delay_ms, st.opt.jitter_ms, st.opt.loss_pct,
+               (unsigned long long)st.opt.seed);
 
   char buf[65536];
   while (!g_stop) {
@@ -166,7 +191,8 @@ int main(int argc, char** argv) {
     int rc = ppoll(&pfd, 1, tp, nullptr);
     if (rc < 0 && errno != EINTR) break;
     if (rc > 0) {
-      for (;;) {
+      // A bounded batch, so due packets are released on time even under a flood.
+      for (int batch = 0; batch < 256; batch++) {
         ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
         if (n < 0) {
           if (errno == ENOBUFS) {  // the kernel dropped messages: count, carry on
@@ -179,13 +205,16 @@ int main(int argc, char** argv) {
       }
     }
     release_due(st);
+    if (g_report) {
+      g_report = 0;
+      report(st, "counters");
+    }
   }
   // Let what is held go rather than have the kernel drop it with the queue.
   for (const Held& x : st.held) nfq_set_verdict(st.qh, x.id, NF_ACCEPT, 0, nullptr);
-  std::fprintf(stderr, "linkem queue %d: seen %llu dropped %llu accepted %llu overruns %llu\n",
-               st.opt.queue, (unsigned long long)st.seen, (unsigned long long)st.dropped,
-               (unsigned long long)(st.accepted + st.held.size()),
-               (unsigned long long)st.overruns);
+  st.accepted += st.held.size();
+  st.held.clear();
+  report(st, "exit");
   nfq_destroy_queue(st.qh);
   nfq_close(h);
   return 0;
