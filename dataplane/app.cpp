@@ -34,6 +34,32 @@ void LearnedPath::write(const Value& v) {
   __atomic_store_n(&seq, seq + 1, __ATOMIC_RELEASE);
 }
 
+PathPub::Value PathPub::read() const {
+  for (;;) {
+    uint32_t s = __atomic_load_n(&seq, __ATOMIC_ACQUIRE);
+    if (s & 1) continue;
+    uint64_t a = __atomic_load_n(&w0, __ATOMIC_RELAXED);
+    uint64_t r = __atomic_load_n(&rate_Bps, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&seq, __ATOMIC_RELAXED) != s) continue;
+    Value v;
+    v.up = a >> 63;
+    v.rttvar_us = uint32_t(a >> 32) & 0x7fffffffu;
+    v.owd_us = uint32_t(a);
+    v.rate_Bps = r;
+    return v;
+  }
+}
+
+void PathPub::write(const Value& v) {
+  uint64_t a = (v.up ? 1ull << 63 : 0) | uint64_t(v.rttvar_us & 0x7fffffffu) << 32 | v.owd_us;
+  __atomic_store_n(&seq, seq + 1, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  __atomic_store_n(&w0, a, __ATOMIC_RELAXED);
+  __atomic_store_n(&rate_Bps, v.rate_Bps, __ATOMIC_RELAXED);
+  __atomic_store_n(&seq, seq + 1, __ATOMIC_RELEASE);
+}
+
 // Peers are few (tens); a linear scan over a contiguous array beats hashing at that size.
 const PeerState* App::peer_by_id(uint32_t id, uint16_t* index) const {
   for (size_t i = 0; i < peers.size(); i++)

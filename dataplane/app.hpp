@@ -23,6 +23,7 @@ namespace mpf::dp {
 constexpr unsigned kMaxPorts = 16;     // interfaces per appliance
 constexpr unsigned kMaxWorkers = 32;
 constexpr unsigned kMaxPaths = 8;
+constexpr unsigned kMaxSenders = 8;    // sender workers a receiver tells apart (stream_id >> 8)
 constexpr unsigned kMaxBurst = 64;
 
 enum class PortKind : uint8_t { lan, path, wan, tunnel };
@@ -59,10 +60,39 @@ struct LearnedPath {
   void write(const Value& v);         // main lcore only
 };
 
+// A path's health as the main lcore last published it (seqlock: main writes, workers read
+// once per loop pass).
+struct PathPub {
+  uint32_t seq = 0;
+  uint64_t w0 = 0;  // up bit 63 | rttvar_us (31 bits) << 32 | owd_us (32 bits)
+  uint64_t rate_Bps = 0;
+
+  struct Value {
+    bool up = false;
+    uint32_t owd_us = 0;     // one-way delay estimate (srtt / 2)
+    uint32_t rttvar_us = 0;
+    uint64_t rate_Bps = 0;   // what the path carries (shaping rate), 0 = unknown
+  };
+  Value read() const;            // any thread
+  void write(const Value& v);    // main lcore only
+};
+
+// One path of one peer, as every lcore sees it.
+struct PathShared {
+  LearnedPath learned;      // server: where the gateway's path is (gateway: unused)
+  PathPub pub;              // health, published by main
+  uint64_t last_rx_us = 0;  // RX workers store "a frame arrived now" (plain store, last wins)
+  // Health figures for telemetry: main lcore stores them (relaxed), anyone reads.
+  uint64_t srtt_us = 0, rttvar_us = 0, min_rtt_us = 0, loss_ppm = 0, delivery_Bps = 0;
+  uint64_t changes = 0;     // up/down transitions
+};
+
+// The far appliance(s): the gateway has one peer (its server); the server one per gateway.
 struct PeerState {
   uint32_t tunnel_id = 0;
-  net::Ipv4 tunnel_addr = 0;
-  std::array<LearnedPath, kMaxPaths> paths;
+  net::Ipv4 tunnel_addr = 0;    // server: the gateway's tunnel address
+  uint8_t n_paths = 0;          // path ids in use: 0 .. n_paths-1
+  std::array<PathShared, kMaxPaths> paths;
 };
 
 // A worker's notice to the main lcore: "frames for peer P, path K now come from here".
@@ -83,10 +113,20 @@ struct PktMeta {
   net::Ipv4 next_hop;   // kHold: address to resolve
   uint8_t out_port;     // kHold: our port index to send on
   uint8_t kind;
+  uint16_t peer;        // kMetaReorder, kMetaFeedback
+  uint32_t seq;         // kMetaReorder: stream_seq
+  uint16_t stream;      // kMetaReorder: stream_id
+  uint16_t epoch;       // kMetaReorder: sender epoch
 };
 // kind: why the packet travels. To main: kMetaLocal (for the appliance), kMetaHold (waiting for
 // ARP). Between workers: kMetaInside / kMetaOutside (which NAT direction the owner runs).
-enum : uint8_t { kMetaLocal = 1, kMetaHold = 2, kMetaInside = 3, kMetaOutside = 4 };
+// kMetaReorder: a validated data frame for the worker owning its (peer, stream) window
+// (meta.peer, meta.stream, meta.seq, meta.epoch filled); kMetaFeedback: a feedback frame's body
+// for the worker that sent the frames it reports (meta.peer filled).
+enum : uint8_t {
+  kMetaLocal = 1, kMetaHold = 2, kMetaInside = 3, kMetaOutside = 4, kMetaReorder = 5,
+  kMetaFeedback = 6
+};
 
 struct Worker;
 
@@ -103,7 +143,8 @@ struct App {
   nat::PortPartition partition;
   nat::PortForwards forwards;
   arp::NeighborCache neighbors;                    // writer: main lcore
-  std::vector<PeerState> peers;                    // server; writer of LearnedPath: main lcore
+  std::vector<PeerState> peers;                    // gateway: [server]; server: gateways
+  uint64_t tsc_per_us = 1;
   std::vector<std::unique_ptr<Worker>> workers;
   rte_ring* handoff[kMaxWorkers][kMaxWorkers] = {};  // [from][to], SP/SC
   uint16_t epoch = 0;                              // our tunnel epoch
@@ -116,6 +157,7 @@ struct App {
 
   PktMeta* meta(rte_mbuf* m) const { return RTE_MBUF_DYNFIELD(m, meta_offset, PktMeta*); }
   uint64_t now_ms(uint64_t tsc) const { return tsc / (tsc_hz / 1000); }
+  uint64_t now_us(uint64_t tsc) const { return tsc / tsc_per_us; }
   const PeerState* peer_by_id(uint32_t id, uint16_t* index) const;
   const PeerState* peer_by_addr(net::Ipv4 addr) const;
   // True when addr is one of this appliance's own addresses.

@@ -13,7 +13,9 @@
 #include "net/ipv4_packet.hpp"
 #include "net/protocol.hpp"
 #include "stats/counter.hpp"
+#include "tunnel/bodies.hpp"
 #include "tunnel/outer.hpp"
+#include "tunnel_out.hpp"
 #include "worker.hpp"
 
 namespace mpf::dp {
@@ -24,7 +26,6 @@ namespace {
 constexpr uint64_t kTimerMs = 100;          // hold-queue and ARP retry checks
 constexpr uint64_t kHoldMs = 3000;          // give up on an unanswered next hop
 constexpr uint64_t kArpRetryMs = 1000;
-constexpr uint64_t kProbeMs = 1000;         // keepalive; the multipath work adds probe_interval
 constexpr unsigned kMaxHoldQueues = 64;
 const Mac kBroadcast{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
 }  // namespace
@@ -35,6 +36,13 @@ bool Housekeeping::init(std::string* error) {
   holds_.resize(kMaxHoldQueues);
   for (auto& h : holds_) h.pkts.reserve(app_.cfg.dataplane.arp_hold);
   last_request_ms_.assign(app_.ports.size(), 0);
+  path::HealthParams hp;
+  hp.dead_after_ms = app_.cfg.multipath.dead_after_ms;
+  hp.up_after = app_.cfg.multipath.up_after;
+  hp.probe_interval_ms = app_.cfg.multipath.probe_interval_ms;
+  health_.assign(app_.peers.size() * kMaxPaths, path::PathHealth(hp));
+  server_view_.assign(app_.peers.size() * kMaxPaths, ServerView{});
+  probe_seq_.assign(kMaxPaths, 0);
   return true;
 }
 
@@ -51,9 +59,15 @@ int Housekeeping::port_for(Ipv4 addr) const {
 
 unsigned Housekeeping::poll(uint64_t tsc) {
   now_ms_ = app_.now_ms(tsc);
+  now_us_ = app_.now_us(tsc);
   unsigned handled = 0;
   rte_mbuf* pkts[kMaxBurst];
   for (auto& w : app_.workers) {
+    // Learn first: a probe that taught a new address must be answered at that address.
+    LearnMsg msgs[16];
+    unsigned k = rte_ring_sc_dequeue_burst_elem(w->learn_ring(), msgs, sizeof(LearnMsg), 16,
+                                                nullptr);
+    for (unsigned i = 0; i < k; i++) learn(msgs[i]);
     unsigned n = rte_ring_sc_dequeue_burst(w->to_main(), reinterpret_cast<void**>(pkts),
                                            kMaxBurst, nullptr);
     for (unsigned i = 0; i < n; i++) {
@@ -61,19 +75,16 @@ unsigned Housekeeping::poll(uint64_t tsc) {
       else local_frame(pkts[i]);
     }
     handled += n;
-    LearnMsg msgs[16];
-    unsigned k = rte_ring_sc_dequeue_burst_elem(w->learn_ring(), msgs, sizeof(LearnMsg), 16,
-                                                nullptr);
-    for (unsigned i = 0; i < k; i++) learn(msgs[i]);
   }
   if (now_ms_ >= next_timer_ms_) {
     next_timer_ms_ = now_ms_ + kTimerMs;
     timers();
   }
   if (app_.gateway && now_ms_ >= next_probe_ms_) {
-    next_probe_ms_ = now_ms_ + kProbeMs;
+    next_probe_ms_ = now_ms_ + app_.cfg.multipath.probe_interval_ms;
     send_probes();
   }
+  update_paths();
   tx_.flush(stats_);
   return handled;
 }
@@ -109,7 +120,168 @@ void Housekeeping::local_frame(rte_mbuf* m) {
   const Port& in = app_.ports[app_.by_port_id[m->port]];
   uint8_t* eth = rte_pktmbuf_mtod(m, uint8_t*);
   if (load16(eth + 12) == kEtherTypeArp) return arp_frame(m, in);
+  if (control_frame(m, in)) return;
   ipv4_local(m, in);
+}
+
+// A probe (server) or probe reply (gateway) a worker validated and passed up. False when m is
+// not one (then it is some other packet for us).
+bool Housekeeping::control_frame(rte_mbuf* m, const Port& in) {
+  (void)in;
+  uint8_t* eth = rte_pktmbuf_mtod(m, uint8_t*);
+  Ipv4Packet p;
+  if (parse_ipv4(eth + kEthHdrLen, m->data_len - kEthHdrLen, &p) != Drop::none) return false;
+  if (p.proto != kProtoUdp || p.dport != app_.cfg.tunnel.port) return false;
+  const uint16_t udp_len = load16(p.l4 + kUdpLen);
+  if (udp_len < kUdpHdrLen + tunnel::kHeaderLen || udp_len > p.l4_len) return false;
+  tunnel::Header h;
+  const uint8_t* frame = p.l4 + kUdpHdrLen;
+  const size_t frame_len = udp_len - kUdpHdrLen;
+  if (tunnel::decode(frame, frame_len, &h) != Drop::none) return false;
+  const uint8_t* body = frame + tunnel::kHeaderLen;
+  const size_t body_len = frame_len - tunnel::kHeaderLen - h.tag_len;
+  uint16_t peer = 0;
+  if (!app_.gateway && !app_.peer_by_id(h.tunnel_id, &peer)) return false;
+  if (h.path_id >= app_.peers[peer].n_paths) return false;
+  if (h.type == tunnel::FrameType::probe && !app_.gateway) {
+    on_probe(m, peer, h, body, body_len);
+    return true;
+  }
+  if (h.type == tunnel::FrameType::probe_reply && app_.gateway) {
+    on_probe_reply(peer, h, body, body_len);
+    rte_pktmbuf_free(m);
+    return true;
+  }
+  return false;
+}
+
+void Housekeeping::path_rx(uint16_t peer, uint8_t path, uint64_t* frames, uint64_t* bytes) const {
+  *frames = *bytes = 0;
+  for (const auto& w : app_.workers) {
+    const PathCounters& c = w->path_counters(peer, path);
+    *frames += read_counter(c.rx_frames);
+    *bytes += read_counter(c.rx_bytes);
+  }
+}
+
+// Server: a gateway's probe. Its body says how the path looks from the gateway (RTT, how many
+// of our frames arrived); the reply carries our counters back, on the same path.
+void Housekeeping::on_probe(rte_mbuf* m, uint16_t peer, const tunnel::Header& h,
+                            const uint8_t* body, size_t body_len) {
+  tunnel::ProbeBody pb;
+  if (tunnel::decode(body, body_len, &pb) != Drop::none) return drop(m, Drop::tunnel_bad_length);
+  rte_pktmbuf_free(m);
+  ServerView& sv = server_view_[size_t(peer) * kMaxPaths + h.path_id];
+  sv.gw_srtt_us = pb.srtt_us;
+  sv.last_probe_us = now_us_;
+  if (pb.rx_frames != uint32_t(sv.gw_rx_frames) || sv.gw_rx_change_us == 0) {
+    sv.gw_rx_frames = pb.rx_frames;
+    sv.gw_rx_change_us = now_us_;
+  }
+  PathRoute r = route_to_peer(app_, peer, h.path_id);
+  if (!r.ok) return;
+  rte_mbuf* reply = rte_pktmbuf_alloc(app_.pool);
+  if (!reply) {
+    bump(stats_.drops[unsigned(Drop::mbuf_exhausted)]);
+    return;
+  }
+  tunnel::ProbeReplyBody rb;
+  rb.probe_seq = pb.probe_seq;
+  uint64_t frames, bytes;
+  path_rx(peer, h.path_id, &frames, &bytes);
+  rb.rx_frames = uint32_t(frames);
+  rb.rx_bytes = bytes;
+  uint8_t* b = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(reply, tunnel::kProbeReplyBodyLen));
+  tunnel::encode(rb, b, tunnel::kProbeReplyBodyLen);
+  tunnel::Header rh = h;
+  rh.type = tunnel::FrameType::probe_reply;
+  rh.flags = 0;
+  rh.tag_len = 0;
+  rh.epoch = app_.epoch;
+  rh.stream_id = 0;
+  rh.stream_seq = rh.path_seq = 0;
+  rh.timestamp_us = h.timestamp_us;  // echoed: the gateway measures the round trip
+  if (!encapsulate(reply, r, rh, ip_id_++)) return drop(reply, Drop::mbuf_exhausted);
+  bump(stats_.probe_replies_sent);
+  tx_.send(reply, r.port, stats_);
+}
+
+void Housekeeping::on_probe_reply(uint16_t peer, const tunnel::Header& h, const uint8_t* body,
+                                  size_t body_len) {
+  tunnel::ProbeReplyBody rb;
+  if (tunnel::decode(body, body_len, &rb) != Drop::none) {
+    bump(stats_.drops[unsigned(Drop::tunnel_bad_length)]);
+    return;
+  }
+  path::PathHealth& ph = health_[size_t(peer) * kMaxPaths + h.path_id];
+  ph.heard(now_us_);
+  ph.probe_answered(rb.probe_seq, h.timestamp_us, now_us_);
+  ph.peer_report(rb.rx_frames, rb.rx_bytes, now_us_);
+}
+
+void Housekeeping::publish(uint16_t peer, uint8_t path, bool up, uint32_t srtt_us,
+                           uint32_t rttvar_us) {
+  PathShared& ps = app_.peers[peer].paths[path];
+  PathPub::Value v;
+  v.up = up;
+  v.owd_us = srtt_us / 2;
+  v.rttvar_us = rttvar_us;
+  v.rate_Bps = app_.cfg.path_profiles[path].max_rate_bps / 8;
+  PathPub::Value cur = ps.pub.read();
+  if (cur.up != v.up || cur.owd_us != v.owd_us || cur.rttvar_us != v.rttvar_us ||
+      cur.rate_Bps != v.rate_Bps)
+    ps.pub.write(v);
+  __atomic_store_n(&ps.srtt_us, srtt_us, __ATOMIC_RELAXED);
+  __atomic_store_n(&ps.rttvar_us, rttvar_us, __ATOMIC_RELAXED);
+}
+
+// Path states from what arrived: the gateway from its probes' answers (PathHealth), the server
+// from the gateway's probes (heard recently, and the gateway still receiving our frames).
+void Housekeeping::update_paths() {
+  const uint64_t dead_us = uint64_t(app_.cfg.multipath.dead_after_ms) * 1000;
+  for (uint16_t peer = 0; peer < app_.peers.size(); peer++) {
+    PeerState& pst = app_.peers[peer];
+    for (uint8_t k = 0; k < pst.n_paths; k++) {
+      PathShared& ps = pst.paths[k];
+      const uint64_t last = __atomic_load_n(&ps.last_rx_us, __ATOMIC_RELAXED);
+      const char* name = app_.cfg.path_profiles[k].name.c_str();
+      if (app_.gateway) {
+        path::PathHealth& ph = health_[size_t(peer) * kMaxPaths + k];
+        if (last > ph.last_heard_us()) ph.heard(last);
+        if (ph.tick(now_us_)) {
+          bump(stats_.path_changes);
+          __atomic_store_n(&ps.changes, ps.changes + 1, __ATOMIC_RELAXED);
+          std::printf("mpf-dataplane: path %s %s (srtt %.1f ms, loss %.2f%%)\n", name,
+                      ph.is_up() ? "up" : "down", ph.srtt_us() / 1000.0,
+                      ph.loss_ppm() / 10000.0);
+          std::fflush(stdout);
+        }
+        publish(peer, k, ph.is_up(), ph.srtt_us(), ph.rttvar_us());
+        __atomic_store_n(&ps.min_rtt_us, ph.min_rtt_us(), __ATOMIC_RELAXED);
+        __atomic_store_n(&ps.loss_ppm, ph.loss_ppm(), __ATOMIC_RELAXED);
+        __atomic_store_n(&ps.delivery_Bps, ph.delivery_rate_Bps(), __ATOMIC_RELAXED);
+        continue;
+      }
+      ServerView& sv = server_view_[size_t(peer) * kMaxPaths + k];
+      const bool learned = ps.learned.read().valid;
+      // Down when nothing came for dead_after, or when the gateway stopped receiving us: its
+      // probes keep arriving but its count of our frames (we answer every probe) stands still.
+      const bool hearing = last != 0 && now_us_ <= last + dead_us;
+      const bool heard_back = sv.gw_rx_change_us != 0 &&
+                              now_us_ <= sv.gw_rx_change_us + dead_us +
+                                             2 * uint64_t(app_.cfg.multipath.probe_interval_ms) * 1000;
+      const bool up = learned && hearing && heard_back;
+      if (up != sv.up) {
+        sv.up = up;
+        bump(stats_.path_changes);
+        __atomic_store_n(&ps.changes, ps.changes + 1, __ATOMIC_RELAXED);
+        std::printf("mpf-dataplane: gateway %u path %s %s\n", pst.tunnel_id, name,
+                    up ? "up" : "down");
+        std::fflush(stdout);
+      }
+      publish(peer, k, up, sv.gw_srtt_us, sv.gw_srtt_us / 4);
+    }
+  }
 }
 
 void Housekeeping::arp_frame(rte_mbuf* m, const Port& in) {
@@ -230,7 +402,7 @@ void Housekeeping::timers() {
 
 void Housekeeping::learn(const LearnMsg& msg) {
   if (msg.peer >= app_.peers.size() || msg.path_id >= kMaxPaths) return;
-  LearnedPath& lp = app_.peers[msg.peer].paths[msg.path_id];
+  LearnedPath& lp = app_.peers[msg.peer].paths[msg.path_id].learned;
   LearnedPath::Value v;
   v.valid = true;
   v.port_index = msg.port_index;
@@ -250,17 +422,17 @@ void Housekeeping::learn(const LearnMsg& msg) {
   std::fflush(stdout);
 }
 
-// Gateway: one keepalive probe per path, so the server learns every path (and carrier NAT keeps
-// the mapping) before and between data frames.
+// Gateway: a probe per path every probe_interval, down paths included (that is how they come
+// back). Each carries our view of the path so the server can judge its downlink.
 void Housekeeping::send_probes() {
-  const auto& t = app_.cfg.tunnel;
-  for (size_t id = 0; id < app_.path_ports.size(); id++) {
-    const Port& out = app_.ports[app_.path_ports[id]];
-    const config::Interface& ifc = *out.iface;
-    Ipv4 nh = ifc.address.contains(t.server.addr) ? t.server.addr : *ifc.next_hop;
-    tunnel::OuterAddrs a;
-    if (!app_.neighbors.lookup(nh, &a.dst_mac)) {
-      request(out.index, nh);
+  for (uint8_t id = 0; id < app_.path_ports.size(); id++) {
+    PathRoute r = route_to_peer(app_, 0, id);
+    if (!r.ok) continue;
+    if (!r.mac_known) {
+      if (now_ms_ >= last_request_ms_[r.port] + kArpRetryMs) {
+        last_request_ms_[r.port] = now_ms_;
+        request(r.port, r.next_hop);
+      }
       continue;
     }
     rte_mbuf* m = rte_pktmbuf_alloc(app_.pool);
@@ -268,25 +440,29 @@ void Housekeeping::send_probes() {
       bump(stats_.drops[unsigned(Drop::mbuf_exhausted)]);
       continue;
     }
-    uint8_t* f = reinterpret_cast<uint8_t*>(
-        rte_pktmbuf_append(m, uint16_t(tunnel::kOuterLen + tunnel::kHeaderLen)));
-    a.src_mac = out.mac;
-    a.src_ip = ifc.address.addr;
-    a.dst_ip = t.server.addr;
-    a.src_port = t.port;
-    a.dst_port = t.server.port;
-    tunnel::write_outer(f, a, uint16_t(tunnel::kHeaderLen), ip_id_++);
+    path::PathHealth& ph = health_[id];
+    tunnel::ProbeBody pb;
+    pb.probe_seq = ++probe_seq_[id];
+    uint64_t frames, bytes;
+    path_rx(0, id, &frames, &bytes);
+    pb.rx_frames = uint32_t(frames);
+    pb.rx_bytes = bytes;
+    pb.srtt_us = ph.srtt_us();
+    uint8_t* b = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, tunnel::kProbeBodyLen));
+    tunnel::encode(pb, b, tunnel::kProbeBodyLen);
     tunnel::Header h;
     h.type = tunnel::FrameType::probe;
-    h.path_id = uint8_t(id);
-    h.tunnel_id = t.id;
+    h.path_id = id;
+    h.tunnel_id = app_.cfg.tunnel.id;
     h.epoch = app_.epoch;
-    h.stream_id = 0xffff;  // the main lcore's own stream
-    h.stream_seq = 0;  // probes carry no stream sequence in v1 (docs/protocol.md)
-    h.timestamp_us = uint32_t(rte_rdtsc() * 1000000 / app_.tsc_hz);
-    tunnel::encode(h, f + tunnel::kOuterLen);
+    h.timestamp_us = uint32_t(now_us_);
+    if (!encapsulate(m, r, h, ip_id_++)) {
+      drop(m, Drop::mbuf_exhausted);
+      continue;
+    }
+    ph.probe_sent(pb.probe_seq, now_us_);
     bump(stats_.probes_sent);
-    tx_.send(m, out.index, stats_);
+    tx_.send(m, r.port, stats_);
   }
 }
 

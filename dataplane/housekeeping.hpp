@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "app.hpp"
+#include "path/path_health.hpp"
+#include "tunnel/wire.hpp"
 #include "tx_buffer.hpp"
 
 namespace mpf::dp {
@@ -37,6 +39,16 @@ class Housekeeping {
   void ipv4_local(rte_mbuf* m, const Port& in);
   void held_frame(rte_mbuf* m);
   void learn(const LearnMsg& msg);
+  // Tunnel control frames the workers pass up (probe on the server, probe_reply on the gateway).
+  bool control_frame(rte_mbuf* m, const Port& in);
+  void on_probe(rte_mbuf* m, uint16_t peer, const tunnel::Header& h, const uint8_t* body,
+                size_t body_len);
+  void on_probe_reply(uint16_t peer, const tunnel::Header& h, const uint8_t* body,
+                      size_t body_len);
+  // Sums of the workers' per-path counters (frames/bytes received from the peer on the path).
+  void path_rx(uint16_t peer, uint8_t path, uint64_t* frames, uint64_t* bytes) const;
+  void update_paths();
+  void publish(uint16_t peer, uint8_t path, bool up, uint32_t srtt_us, uint32_t rttvar_us);
   void resolved(net::Ipv4 ip, const net::Mac& mac);
   void request(uint8_t port, net::Ipv4 target);
   void timers();
@@ -51,6 +63,18 @@ class Housekeeping {
   uint64_t now_ms_ = 0;
   uint64_t next_timer_ms_ = 0;
   uint64_t next_probe_ms_ = 0;
+  uint64_t now_us_ = 0;
+  // Gateway: one PathHealth per path of its server. Server: what the gateways' probes say.
+  std::vector<path::PathHealth> health_;       // [peer * kMaxPaths + path]
+  struct ServerView {
+    uint32_t gw_srtt_us = 0;          // the gateway's RTT on this path, from its probes
+    uint64_t gw_rx_frames = 0;        // the gateway's count of our frames on this path
+    uint64_t gw_rx_change_us = 0;     // when that count last moved
+    uint64_t last_probe_us = 0;
+    bool up = false;
+  };
+  std::vector<ServerView> server_view_;        // [peer * kMaxPaths + path]
+  std::vector<uint32_t> probe_seq_;            // gateway: per path
   std::vector<uint64_t> last_request_ms_;  // per path: ARP for the next hop
   uint16_t ip_id_ = 0;
 };

@@ -129,13 +129,16 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
 
   app.tsc_hz = rte_get_tsc_hz();
+  app.tsc_per_us = std::max<uint64_t>(1, app.tsc_hz / 1000000);
   app.epoch = uint16_t(rte_rand() | 1);
   std::vector<unsigned> worker_lcores;
   unsigned lc;
   RTE_LCORE_FOREACH_WORKER(lc) worker_lcores.push_back(lc);
   app.main_is_worker = worker_lcores.empty();
   if (app.main_is_worker) worker_lcores.push_back(rte_get_main_lcore());
-  if (worker_lcores.size() > kMaxWorkers) die(1, "too many lcores (max " + std::to_string(kMaxWorkers) + " workers)");
+  // Receivers tell at most kMaxSenders sender lcores apart (docs/multipath.md, "Streams").
+  if (worker_lcores.size() > kMaxSenders)
+    die(1, "too many lcores: at most " + std::to_string(kMaxSenders) + " workers");
   app.n_workers = unsigned(worker_lcores.size());
   app.main_txq = app.main_is_worker ? 0 : uint16_t(app.n_workers);
 
@@ -170,11 +173,18 @@ int main(int argc, char** argv) {
   std::vector<nat::PortForward> fwds;
   for (const auto& r : app.cfg.nat.port_forwards) fwds.push_back(r.fwd);
   app.forwards = nat::PortForwards(std::move(fwds));
-  for (const auto& p : app.cfg.peers) {
-    PeerState ps;
-    ps.tunnel_id = p.tunnel_id;
-    ps.tunnel_addr = p.tunnel_address;
-    app.peers.push_back(ps);
+  if (app.gateway) {  // the gateway's one peer: its server, over every path
+    app.peers.emplace_back();
+    app.peers[0].tunnel_id = app.cfg.tunnel.id;
+    app.peers[0].tunnel_addr = app.cfg.tunnel.server.addr;
+    app.peers[0].n_paths = uint8_t(app.cfg.paths.size());
+  } else {
+    for (const auto& p : app.cfg.peers) {
+      app.peers.emplace_back();
+      app.peers.back().tunnel_id = p.tunnel_id;
+      app.peers.back().tunnel_addr = p.tunnel_address;
+      app.peers.back().n_paths = uint8_t(std::min<size_t>(app.cfg.path_profiles.size(), kMaxPaths));
+    }
   }
   for (const auto& s : app.cfg.static_arp) app.neighbors.update(s.address, s.mac, true);
 
@@ -218,6 +228,7 @@ int main(int argc, char** argv) {
   std::printf("mpf-dataplane: stopping\n");
   for (const Port& p : app.ports) rte_eth_dev_stop(p.port_id);
   hk.release();
+  for (auto& w : app.workers) w->release();
   std::fputs(format_stats(app, collect_stats(app, hk)).c_str(), stdout);
   std::fflush(stdout);
   close_ports(app);

@@ -104,7 +104,7 @@ int cmd_peers(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_u64(e, "tunnel_id", p.tunnel_id);
     rte_tel_data_add_dict_string(e, "tunnel_address", net::to_string(p.tunnel_addr).c_str());
     for (unsigned k = 0; k < kMaxPaths; k++) {
-      LearnedPath::Value v = p.paths[k].read();
+      LearnedPath::Value v = p.paths[k].learned.read();
       if (!v.valid) continue;
       std::string key = "path" + std::to_string(k);
       net::Endpoint ep{v.ip, v.udp_port};

@@ -65,10 +65,94 @@ bool Worker::init(std::string* error) {
              rte_strerror(rte_errno);
     return false;
   }
-  peer_stream_seq_.assign(app_.peers.size(), 0);
-  peer_path_seq_.assign(app_.peers.size() * kMaxPaths, 0);
   icmp_tokens_ = cfg.dataplane.icmp_errors_per_s;
+  return init_multipath(error);
+}
+
+// Policy, per-peer sender and receiver state, and the reorder windows this worker owns. All
+// memory the multipath code uses per packet is allocated here.
+bool Worker::init_multipath(std::string* error) {
+  const auto& cfg = app_.cfg;
+  const auto& mp = cfg.multipath;
+  std::vector<sched::Rule> rules;
+  for (const auto& r : cfg.policy) {
+    sched::Rule x;
+    x.match.proto = r.match.proto;
+    x.match.src_lo = r.match.src_lo;
+    x.match.src_hi = r.match.src_hi;
+    x.match.dst_lo = r.match.dst_lo;
+    x.match.dst_hi = r.match.dst_hi;
+    x.match.dst = r.match.dst;
+    x.match.dscp = r.match.dscp;
+    x.action.mode = sched::Mode(r.mode);
+    x.action.path = int8_t(r.path);
+    rules.push_back(x);
+  }
+  sched::Action def;
+  def.mode = sched::Mode(mp.mode);
+  def.path = int8_t(mp.path);
+  try {
+    policy_ = std::make_unique<sched::Policy>(std::move(rules), def);
+  } catch (const std::exception& e) {
+    *error = std::string("policy: ") + e.what();
+    return false;
+  }
+
+  const size_t peers = app_.peers.size();
+  // Slab: about one round trip plus the detection time of frames at the path's rate.
+  const uint32_t slab_slots = app_.gateway ? 4096 : 1024;
+  uint64_t rate_sum = 0;
+  for (const auto& pp : cfg.path_profiles) rate_sum += pp.max_rate_bps / 8;
+  peer_tx_.resize(peers);
+  for (size_t i = 0; i < peers; i++) {
+    PeerTx& t = peer_tx_[i];
+    t.stream_seq.assign(mp.streams, 0);
+    for (unsigned k = 0; k < app_.peers[i].n_paths; k++) {
+      if (mp.retransmit)
+        t.slab[k] = std::make_unique<recovery::RetransmitSlab>(slab_slots, uint16_t(1600));
+      const uint64_t rate = cfg.path_profiles[k].max_rate_bps / 8 / app_.n_workers;
+      if (rate) {
+        t.shaper[k] = std::make_unique<Shaper>();
+        t.shaper[k]->ring.assign(4096, nullptr);
+        // Pace per packet: a burst of two frames or a millisecond, whichever is larger.
+        t.shaper[k]->bucket = recovery::TokenBucket(rate, std::max<uint64_t>(3200, rate / 1000));
+      }
+    }
+    const uint64_t budget_base = rate_sum ? rate_sum : 12500000;  // unknown: 100 Mbit/s
+    t.retx_budget = recovery::TokenBucket(
+        std::max<uint64_t>(1, budget_base * mp.retransmit_budget_pct / 100 / app_.n_workers),
+        65536);
+  }
+  peer_rx_.resize(peers);
+  path_ctr_.assign(peers * kMaxPaths, PathCounters{});
+  streams_total_ = kMaxSenders * mp.streams;
+  windows_.resize(peers * streams_total_);
+  for (size_t i = 0; i < peers; i++)
+    for (unsigned sdr = 0; sdr < kMaxSenders; sdr++)
+      for (unsigned b = 0; b < mp.streams; b++) {
+        const uint16_t stream = uint16_t(sdr << 8 | b);
+        if (reorder_owner(uint16_t(i), stream) != index_) continue;
+        windows_[i * streams_total_ + sdr * mp.streams + b].w =
+            std::make_unique<reorder::ReorderWindow>(2048);
+      }
+  active_windows_.reserve(windows_.size());
   return true;
+}
+
+void Worker::release() {
+  for (PeerTx& t : peer_tx_)
+    for (auto& sp : t.shaper)
+      if (Shaper* s = sp.get())
+        while (!s->empty()) {
+          rte_pktmbuf_free(s->ring[s->head++ & (s->ring.size() - 1)]);
+          bump(stats_.freed_at_exit);
+        }
+  for (Window& w : windows_)
+    if (w.w)
+      w.w->flush([this](void* item) {
+        rte_pktmbuf_free(static_cast<rte_mbuf*>(item));
+        bump(stats_.freed_at_exit);
+      });
 }
 
 void Worker::run(Housekeeping* hk) {
@@ -85,6 +169,8 @@ void Worker::run(Housekeeping* hk) {
 unsigned Worker::poll_once() {
   now_tsc_ = rte_rdtsc();
   now_ms_ = app_.now_ms(now_tsc_);
+  now_us_ = app_.now_us(now_tsc_);
+  pass_++;
   unsigned total = drain_handoff();
   rte_mbuf* pkts[kMaxBurst];
   for (const RxQueue& q : rxqs_) {
@@ -104,6 +190,9 @@ unsigned Worker::poll_once() {
     bump(stats_.port_rx[q.port], n);
     bump(stats_.port_rx_bytes[q.port], bytes);
   }
+  send_feedback();
+  expire_windows();
+  release_shapers();
   tx_.flush(stats_);
   nat_->expire(now_ms_, kExpireBudget);
   return total;
@@ -118,6 +207,15 @@ unsigned Worker::drain_handoff() {
     if (!r) continue;
     unsigned n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), kMaxBurst, nullptr);
     for (unsigned i = 0; i < n; i++) {
+      const PktMeta* md = app_.meta(pkts[i]);
+      if (md->kind == kMetaReorder) {
+        reorder_push(pkts[i]);
+        continue;
+      }
+      if (md->kind == kMetaFeedback) {
+        on_feedback(pkts[i], md->peer);
+        continue;
+      }
       Ipv4Packet p;
       // Already validated by the lcore that handed it over; parse again for the pointers.
       Drop d = parse_ipv4(rte_pktmbuf_mtod(pkts[i], uint8_t*), pkts[i]->data_len, &p);
@@ -125,7 +223,7 @@ unsigned Worker::drain_handoff() {
         drop(pkts[i], d);
         continue;
       }
-      if (app_.meta(pkts[i])->kind == kMetaInside) inside_to_outside(pkts[i], p);
+      if (md->kind == kMetaInside) inside_to_outside(pkts[i], p);
       else outside_to_inside(pkts[i], p);
     }
     if (n) bump(stats_.handoff_received, n);
@@ -174,14 +272,19 @@ void Worker::rx_frame(rte_mbuf* m) {
   if (p.total_len < len - kEthHdrLen) rte_pktmbuf_trim(m, uint16_t(len - kEthHdrLen - p.total_len));
   if (is_martian_source(p.src) || app_.is_local(p.src)) return drop(m, Drop::ipv4_bad_source);
 
+  const auto& t = app_.cfg.tunnel;
   switch (in.kind) {
     case PortKind::lan: return gw_from_lan(m, in, p);
-    case PortKind::path: return gw_from_path(m, in, p);
+    case PortKind::path:
+      if (p.dst != in.iface->address.addr) return drop(m, Drop::no_route);
+      if (p.proto == kProtoUdp && p.dport == t.port && p.src == t.server.addr &&
+          p.sport == t.server.port)
+        return tunnel_frame(m, in, p);
+      return to_main_local(m);
     case PortKind::wan: return srv_from_wan(m, in, p);
     case PortKind::tunnel:
       if (p.dst != in.iface->address.addr) return drop(m, Drop::no_route);
-      if (p.proto == kProtoUdp && p.dport == app_.cfg.tunnel.port)
-        return srv_tunnel_frame(m, in, p);
+      if (p.proto == kProtoUdp && p.dport == t.port) return tunnel_frame(m, in, p);
       return to_main_local(m);
   }
 }
@@ -248,75 +351,12 @@ void Worker::gw_from_lan(rte_mbuf* m, const Port& in, Ipv4Packet& p) {
   inside_to_outside(m, p);
 }
 
-void Worker::gw_from_path(rte_mbuf* m, const Port& in, Ipv4Packet& p) {
-  const auto& t = app_.cfg.tunnel;
-  if (p.dst != in.iface->address.addr) return drop(m, Drop::no_route);
-  if (!(p.proto == kProtoUdp && p.dport == t.port && p.src == t.server.addr &&
-        p.sport == t.server.port))
-    return to_main_local(m);
-
-  tunnel::Header h;
-  uint8_t* inner;
-  uint32_t inner_len;
-  Drop d = open_frame(p, &h, &inner, &inner_len);
-  if (d != Drop::none) return drop(m, d);
-  if (h.tunnel_id != t.id) return drop(m, Drop::tunnel_unknown_id);
-  if (h.type == tunnel::FrameType::probe_reply) {
-    bump(stats_.probe_replies_received);
-    rte_pktmbuf_free(m);
-    return;
-  }
-  if (h.type != tunnel::FrameType::data) return drop(m, Drop::tunnel_bad_type);
-
-  Ipv4Packet ip;
-  d = take_inner(m, inner, inner_len, &ip);
-  if (d != Drop::none) return drop(m, d);
-  if (ip.dst != t.address) return drop(m, Drop::tunnel_spoofed_inner);
-  bump(stats_.decapsulated);
-  dispatch_outside(m, ip);
-}
-
-void Worker::encap_to_server(rte_mbuf* m, const Ipv4Packet& p) {
-  const auto& t = app_.cfg.tunnel;
-  // One path in this version: the first path. The multipath scheduler replaces this choice.
-  const uint8_t path_id = 0;
-  const Port& out = app_.ports[app_.path_ports[path_id]];
-  const config::Interface& ifc = *out.iface;
-
-  uint8_t* hdr = reinterpret_cast<uint8_t*>(
-      rte_pktmbuf_prepend(m, uint16_t(tunnel::kOuterLen + tunnel::kHeaderLen)));
-  if (!hdr) return drop(m, Drop::mbuf_exhausted);
-  tunnel::Header h;
-  h.type = tunnel::FrameType::data;
-  h.path_id = path_id;
-  h.tunnel_id = t.id;
-  h.epoch = app_.epoch;
-  h.stream_id = uint16_t(index_);
-  h.stream_seq = stream_seq_++;
-  h.path_seq = path_seq_[path_id]++;
-  h.timestamp_us = uint32_t(now_tsc_ * 1000000 / app_.tsc_hz);
-  tunnel::encode(h, hdr + tunnel::kOuterLen);
-
-  tunnel::OuterAddrs a;
-  a.src_mac = out.mac;
-  a.src_ip = ifc.address.addr;
-  a.dst_ip = t.server.addr;
-  a.src_port = t.port;
-  a.dst_port = t.server.port;
-  Ipv4 nh = ifc.address.contains(t.server.addr) ? t.server.addr : *ifc.next_hop;
-  bool known = app_.neighbors.lookup(nh, &a.dst_mac);
-  tunnel::write_outer(hdr, a, uint16_t(tunnel::kHeaderLen + p.total_len), ip_id_++);
-  bump(stats_.encapsulated);
-  if (!known) return hold(m, out.index, nh);
-  tx(m, out.index);
-}
-
 // ---- server -------------------------------------------------------------------------------
 
 void Worker::srv_from_wan(rte_mbuf* m, const Port& in, Ipv4Packet& p) {
   const Ipv4 pub = in.iface->address.addr;
   if (p.dst != pub) return drop(m, Drop::no_route);
-  if (p.proto == kProtoUdp && p.dport == app_.cfg.tunnel.port) return srv_tunnel_frame(m, in, p);
+  if (p.proto == kProtoUdp && p.dport == app_.cfg.tunnel.port) return tunnel_frame(m, in, p);
   if (p.proto == kProtoIcmp && p.icmp_type == kIcmpEchoRequest) return to_main_local(m);
   if (p.ttl <= 1) {
     bump(stats_.drops[unsigned(Drop::ttl_exceeded)]);
@@ -328,60 +368,13 @@ void Worker::srv_from_wan(rte_mbuf* m, const Port& in, Ipv4Packet& p) {
   dispatch_outside(m, p);
 }
 
-void Worker::srv_tunnel_frame(rte_mbuf* m, const Port& in, Ipv4Packet& outer) {
-  tunnel::Header h;
-  uint8_t* inner;
-  uint32_t inner_len;
-  Drop d = open_frame(outer, &h, &inner, &inner_len);
-  if (d != Drop::none) return drop(m, d);
-  uint16_t peer_index;
-  const PeerState* peer = app_.peer_by_id(h.tunnel_id, &peer_index);
-  if (!peer) return drop(m, Drop::tunnel_unknown_id);
-  if (h.path_id >= kMaxPaths) return drop(m, Drop::tunnel_bad_path);
-
-  if (h.type == tunnel::FrameType::probe) {
-    learn_path(in, outer, peer_index, h.path_id);
-    // Answer in place on the port and to the address it came from: swap MACs, addresses and
-    // ports, keep the sender's timestamp so it can measure the round trip.
-    uint8_t* e = rte_pktmbuf_mtod(m, uint8_t*);
-    std::memcpy(e, e + 6, 6);
-    std::memcpy(e + 6, in.mac.b.data(), 6);
-    uint8_t* ip = outer.ip;
-    store32(ip + kIpDst, outer.src);
-    store32(ip + kIpSrc, outer.dst);
-    store16(ip + 4, ip_id_++);
-    ip[kIpTtl] = 64;
-    ipv4_set_checksum(ip);
-    store16(outer.l4 + kL4Sport, outer.dport);
-    store16(outer.l4 + kL4Dport, outer.sport);
-    store16(outer.l4 + kUdpCsum, 0);
-    h.type = tunnel::FrameType::probe_reply;
-    tunnel::encode(h, outer.l4 + kUdpHdrLen);
-    bump(stats_.probe_replies_sent);
-    return tx(m, in.index);
-  }
-  if (h.type != tunnel::FrameType::data) return drop(m, Drop::tunnel_bad_type);
-
-  Ipv4Packet ip;
-  d = take_inner(m, inner, inner_len, &ip);
-  if (d != Drop::none) return drop(m, d);
-  // Not an open relay: a gateway may only send from its own tunnel address.
-  if (ip.src != peer->tunnel_addr) return drop(m, Drop::tunnel_spoofed_inner);
-  // Only a frame that passed every check may move the path (docs/protocol.md 6).
-  learn_path(in, outer, peer_index, h.path_id);
-  bump(stats_.decapsulated);
-  if (app_.is_local(ip.dst)) return drop(m, Drop::local_unhandled);
-  if (ip.ttl <= 1) return drop(m, Drop::ttl_exceeded);
-  dispatch_inside(m, ip);
-}
-
 // Learn where this path of this gateway is now (carrier NAT moves it). Only the main lcore
 // writes the table; tell it when what we see differs from what is published. The outer headers
 // are still in the mbuf's buffer even after the data pointer moved past them.
 void Worker::learn_path(const Port& in, const Ipv4Packet& outer, uint16_t peer_index,
                         uint8_t path_id) {
   const uint8_t* eth = outer.ip - kEthHdrLen;
-  LearnedPath::Value cur = app_.peers[peer_index].paths[path_id].read();
+  LearnedPath::Value cur = app_.peers[peer_index].paths[path_id].learned.read();
   if (cur.valid && cur.ip == outer.src && cur.udp_port == outer.sport &&
       cur.port_index == in.index && std::memcmp(cur.mac.b.data(), eth + 6, 6) == 0)
     return;
@@ -395,72 +388,8 @@ void Worker::learn_path(const Port& in, const Ipv4Packet& outer, uint16_t peer_i
   if (rte_ring_sp_enqueue_elem(learn_, &msg, sizeof(msg)) != 0) bump(stats_.learn_msgs_lost);
 }
 
-void Worker::encap_to_peer(rte_mbuf* m, uint16_t peer_index, const Ipv4Packet& p) {
-  const PeerState& peer = app_.peers[peer_index];
-  // One path in this version: the lowest learned one. The scheduler replaces this choice.
-  LearnedPath::Value v;
-  uint8_t path_id = 0;
-  for (; path_id < kMaxPaths; path_id++) {
-    v = peer.paths[path_id].read();
-    if (v.valid) break;
-  }
-  if (!v.valid) return drop(m, Drop::tunnel_no_peer);
-  const Port& out = app_.ports[v.port_index];
-
-  uint8_t* hdr = reinterpret_cast<uint8_t*>(
-      rte_pktmbuf_prepend(m, uint16_t(tunnel::kOuterLen + tunnel::kHeaderLen)));
-  if (!hdr) return drop(m, Drop::mbuf_exhausted);
-  tunnel::Header h;
-  h.type = tunnel::FrameType::data;
-  h.path_id = path_id;
-  h.tunnel_id = peer.tunnel_id;
-  h.epoch = app_.epoch;
-  h.stream_id = uint16_t(index_);
-  h.stream_seq = peer_stream_seq_[peer_index]++;
-  h.path_seq = peer_path_seq_[peer_index * kMaxPaths + path_id]++;
-  h.timestamp_us = uint32_t(now_tsc_ * 1000000 / app_.tsc_hz);
-  tunnel::encode(h, hdr + tunnel::kOuterLen);
-
-  tunnel::OuterAddrs a;
-  a.src_mac = out.mac;
-  a.dst_mac = v.mac;
-  a.src_ip = out.iface->address.addr;
-  a.dst_ip = v.ip;
-  a.src_port = app_.cfg.tunnel.port;
-  a.dst_port = v.udp_port;
-  tunnel::write_outer(hdr, a, uint16_t(tunnel::kHeaderLen + p.total_len), ip_id_++);
-  bump(stats_.encapsulated);
-  tx(m, out.index);
-}
-
 // ---- both ---------------------------------------------------------------------------------
 
-Drop Worker::open_frame(Ipv4Packet& outer, tunnel::Header* h, uint8_t** inner,
-                        uint32_t* inner_len) {
-  uint16_t udp_len = load16(outer.l4 + kUdpLen);
-  if (udp_len < kUdpHdrLen + tunnel::kHeaderLen || udp_len > outer.l4_len)
-    return udp_len > outer.l4_len ? Drop::tunnel_bad_length : Drop::tunnel_truncated;
-  const uint8_t* frame = outer.l4 + kUdpHdrLen;
-  const uint32_t frame_len = udp_len - kUdpHdrLen;
-  Drop d = tunnel::decode(frame, frame_len, h);
-  if (d != Drop::none) return d;
-  *inner = outer.l4 + kUdpHdrLen + tunnel::kHeaderLen;
-  *inner_len = frame_len - tunnel::kHeaderLen - h->tag_len;
-  return Drop::none;
-}
-
-Drop Worker::take_inner(rte_mbuf* m, uint8_t* inner, uint32_t inner_len, Ipv4Packet* ip) {
-  // The payload is exactly one inner packet: trailing bytes would be a covert channel past the
-  // length checks (docs/protocol.md 7.5).
-  if (parse_ipv4(inner, inner_len, ip) != Drop::none || ip->total_len != inner_len)
-    return Drop::tunnel_bad_inner;
-  rte_pktmbuf_adj(m, uint16_t(inner - rte_pktmbuf_mtod(m, uint8_t*)));
-  if (m->data_len > ip->total_len) rte_pktmbuf_trim(m, uint16_t(m->data_len - ip->total_len));
-  return Drop::none;
-}
-
-// Which worker owns the NAT state of a packet from the inside: the EIM mapping of
-// (proto, source, source port), so every flow of one inside endpoint lands on the same lcore.
 // An ICMP error from the inside is about a packet that came in from outside: its owner is the
 // one of that packet's destination, the inside endpoint it quotes.
 unsigned Worker::inside_owner(const Ipv4Packet& p) const {
@@ -508,7 +437,7 @@ void Worker::inside_to_outside(rte_mbuf* m, Ipv4Packet& p) {
   Drop d = nat_->inside_to_outside(p, now_ms_);
   if (d != Drop::none) return drop(m, d);
   bump(stats_.nat_in2out);
-  if (app_.gateway) return encap_to_server(m, p);
+  if (app_.gateway) return tunnel_send(m, 0, p);
   const config::Interface& wan = *app_.ports[app_.wan].iface;
   Ipv4 nh = wan.address.contains(p.dst) ? p.dst : wan.next_hop.value_or(0);
   if (nh == 0) return drop(m, Drop::no_route);
@@ -547,7 +476,7 @@ void Worker::outside_to_inside(rte_mbuf* m, Ipv4Packet& p) {
   }
   const PeerState* peer = app_.peer_by_addr(p.dst);
   if (!peer) return drop(m, Drop::no_route);
-  encap_to_peer(m, uint16_t(peer - app_.peers.data()), p);
+  tunnel_send(m, uint16_t(peer - app_.peers.data()), p);
 }
 
 void Worker::send_ip(rte_mbuf* m, uint8_t port, Ipv4 next_hop) {

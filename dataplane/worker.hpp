@@ -1,5 +1,8 @@
-// A worker lcore: run-to-completion bursts over its RX queues, its own NAT table, its own TX
-// buffers and counters. Nothing here is written by any other thread.
+// A worker lcore: run-to-completion bursts over its RX queues, its own NAT table, its own
+// multipath sender and receiver state, TX buffers and counters. Nothing here is written by any
+// other thread. The code is split by direction: worker.cpp (receive, NAT stages, handoff),
+// worker_tx.cpp (scheduling onto paths, shaping, retransmission), worker_rx.cpp (tunnel frames
+// in: loss detection, feedback, reordering).
 #pragma once
 #include <rte_mbuf.h>
 
@@ -9,6 +12,14 @@
 
 #include "app.hpp"
 #include "net/ipv4_packet.hpp"
+#include "recovery/gap_detector.hpp"
+#include "recovery/retransmit_slab.hpp"
+#include "recovery/token_bucket.hpp"
+#include "reorder/reorder_window.hpp"
+#include "sched/policy.hpp"
+#include "sched/scheduler.hpp"
+#include "tunnel/bodies.hpp"
+#include "tunnel_out.hpp"
 #include "tx_buffer.hpp"
 
 namespace mpf::dp {
@@ -20,16 +31,72 @@ struct RxQueue {
   uint16_t queue;
 };
 
+// Per (peer, path) figures of one worker (single writer), summed by the main lcore for probe
+// bodies and telemetry.
+struct PathCounters {
+  uint64_t rx_frames = 0, rx_bytes = 0;  // every accepted frame from the peer on this path
+  uint64_t tx_frames = 0, tx_bytes = 0;  // every frame to the peer on this path
+  uint64_t lost = 0;                     // path_seq gaps seen (frames missing)
+  uint64_t retransmits = 0;              // frames resent on this path
+  uint64_t shaper_drops = 0;             // dropped: the path's queue was over max_queue_ms
+};
+
+// The egress queue of one (peer, path) when the path is shaped: frames wait here, already
+// encapsulated, until the token bucket lets them out.
+struct Shaper {
+  std::vector<rte_mbuf*> ring;  // capacity fixed at start, power of two
+  uint32_t head = 0, tail = 0;
+  uint64_t bytes = 0;
+  recovery::TokenBucket bucket{1, 1};
+  uint8_t port = 0;
+  bool empty() const { return head == tail; }
+  bool full() const { return tail - head == ring.size(); }
+};
+
+// The sending side towards one peer.
+struct PeerTx {
+  sched::Scheduler sched{kMaxPaths};
+  std::vector<uint32_t> stream_seq;             // per bucket
+  std::array<uint32_t, kMaxPaths> path_seq{};
+  std::array<std::unique_ptr<recovery::RetransmitSlab>, kMaxPaths> slab;
+  std::array<std::unique_ptr<Shaper>, kMaxPaths> shaper;
+  recovery::TokenBucket retx_budget{1, 1};
+  std::array<sched::PathView, kMaxPaths> views{};
+  std::array<uint32_t, kMaxPaths> rttvar_us{};
+  uint32_t up_mask = 0;                         // as of the last refresh
+  uint64_t views_pass = ~0ull;                  // pass number of the last refresh
+};
+
+// The receiving side from one peer.
+struct PeerRx {
+  // Loss per (sender worker, path), seen by the worker that receives the path.
+  std::array<recovery::GapDetector, kMaxSenders * kMaxPaths> gaps;
+  std::array<uint16_t, kMaxSenders * kMaxPaths> gap_epoch{};
+  // Pending feedback per sender worker, sent at the end of the pass.
+  std::array<tunnel::FeedbackBody, kMaxSenders> feedback{};
+  uint32_t feedback_mask = 0;
+};
+
+// One (peer, stream) reorder window owned by this worker.
+struct Window {
+  std::unique_ptr<reorder::ReorderWindow> w;
+  uint16_t epoch = 0;
+  bool active = false;  // on the active list (holds frames)
+};
+
 class Worker {
  public:
   Worker(App& app, unsigned index, unsigned lcore_id);
 
-  // Creates the NAT table and rings; false with *error on failure (start-up only).
+  // Creates the NAT table, rings and multipath state; false with *error (start-up only).
   bool init(std::string* error);
   // The lcore loop; returns when app.quit is set. hk is non-null when this lcore is also main.
   void run(Housekeeping* hk);
-  // One pass over handoff rings and RX queues, then TX flush. Returns packets received.
+  // One pass over handoff rings and RX queues, then timers and TX flush. Returns packets
+  // received.
   unsigned poll_once();
+  // Frees what the multipath state still holds (shutdown), counted as freed_at_exit.
+  void release();
 
   unsigned index() const { return index_; }
   unsigned lcore_id() const { return lcore_id_; }
@@ -38,14 +105,19 @@ class Worker {
   rte_ring* to_main() const { return to_main_; }
   rte_ring* learn_ring() const { return learn_; }
   std::vector<RxQueue>& rx_queues() { return rxqs_; }
+  const PathCounters& path_counters(uint16_t peer, uint8_t path) const {
+    return path_ctr_[size_t(peer) * kMaxPaths + path];
+  }
+  // Sums of the reorder windows this worker owns (read by telemetry; single-writer fields).
+  reorder::Stats reorder_totals() const;
   uint16_t txq = 0;
 
  private:
+  // ---- worker.cpp
+  bool init_multipath(std::string* error);
   void rx_frame(rte_mbuf* m);
   void gw_from_lan(rte_mbuf* m, const Port& in, net::Ipv4Packet& p);
-  void gw_from_path(rte_mbuf* m, const Port& in, net::Ipv4Packet& p);
   void srv_from_wan(rte_mbuf* m, const Port& in, net::Ipv4Packet& p);
-  void srv_tunnel_frame(rte_mbuf* m, const Port& in, net::Ipv4Packet& outer);
   void learn_path(const Port& in, const net::Ipv4Packet& outer, uint16_t peer_index,
                   uint8_t path_id);
   // Stages after the receiving lcore's checks; m starts at the IPv4 header. dispatch_* hand the
@@ -57,24 +129,43 @@ class Worker {
   unsigned inside_owner(const net::Ipv4Packet& p) const;
   void handoff(rte_mbuf* m, unsigned owner, uint8_t kind);
   unsigned drain_handoff();
-
-  // Tunnel frame payload of an outer packet addressed to our tunnel port: returns the header
-  // and points *inner/*inner_len at what follows it, or a drop reason.
-  Drop open_frame(net::Ipv4Packet& outer, tunnel::Header* h, uint8_t** inner,
-                  uint32_t* inner_len);
-  Drop take_inner(rte_mbuf* m, uint8_t* inner, uint32_t inner_len, net::Ipv4Packet* ip);
-  void encap_to_server(rte_mbuf* m, const net::Ipv4Packet& p);
-  void encap_to_peer(rte_mbuf* m, uint16_t peer_index, const net::Ipv4Packet& p);
   void send_ip(rte_mbuf* m, uint8_t port, net::Ipv4 next_hop);
   void hold(rte_mbuf* m, uint8_t port, net::Ipv4 next_hop);
   void to_main_local(rte_mbuf* m);
-  // Sends an ICMP error about p back out of `in` to the frame's source MAC. Consumes m and
-  // returns true when sent; false (m untouched) when rate-limited or disabled.
   bool icmp_error(rte_mbuf* m, const Port& in, const net::Ipv4Packet& p, uint8_t type,
                   uint8_t code, uint16_t mtu, net::Ipv4 from);
   bool mtu_check(rte_mbuf* m, const Port& in, const net::Ipv4Packet& p, net::Ipv4 from);
   void drop(rte_mbuf* m, Drop why);
   void tx(rte_mbuf* m, uint8_t port) { tx_.send(m, port, stats_); }
+
+  // ---- worker_tx.cpp
+  // Sends the inner packet p (m starts at it) to peer over the path(s) the policy and the
+  // scheduler choose.
+  void tunnel_send(rte_mbuf* m, uint16_t peer, const net::Ipv4Packet& p);
+  // Encapsulates m for (peer, path) and queues it (shaper) or sends it.
+  void send_on_path(rte_mbuf* m, uint16_t peer, uint8_t path, const tunnel::Header& h,
+                    const PathRoute& r);
+  void refresh_views(uint16_t peer);
+  void release_shapers();
+  // Resends slab entries of (peer, path) named by a feedback entry or a failover.
+  void resend(uint16_t peer, const recovery::RetransmitSlab::Entry& e, uint8_t exclude_path,
+              bool budgeted);
+  void on_feedback(rte_mbuf* m, uint16_t peer);
+  void failover(uint16_t peer, uint8_t path);
+
+  // ---- worker_rx.cpp
+  // An outer IPv4/UDP packet addressed to our tunnel port (gateway: from the server).
+  void tunnel_frame(rte_mbuf* m, const Port& in, net::Ipv4Packet& outer);
+  Drop open_frame(net::Ipv4Packet& outer, tunnel::Header* h, uint8_t** inner,
+                  uint32_t* inner_len);
+  Drop take_inner(rte_mbuf* m, uint8_t* inner, uint32_t inner_len, net::Ipv4Packet* ip);
+  void note_path_seq(uint16_t peer, const tunnel::Header& h);
+  void send_feedback();
+  unsigned reorder_owner(uint16_t peer, uint16_t stream) const;
+  void reorder_push(rte_mbuf* m);
+  void deliver_inner(rte_mbuf* m);
+  void expire_windows();
+  Window* window_for(uint16_t peer, uint16_t stream);
 
   App& app_;
   const unsigned index_;
@@ -85,13 +176,17 @@ class Worker {
   rte_ring* to_main_ = nullptr;   // SP/SC: this worker -> main lcore
   rte_ring* learn_ = nullptr;     // SP/SC elem ring of LearnMsg -> main lcore
   LcoreStats stats_;
-  uint64_t now_tsc_ = 0, now_ms_ = 0;
+  uint64_t now_tsc_ = 0, now_ms_ = 0, now_us_ = 0, pass_ = 0;
   uint32_t burst_ = 32;
   uint16_t ip_id_ = 0;
-  uint32_t stream_seq_ = 0;                       // gateway: our stream to the server
-  std::array<uint32_t, kMaxPaths> path_seq_{};    // gateway
-  std::vector<uint32_t> peer_stream_seq_;         // server: per peer
-  std::vector<uint32_t> peer_path_seq_;           // server: per peer * kMaxPaths
+  std::unique_ptr<sched::Policy> policy_;
+  std::vector<PeerTx> peer_tx_;
+  std::vector<PeerRx> peer_rx_;
+  std::vector<PathCounters> path_ctr_;    // [peer * kMaxPaths + path]
+  std::vector<Window> windows_;           // [peer * streams_total + stream index]
+  std::vector<uint32_t> active_windows_;  // indexes into windows_, capacity reserved
+  uint32_t streams_total_ = 0;            // kMaxSenders * cfg streams
+  uint32_t hold_us_ = 0;
   // ICMP error token bucket (per lcore; config dataplane.icmp_errors_per_s).
   uint64_t icmp_tokens_ = 0, icmp_refill_ms_ = 0;
 };

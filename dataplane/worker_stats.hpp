@@ -34,7 +34,19 @@ constexpr unsigned kStatPorts = 16;
   X(held, "packets held waiting for ARP")                                          \
   X(paths_learned, "peer path address changes learned")                            \
   X(learn_msgs_lost, "learn notices lost to a full ring")                          \
-  X(freed_at_exit, "packets in flight between lcores at shutdown, freed")
+  X(freed_at_exit, "packets in flight between lcores at shutdown, freed")         \
+  X(redundant_copies, "extra copies sent by the redundant mode")                   \
+  X(sent_no_path_up, "frames sent on a path not known to be up (none was)")        \
+  X(feedback_sent, "feedback frames sent (loss reports)")                          \
+  X(feedback_received, "feedback frames received")                                 \
+  X(retransmits, "frames resent after a loss report")                              \
+  X(retransmit_misses, "reported frames no longer in the retransmit slab")         \
+  X(retransmit_over_budget, "reported frames not resent: over the budget")         \
+  X(failover_resends, "frames resent because their path went down")                \
+  X(reorder_held, "frames held for reordering")                                    \
+  X(reorder_late, "frames delivered after their gap was given up")                 \
+  X(reorder_timeouts, "gaps given up after the hold time")                         \
+  X(path_changes, "path state changes (up/down)")
 
 struct alignas(64) LcoreStats {
 #define MPF_X(name, text) uint64_t name = 0;

@@ -77,7 +77,7 @@ struct Stats {
   uint64_t hold_timeouts = 0;         // runs of missing seqs given up by expire()
   uint64_t overflow_skips = 0;        // runs of missing seqs given up to fit a frame too far ahead
   uint64_t skipped_seqs = 0;          // missing seqs given up (expire, overflow, flush), one each
-  uint64_t late = 0;                  // delivered behind the head (a skipped seq that came after all)
+  uint64_t late = 0;                  // delivered behind the head (skipped, then it came)
   uint64_t duplicates = 0;            // refused: that seq was delivered or is held
   uint64_t stale = 0;                 // refused: behind the head by more than the history
   uint64_t max_hold_depth = 0;        // the most frames held at once
@@ -97,8 +97,8 @@ class ReorderWindow {
   ReorderWindow& operator=(ReorderWindow&&) noexcept = default;
 
   template <class Deliver>
-  [[gnu::always_inline]] Verdict push(uint32_t seq, void* item, uint64_t now_us, uint32_t hold_us,
-                                      Deliver&& deliver) {
+  [[gnu::always_inline]] Verdict push(uint32_t seq, void* item, uint64_t now_us,
+                                      uint32_t hold_us, Deliver&& deliver) {
     // The common case inline: the head, nothing held.
     if (seq == head_ && held_ == 0 && synced_) [[likely]] {
       pass_delivered();
@@ -138,50 +138,55 @@ class ReorderWindow {
     uint64_t deadline = 0;
   };
 
-#define MPF_REORDER_HOT [[gnu::always_inline]]
-  MPF_REORDER_HOT static void add(uint64_t& c, uint64_t n = 1) {
+  // The helpers of the per-frame paths are forced inline: a large caller (a worker's burst
+  // loop) must not end up calling them out of line.
+  [[gnu::always_inline]] static void add(uint64_t& c, uint64_t n = 1) {
     __atomic_store_n(&c, __atomic_load_n(&c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
   }
-  MPF_REORDER_HOT Slot& slot(uint32_t seq) { return slots_[seq & mask_]; }
+  [[gnu::always_inline]] Slot& slot(uint32_t seq) { return slots_[seq & mask_]; }
 
   // The history bitmap holds one "skipped, not seen since" bit per seq, 2 x history() bits so
   // a word is cleared when the head enters it (a delivered frame then costs no bitmap write)
   // while the words of the last history() seqs stay intact.
-  MPF_REORDER_HOT uint64_t& word(uint32_t seq) { return bits_[(seq >> 6) & word_mask_]; }
-  MPF_REORDER_HOT bool skipped(uint32_t seq) const {
+  [[gnu::always_inline]] uint64_t& word(uint32_t seq) {
+    return bits_[(seq >> 6) & word_mask_];
+  }
+  [[gnu::always_inline]] bool skipped(uint32_t seq) const {
     return (bits_[(seq >> 6) & word_mask_] >> (seq & 63)) & 1;
   }
-  MPF_REORDER_HOT void mark_seen(uint32_t seq) { word(seq) &= ~(uint64_t(1) << (seq & 63)); }
-  MPF_REORDER_HOT void enter_word() {  // clear the bits from the head to the end of its word
-    word(head_) &= (uint64_t(1) << (head_ & 63)) - 1;
+  [[gnu::always_inline]] void mark_seen(uint32_t seq) {
+    word(seq) &= ~(uint64_t(1) << (seq & 63));
   }
-  MPF_REORDER_HOT void pass_delivered() {  // the head was delivered: step past it
+  // Clears the bits from the head to the end of its word.
+  [[gnu::always_inline]] void enter_word() { word(head_) &= (uint64_t(1) << (head_ & 63)) - 1; }
+  // The head was delivered: step past it.
+  [[gnu::always_inline]] void pass_delivered() {
     if ((++head_ & 63) == 0) word(head_) = 0;
   }
-  MPF_REORDER_HOT void pass_skipped() {  // the head is given up: remember it as not seen
+  // The head is given up: remember it as not seen, step past it.
+  [[gnu::always_inline]] void pass_skipped() {
     word(head_) |= uint64_t(1) << (head_ & 63);
     if ((++head_ & 63) == 0) word(head_) = 0;
   }
   void skip_to(uint32_t target);  // pass_skipped() up to target, in bulk
   // A held frame's queue entry is live while its seq is ahead of the head and its slot full
   // (only one seq ahead of the head maps to a slot).
-  MPF_REORDER_HOT bool queued_live(uint32_t seq) const {
+  [[gnu::always_inline]] bool queued_live(uint32_t seq) const {
     return seq - head_ - 1 < capacity_ - 1 && slots_[seq & mask_].item != nullptr;
   }
-  MPF_REORDER_HOT void set_held(uint32_t n) {
+  [[gnu::always_inline]] void set_held(uint32_t n) {
     held_ = n;
     __atomic_store_n(&stats_.held_now, uint64_t(n), __ATOMIC_RELAXED);
   }
   // Drops delivered frames from the front of the arrival queue (empties it with nothing held),
   // so its front is always the earliest-arrived frame still held.
-  MPF_REORDER_HOT void tidy_queue() {
+  [[gnu::always_inline]] void tidy_queue() {
     if (held_ == 0) {
       q_rd_ = q_wr_ = 0;
       return;
     }
     while (!queued_live(queue_[q_rd_ & q_mask_])) ++q_rd_;
   }
-#undef MPF_REORDER_HOT
 
   template <class Deliver>
   Verdict push_slow(uint32_t seq, void* item, uint64_t now_us, uint32_t hold_us,
@@ -189,8 +194,8 @@ class ReorderWindow {
   // Delivers the held frame at the head and the consecutive ones after it.
   template <class Deliver>
   unsigned drain(Deliver& deliver);
-  // Moves the head to `target` (after it), delivering held frames, skipping missing seqs; counts
-  // each skipped run in *runs.
+  // Moves the head up to `target` (not past it), delivering the held frames before it and
+  // skipping the missing ones; counts each skipped run in *runs.
   template <class Deliver>
   unsigned advance_to(uint32_t target, uint64_t* runs, Deliver& deliver);
 

@@ -40,6 +40,11 @@ namespace mpf {
   X(tunnel_bad_inner, "inner packet not valid IPv4, or its length not the frame's payload")     \
   X(tunnel_spoofed_inner, "inner source/destination not the tunnel's own address")              \
   X(tunnel_no_peer, "no learned address for the peer yet")                                      \
+  X(tunnel_no_path, "no path to the peer is up")                                               \
+  X(shaper_queue_full, "path queue longer than multipath.max_queue_ms (AQM drop)")             \
+  X(duplicate, "frame already delivered (redundant copy, retransmit, replay)")                 \
+  X(stale, "frame older than the receive window (replay or extremely late)")                   \
+  X(feedback_bad, "feedback entry naming a sender lcore or path we do not have")               \
   X(arp_unresolved, "next hop unresolved and its hold queue full")                              \
   X(handoff_ring_full, "ring to the owner lcore full")                                          \
   X(slowpath_ring_full, "ring to the main lcore full")                                          \

@@ -9,7 +9,14 @@ Topology (the configs the runner writes; see configs/gateway.conf and configs/se
 Frames are built with scapy and handed around as bytes. Expected frames are `Exp` objects:
 bytes plus the offsets whose value legitimately varies (masked), compared byte for byte
 everywhere else.
+
+Multipath numbering (docs/multipath.md, "Streams and sequence numbers"): a sender puts a data
+frame on stream (worker << 8) | flow_hash(inner after NAT) % multipath.streams, numbers it per
+stream (stream_seq) and per path (path_seq, all streams of one sending worker share it).
+`Numbering` reproduces that for the frames mpf sends, and builds the same numbering for the
+frames the tests send as the peer (the receiver's reorder window and loss detector need it).
 """
+import ipaddress
 import struct
 from dataclasses import dataclass, field
 
@@ -62,6 +69,11 @@ MPF_TS = {MPF + 20, MPF + 21, MPF + 22, MPF + 23}
 TUNNEL_MASK = frozenset(OUTER_IP_ID | OUTER_IP_CSUM | MPF_EPOCH | MPF_TS)
 
 T_DATA, T_PROBE, T_PROBE_REPLY, T_FEEDBACK = 0, 1, 2, 3
+F_DUPLICATE, F_RETRANSMIT = 0x01, 0x02  # mpf header flags (protocol.md 4)
+MPF_STREAM = {MPF + 10, MPF + 11}
+MPF_SSEQ = {MPF + 12, MPF + 13, MPF + 14, MPF + 15}
+MPF_PSEQ = {MPF + 16, MPF + 17, MPF + 18, MPF + 19}
+BODY = MPF + 24  # first byte after the mpf header (inner packet or control body)
 
 
 @dataclass
@@ -124,6 +136,135 @@ def tunnel_frame(src_mac, dst_mac, src_ip, dst_ip, sport, dport, payload: bytes,
                  IP(src=src_ip, dst=dst_ip, ttl=ttl, id=ip_id, flags="DF") / udp / Raw(payload))
 
 
+# ---- multipath: streams, sequence numbers, control bodies ----------------------------------------
+
+STREAMS = 8  # multipath.streams (default)
+M32 = 0xFFFFFFFF
+
+
+def flow_hash(src: int, dst: int, sport: int, dport: int, proto: int) -> int:
+    """dataplane/worker_tx.cpp flow_hash (32-bit arithmetic); addresses as host-order ints."""
+    h = ((src * 0x9E3779B1) & M32) ^ ((dst * 0x85EBCA6B) & M32)
+    h ^= ((((sport << 16) | dport) & M32) * 0xC2B2AE35) & M32
+    h ^= proto
+    h ^= h >> 15
+    return (h * 0x2C1B3C6D) & M32
+
+
+def flow_key(ip: bytes):
+    """(src, dst, sport, dport, proto) of an IPv4 packet as lib/net/ipv4_packet.cpp parses it:
+    TCP/UDP ports; ICMP echo request/reply: the identifier as both ports; other ICMP (errors):
+    0 and 0."""
+    ihl = (ip[0] & 0x0F) * 4
+    proto = ip[9]
+    src, dst = struct.unpack("!II", ip[12:20])
+    l4 = ip[ihl:]
+    sport = dport = 0
+    if proto in (6, 17):
+        sport, dport = struct.unpack("!HH", l4[:4])
+    elif proto == 1 and l4[0] in (0, 8):
+        sport = dport = struct.unpack("!H", l4[4:6])[0]
+    return src, dst, sport, dport, proto
+
+
+def bucket_of(inner: bytes, streams=STREAMS) -> int:
+    return flow_hash(*flow_key(inner)) % streams
+
+
+def stream_of(inner: bytes, worker=0, streams=STREAMS) -> int:
+    """stream_id of a data frame worker `worker` sends for this inner packet (after NAT)."""
+    return (worker << 8) | bucket_of(inner, streams)
+
+
+def reorder_owner(stream: int, n_workers: int, peer=0) -> int:
+    """Worker::reorder_owner: the worker that owns the receive window of (peer, stream)."""
+    h = ((peer * 0x9E3779B1) & M32) ^ ((stream * 0x85EBCA6B) & M32)
+    return (h >> 16) % n_workers
+
+
+class Numbering:
+    """The numbers one sending worker puts on its data frames: stream_seq per stream, path_seq
+    per path (shared by all its streams; retransmits and copies take one too). For the frames
+    mpf sends (expected frames, taken in sending order) and for the frames a test sends as the
+    peer (`hdr`)."""
+
+    def __init__(self, worker=0, epoch=0, streams=STREAMS):
+        self.worker, self.epoch, self.streams = worker, epoch, streams
+        self.sseq = {}
+        self.pseq = {}
+
+    def _path(self, path):
+        p = self.pseq.get(path, 0)
+        self.pseq[path] = (p + 1) & M32
+        return p
+
+    def data(self, inner: bytes = None, path=0, stream=None):
+        """Numbers of the next data frame: stream from the flow hash of `inner` unless given."""
+        if stream is None:
+            stream = stream_of(inner, self.worker, self.streams)
+        s = self.sseq.get(stream, 0)
+        self.sseq[stream] = (s + 1) & M32
+        return dict(path_id=path, stream=stream, sseq=s, pseq=self._path(path), flags=0)
+
+    def resend(self, stream, sseq, path=0, flags=F_RETRANSMIT):
+        """A retransmit (or copy): same stream and stream_seq, a new path_seq."""
+        return dict(path_id=path, stream=stream, sseq=sseq, pseq=self._path(path), flags=flags)
+
+    def lose(self, path=0, n=1):
+        """n path_seqs spent on frames that never arrive (a loss on the path)."""
+        first = self.pseq.get(path, 0)
+        self.pseq[path] = (first + n) & M32
+        return first
+
+    def next_pseq(self, path=0):
+        return self.pseq.get(path, 0)
+
+    def hdr(self, inner: bytes = None, path=0, stream=None, n=None, **kw) -> bytes:
+        """mpf header of the next data frame (or of the numbers n) with this sender's epoch."""
+        n = n or self.data(inner, path, stream)
+        args = dict(ftype=T_DATA, epoch=self.epoch, flags=n["flags"], path_id=n["path_id"],
+                    stream=n["stream"], sseq=n["sseq"], pseq=n["pseq"])
+        args.update(kw)
+        return mpf_header(**args)
+
+
+def probe_body(probe_seq, rx_frames=0, rx_bytes=0, srtt_us=0, reserved=0) -> bytes:
+    """protocol.md 3.1 (24 bytes)."""
+    return struct.pack("!IIQII", probe_seq, rx_frames, rx_bytes, srtt_us, reserved)
+
+
+def probe_reply_body(probe_seq, rx_frames=0, rx_bytes=0, reserved=0) -> bytes:
+    """protocol.md 3.2 (20 bytes)."""
+    return struct.pack("!IIQI", probe_seq, rx_frames, rx_bytes, reserved)
+
+
+def feedback_body(entries, count=None) -> bytes:
+    """protocol.md 3.3: entries (sender_worker, path_id, first_missing, missing)."""
+    out = struct.pack("!B3x", len(entries) if count is None else count)
+    for sender, path, first, missing in entries:
+        out += struct.pack("!BBHIHH", sender, path, 0, first & M32, missing, 0)
+    return out
+
+
+def outer_len(frame: bytes) -> int:
+    """Outer IPv4 total length of an Ethernet/IPv4 frame: what the rx_bytes counters add."""
+    return struct.unpack("!H", frame[ETH + 2:ETH + 4])[0]
+
+
+def mpf_fields(frame: bytes):
+    """The mpf header of a tunnel frame as a dict, or None when it is not one."""
+    if len(frame) < BODY or frame[12:14] != b"\x08\x00" or frame[ETH + 9] != 17:
+        return None
+    vt, flags, path_id, tag_len, tid, epoch, stream, sseq, pseq, ts = struct.unpack(
+        "!BBBBIHHIII", frame[MPF:BODY])
+    return dict(version=vt >> 4, type=vt & 15, flags=flags, path_id=path_id, tag_len=tag_len,
+                tunnel_id=tid, epoch=epoch, stream=stream, sseq=sseq, pseq=pseq, ts=ts)
+
+
+def ip_int(a: str) -> int:
+    return int(ipaddress.IPv4Address(a))
+
+
 # ---- gateway frames --------------------------------------------------------------------------
 
 def from_server(inner: bytes, hdr: bytes = None, **kw) -> bytes:
@@ -136,17 +277,34 @@ def from_server(inner: bytes, hdr: bytes = None, **kw) -> bytes:
     return tunnel_frame(payload=hdr + inner, **args)
 
 
-def gw_encap_expected(inner: bytes, sseq: int, what: str) -> Exp:
-    """The frame the gateway must send on the 5g path for the (translated) inner packet."""
-    frame = tunnel_frame(GW_PATH_MAC, NH_5G_MAC, GW_PATH_IP, SRV_TUN_IP, TUN_PORT, TUN_PORT,
-                         mpf_header(T_DATA, stream=0, sseq=sseq, pseq=sseq) + inner)
+def gw_frame(payload: bytes) -> bytes:
+    """A tunnel frame as the gateway sends it on the 5g path (mpf header + payload given)."""
+    return tunnel_frame(GW_PATH_MAC, NH_5G_MAC, GW_PATH_IP, SRV_TUN_IP, TUN_PORT, TUN_PORT,
+                        payload)
+
+
+def gw_encap_expected(inner: bytes, tx, what: str, flags=0) -> Exp:
+    """The frame the gateway must send on the 5g path for the (translated) inner packet. tx is
+    the gateway's Numbering (the next numbers are taken from it: call in sending order) or the
+    dict one of its methods returned."""
+    n = tx.data(inner) if isinstance(tx, Numbering) else tx
+    frame = gw_frame(mpf_header(T_DATA, flags=n.get("flags", flags), path_id=n["path_id"],
+                                stream=n["stream"], sseq=n["sseq"], pseq=n["pseq"]) + inner)
     return Exp(1, frame, TUNNEL_MASK, what, [outer_ip_checksum_ok])
 
 
-def gw_probe_expected() -> Exp:
-    frame = tunnel_frame(GW_PATH_MAC, NH_5G_MAC, GW_PATH_IP, SRV_TUN_IP, TUN_PORT, TUN_PORT,
-                         mpf_header(T_PROBE, stream=0xFFFF, sseq=0, pseq=0))
-    return Exp(1, frame, TUNNEL_MASK, "keepalive probe", [outer_ip_checksum_ok])
+def gw_probe_expected(probe_seq=1) -> Exp:
+    """A probe as protocol.md 3.1 describes it: stream 0, seqs 0, a 24-byte body. Its counters
+    (rx_frames, rx_bytes) and srtt_us are masked here: probe_check verifies them."""
+    frame = gw_frame(mpf_header(T_PROBE, stream=0, sseq=0, pseq=0) + probe_body(probe_seq))
+    mask = TUNNEL_MASK | set(range(BODY + 4, BODY + 20))
+    return Exp(1, frame, frozenset(mask), "keepalive probe", [outer_ip_checksum_ok])
+
+
+def gw_feedback_expected(entries, what="feedback") -> Exp:
+    """A feedback frame (protocol.md 3.3) the gateway's worker 0 sends on the 5g path."""
+    frame = gw_frame(mpf_header(T_FEEDBACK, stream=0, sseq=0, pseq=0) + feedback_body(entries))
+    return Exp(1, frame, TUNNEL_MASK, what, [outer_ip_checksum_ok])
 
 
 def lan_in(ip_pkt) -> bytes:
@@ -173,11 +331,25 @@ def from_gateway(inner: bytes, hdr: bytes = None, src_ip=GW_PATH_IP, sport=TUN_P
     return tunnel_frame(payload=hdr + inner, **args)
 
 
-def srv_encap_expected(inner: bytes, sseq: int, what: str, path_id=0) -> Exp:
-    """The frame the server must send towards the gateway's learned path (10.5.0.2:4500)."""
-    frame = tunnel_frame(SRV_TUN_MAC, SRV_ROUTER_MAC, SRV_TUN_IP, GW_PATH_IP, TUN_PORT, TUN_PORT,
-                         mpf_header(T_DATA, path_id=path_id, stream=0, sseq=sseq, pseq=sseq) +
-                         inner)
+def srv_frame(payload: bytes, ttl=64) -> bytes:
+    """A tunnel frame as the server sends it towards the gateway's learned 10.5.0.2:4500."""
+    return tunnel_frame(SRV_TUN_MAC, SRV_ROUTER_MAC, SRV_TUN_IP, GW_PATH_IP, TUN_PORT, TUN_PORT,
+                        payload, ttl=ttl)
+
+
+def srv_encap_expected(inner: bytes, tx, what: str, path_id=0) -> Exp:
+    """The frame the server must send towards the gateway's learned path (10.5.0.2:4500). tx:
+    the server's Numbering (next numbers taken from it) or the dict one of its methods returned."""
+    n = tx.data(inner, path_id) if isinstance(tx, Numbering) else tx
+    frame = srv_frame(mpf_header(T_DATA, flags=n.get("flags", 0), path_id=n["path_id"],
+                                 stream=n["stream"], sseq=n["sseq"], pseq=n["pseq"]) + inner)
+    return Exp(1, frame, TUNNEL_MASK, what, [outer_ip_checksum_ok])
+
+
+def srv_feedback_expected(entries, what="feedback", path_id=0) -> Exp:
+    """A feedback frame (protocol.md 3.3) the server's worker 0 sends to the gateway's path."""
+    frame = srv_frame(mpf_header(T_FEEDBACK, path_id=path_id, stream=0, sseq=0, pseq=0) +
+                      feedback_body(entries))
     return Exp(1, frame, TUNNEL_MASK, what, [outer_ip_checksum_ok])
 
 

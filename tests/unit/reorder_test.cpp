@@ -439,6 +439,8 @@ TEST(Reorder, ResetForNewEpoch) {
   EXPECT_EQ(rx.push(1), Verdict::held);  // 0 not seen yet: wait for it
   EXPECT_EQ(rx.push(0), Verdict::deliver);
   EXPECT_EQ(rx.take(), (Seqs{0, 1}));
+  EXPECT_EQ(rx.push(0), Verdict::duplicate);
+  EXPECT_EQ(rx.push(1), Verdict::duplicate);
   // Unsynchronised reset: the next frame is the head, whatever it is.
   rx.w.reset();
   EXPECT_FALSE(rx.w.synchronised());

@@ -1,0 +1,282 @@
+// Worker, receiving side of the tunnel (docs/multipath.md): frame validation, per-path loss
+// detection and immediate loss reports, and the per-(peer, stream) reorder windows.
+#include <rte_mbuf.h>
+
+#include <cstring>
+
+#include "net/bytes.hpp"
+#include "net/protocol.hpp"
+#include "reorder/hold_time.hpp"
+#include "stats/counter.hpp"
+#include "worker.hpp"
+
+namespace mpf::dp {
+
+using namespace mpf::net;
+
+Drop Worker::open_frame(Ipv4Packet& outer, tunnel::Header* h, uint8_t** inner,
+                        uint32_t* inner_len) {
+  uint16_t udp_len = load16(outer.l4 + kUdpLen);
+  if (udp_len < kUdpHdrLen + tunnel::kHeaderLen || udp_len > outer.l4_len)
+    return udp_len > outer.l4_len ? Drop::tunnel_bad_length : Drop::tunnel_truncated;
+  const uint8_t* frame = outer.l4 + kUdpHdrLen;
+  const uint32_t frame_len = udp_len - kUdpHdrLen;
+  Drop d = tunnel::decode(frame, frame_len, h);
+  if (d != Drop::none) return d;
+  *inner = outer.l4 + kUdpHdrLen + tunnel::kHeaderLen;
+  *inner_len = frame_len - tunnel::kHeaderLen - h->tag_len;
+  return Drop::none;
+}
+
+Drop Worker::take_inner(rte_mbuf* m, uint8_t* inner, uint32_t inner_len, Ipv4Packet* ip) {
+  // The payload is exactly one inner packet: trailing bytes would be a covert channel past the
+  // length checks (docs/protocol.md 7.5).
+  if (parse_ipv4(inner, inner_len, ip) != Drop::none || ip->total_len != inner_len)
+    return Drop::tunnel_bad_inner;
+  rte_pktmbuf_adj(m, uint16_t(inner - rte_pktmbuf_mtod(m, uint8_t*)));
+  if (m->data_len > ip->total_len) rte_pktmbuf_trim(m, uint16_t(m->data_len - ip->total_len));
+  return Drop::none;
+}
+
+// outer is addressed to our tunnel port (the caller checked the gateway's frames come from the
+// server's endpoint). Nothing in the frame is used before it passed its checks.
+void Worker::tunnel_frame(rte_mbuf* m, const Port& in, Ipv4Packet& outer) {
+  tunnel::Header h;
+  uint8_t* inner;
+  uint32_t inner_len;
+  Drop d = open_frame(outer, &h, &inner, &inner_len);
+  if (d != Drop::none) return drop(m, d);
+  uint16_t peer = 0;
+  if (app_.gateway) {
+    if (h.tunnel_id != app_.cfg.tunnel.id) return drop(m, Drop::tunnel_unknown_id);
+    // A path's frames arrive on that path's port, nowhere else.
+    if (h.path_id >= app_.path_ports.size() || app_.path_ports[h.path_id] != in.index)
+      return drop(m, Drop::tunnel_bad_path);
+  } else {
+    if (!app_.peer_by_id(h.tunnel_id, &peer)) return drop(m, Drop::tunnel_unknown_id);
+    if (h.path_id >= app_.peers[peer].n_paths) return drop(m, Drop::tunnel_bad_path);
+  }
+  PathShared& ps = app_.peers[peer].paths[h.path_id];
+  PathCounters& c = path_ctr_[size_t(peer) * kMaxPaths + h.path_id];
+
+  switch (h.type) {
+    case tunnel::FrameType::probe:
+      if (app_.gateway) return drop(m, Drop::tunnel_bad_type);
+      learn_path(in, outer, peer, h.path_id);
+      break;
+    case tunnel::FrameType::probe_reply:
+      if (!app_.gateway) return drop(m, Drop::tunnel_bad_type);
+      break;
+    case tunnel::FrameType::feedback: {
+      // One feedback frame names one sender worker (the receiver sends one per sender).
+      const uint32_t body_len = inner_len;
+      if (body_len < tunnel::feedback_len(1)) return drop(m, Drop::tunnel_bad_length);
+      const unsigned target = inner[tunnel::kFeedbackHeadLen];  // entry 0's sender_worker
+      if (target >= app_.n_workers) return drop(m, Drop::feedback_bad);
+      __atomic_store_n(&ps.last_rx_us, now_us_, __ATOMIC_RELAXED);
+      bump(c.rx_frames);
+      bump(c.rx_bytes, outer.total_len);
+      rte_pktmbuf_adj(m, uint16_t(inner - rte_pktmbuf_mtod(m, uint8_t*)));
+      if (m->data_len > body_len) rte_pktmbuf_trim(m, uint16_t(m->data_len - body_len));
+      app_.meta(m)->peer = peer;
+      if (target == index_) return on_feedback(m, peer);
+      return handoff(m, target, kMetaFeedback);
+    }
+    case tunnel::FrameType::data: {
+      Ipv4Packet ip;
+      d = take_inner(m, inner, inner_len, &ip);
+      if (d != Drop::none) return drop(m, d);
+      if (app_.gateway) {
+        if (ip.dst != app_.cfg.tunnel.address) return drop(m, Drop::tunnel_spoofed_inner);
+      } else {
+        // Not an open relay: a gateway may only send from its own tunnel address.
+        if (ip.src != app_.peers[peer].tunnel_addr) return drop(m, Drop::tunnel_spoofed_inner);
+        // Only a frame that passed every check may move the path (docs/protocol.md 6).
+        learn_path(in, outer, peer, h.path_id);
+      }
+      __atomic_store_n(&ps.last_rx_us, now_us_, __ATOMIC_RELAXED);
+      bump(c.rx_frames);
+      bump(c.rx_bytes, outer.total_len);
+      note_path_seq(peer, h);
+      bump(stats_.decapsulated);
+      PktMeta* md = app_.meta(m);
+      md->peer = peer;
+      md->seq = h.stream_seq;
+      md->stream = h.stream_id;
+      md->epoch = h.epoch;
+      const unsigned owner = reorder_owner(peer, h.stream_id);
+      if (owner != index_) return handoff(m, owner, kMetaReorder);
+      return reorder_push(m);
+    }
+  }
+  // Probes and probe replies: health is the main lcore's (it answers probes, measures RTT).
+  __atomic_store_n(&ps.last_rx_us, now_us_, __ATOMIC_RELAXED);
+  bump(c.rx_frames);
+  bump(c.rx_bytes, outer.total_len);
+  if (h.type == tunnel::FrameType::probe_reply) bump(stats_.probe_replies_received);
+  to_main_local(m);
+}
+
+// Loss per (sender worker, path): a gap in path_seq is reported to the sender at the end of
+// this pass, so it can resend within about one round trip.
+void Worker::note_path_seq(uint16_t peer, const tunnel::Header& h) {
+  const unsigned sender = h.stream_id >> 8;
+  if (sender >= kMaxSenders) return;
+  PeerRx& r = peer_rx_[peer];
+  const unsigned i = sender * kMaxPaths + h.path_id;
+  if (r.gap_epoch[i] != h.epoch) {
+    r.gaps[i].reset();
+    r.gap_epoch[i] = h.epoch;
+  }
+  recovery::GapResult g = r.gaps[i].observe(h.path_seq);
+  if (g.kind != recovery::GapResult::Kind::gap) return;
+  bump(path_ctr_[size_t(peer) * kMaxPaths + h.path_id].lost, g.count);
+  tunnel::FeedbackBody& fb = r.feedback[sender];
+  if (fb.count >= tunnel::kFeedbackMaxEntries) return;  // the rest goes unreported this pass
+  tunnel::FeedbackEntry& e = fb.entries[fb.count++];
+  e.sender_worker = uint8_t(sender);
+  e.path_id = h.path_id;
+  e.first_missing = g.first_missing;
+  e.missing = uint16_t(g.count > tunnel::kFeedbackMaxMissing ? tunnel::kFeedbackMaxMissing
+                                                             : g.count);
+  r.feedback_mask |= 1u << sender;
+}
+
+void Worker::send_feedback() {
+  for (uint16_t peer = 0; peer < peer_rx_.size(); peer++) {
+    PeerRx& r = peer_rx_[peer];
+    if (!r.feedback_mask) continue;
+    refresh_views(peer);
+    static const sched::Action kLowestRtt{sched::Mode::lowest_rtt, -1};
+    const uint32_t mask = peer_tx_[peer].sched.pick(kLowestRtt, peer_tx_[peer].views.data(), 0);
+    for (unsigned s = 0; s < kMaxSenders; s++) {
+      if (!(r.feedback_mask >> s & 1)) continue;
+      tunnel::FeedbackBody& fb = r.feedback[s];
+      rte_mbuf* m = mask ? rte_pktmbuf_alloc(app_.pool) : nullptr;
+      const uint8_t k = mask ? uint8_t(__builtin_ctz(mask)) : 0;
+      PathRoute route = m ? route_to_peer(app_, peer, k) : PathRoute{};
+      uint8_t* body = m && route.ok ? reinterpret_cast<uint8_t*>(
+                                          rte_pktmbuf_append(m, uint16_t(tunnel::feedback_len(fb.count))))
+                                    : nullptr;
+      if (body && tunnel::encode(fb, body, tunnel::feedback_len(fb.count)) != 0) {
+        tunnel::Header h;
+        h.type = tunnel::FrameType::feedback;
+        h.path_id = k;
+        h.tunnel_id = app_.peers[peer].tunnel_id;
+        h.epoch = app_.epoch;
+        h.stream_id = uint16_t(index_ << 8);
+        h.timestamp_us = uint32_t(now_us_);
+        if (encapsulate(m, route, h, ip_id_++)) {
+          bump(stats_.feedback_sent);
+          PathCounters& c = path_ctr_[size_t(peer) * kMaxPaths + k];
+          bump(c.tx_frames);
+          bump(c.tx_bytes, m->pkt_len - kEthHdrLen);
+          if (route.mac_known) tx(m, route.port);
+          else hold(m, route.port, route.next_hop);
+          m = nullptr;
+        }
+      }
+      if (m) rte_pktmbuf_free(m);  // no path up or no room: the sender's failover covers it
+      fb.count = 0;
+    }
+    r.feedback_mask = 0;
+  }
+}
+
+unsigned Worker::reorder_owner(uint16_t peer, uint16_t stream) const {
+  uint32_t h = (uint32_t(peer) * 0x9e3779b1u) ^ (uint32_t(stream) * 0x85ebca6bu);
+  return (h >> 16) % app_.n_workers;
+}
+
+Window* Worker::window_for(uint16_t peer, uint16_t stream) {
+  const unsigned sender = stream >> 8, bucket = stream & 0xff;
+  const unsigned streams = app_.cfg.multipath.streams;
+  if (sender >= kMaxSenders || bucket >= streams) return nullptr;
+  Window& w = windows_[size_t(peer) * streams_total_ + sender * streams + bucket];
+  return w.w ? &w : nullptr;
+}
+
+// m is a validated data frame's inner packet for a stream this worker owns.
+void Worker::reorder_push(rte_mbuf* m) {
+  const PktMeta md = *app_.meta(m);
+  Window* w = window_for(md.peer, md.stream);
+  if (!w) return deliver_inner(m);  // a stream id outside what we track: no reordering
+  auto deliver = [this](void* item) { deliver_inner(static_cast<rte_mbuf*>(item)); };
+  if (w->epoch != md.epoch) {  // the peer restarted: its numbering starts over
+    w->w->flush(deliver);
+    w->w->reset();
+    w->epoch = md.epoch;
+  }
+  refresh_views(md.peer);
+  const PeerTx& t = peer_tx_[md.peer];
+  reorder::HoldTime ht(1000, app_.cfg.multipath.reorder_max_ms * 1000);
+  for (unsigned k = 0; k < app_.peers[md.peer].n_paths; k++)
+    if (t.views[k].up) ht.add_path(t.views[k].owd_us, t.rttvar_us[k]);
+  switch (w->w->push(md.seq, m, now_us_, ht.hold_us(), deliver)) {
+    case reorder::Verdict::deliver:
+      break;
+    case reorder::Verdict::held:
+      bump(stats_.reorder_held);
+      if (!w->active) {
+        w->active = true;
+        active_windows_.push_back(uint32_t(w - windows_.data()));
+      }
+      break;
+    case reorder::Verdict::late:
+      bump(stats_.reorder_late);
+      break;
+    case reorder::Verdict::duplicate:
+      return drop(m, Drop::duplicate);
+    case reorder::Verdict::stale:
+      return drop(m, Drop::stale);
+  }
+}
+
+void Worker::expire_windows() {
+  auto deliver = [this](void* item) { deliver_inner(static_cast<rte_mbuf*>(item)); };
+  for (size_t i = 0; i < active_windows_.size();) {
+    Window& w = windows_[active_windows_[i]];
+    if (w.w->next_deadline_us() <= now_us_) {
+      const uint64_t before = w.w->stats().hold_timeouts;
+      w.w->expire(now_us_, deliver);
+      bump(stats_.reorder_timeouts, w.w->stats().hold_timeouts - before);
+    }
+    if (w.w->held() == 0) {
+      w.active = false;
+      active_windows_[i] = active_windows_.back();
+      active_windows_.pop_back();
+    } else {
+      i++;
+    }
+  }
+}
+
+// In order again: the inner packet continues where the direction takes it.
+void Worker::deliver_inner(rte_mbuf* m) {
+  Ipv4Packet p;
+  Drop d = parse_ipv4(rte_pktmbuf_mtod(m, uint8_t*), m->data_len, &p);
+  if (d != Drop::none) return drop(m, d);
+  if (app_.gateway) return dispatch_outside(m, p);
+  if (app_.is_local(p.dst)) return drop(m, Drop::local_unhandled);
+  if (p.ttl <= 1) return drop(m, Drop::ttl_exceeded);
+  dispatch_inside(m, p);
+}
+
+reorder::Stats Worker::reorder_totals() const {
+  reorder::Stats t;
+  for (const Window& w : windows_) {
+    if (!w.w) continue;
+    const reorder::Stats& s = w.w->stats();
+    t.delivered_in_order += __atomic_load_n(&s.delivered_in_order, __ATOMIC_RELAXED);
+    t.delivered_after_hold += __atomic_load_n(&s.delivered_after_hold, __ATOMIC_RELAXED);
+    t.held_now += __atomic_load_n(&s.held_now, __ATOMIC_RELAXED);
+    t.hold_timeouts += __atomic_load_n(&s.hold_timeouts, __ATOMIC_RELAXED);
+    t.overflow_skips += __atomic_load_n(&s.overflow_skips, __ATOMIC_RELAXED);
+    t.late += __atomic_load_n(&s.late, __ATOMIC_RELAXED);
+    t.duplicates += __atomic_load_n(&s.duplicates, __ATOMIC_RELAXED);
+    t.stale += __atomic_load_n(&s.stale, __ATOMIC_RELAXED);
+  }
+  return t;
+}
+
+}  // namespace mpf::dp

@@ -1,0 +1,242 @@
+// Worker, sending side of the tunnel (docs/multipath.md): policy, scheduling onto paths,
+// per-path shaping with an AQM limit, the retransmit slab, loss-report resends and failover.
+#include <rte_mbuf.h>
+
+#include <cstring>
+
+#include "net/protocol.hpp"
+#include "stats/counter.hpp"
+#include "worker.hpp"
+
+namespace mpf::dp {
+
+using namespace mpf::net;
+
+namespace {
+
+uint32_t flow_hash(const Ipv4Packet& p) {
+  uint32_t h = p.src * 0x9e3779b1u ^ p.dst * 0x85ebca6bu;
+  h ^= (uint32_t(p.sport) << 16 | p.dport) * 0xc2b2ae35u;
+  h ^= p.proto;
+  h ^= h >> 15;
+  return h * 0x2c1b3c6du;
+}
+
+}  // namespace
+
+// Reads the published path health once per loop pass and notices paths that just went down.
+void Worker::refresh_views(uint16_t peer) {
+  PeerTx& t = peer_tx_[peer];
+  if (t.views_pass == pass_) return;
+  t.views_pass = pass_;
+  const PeerState& ps = app_.peers[peer];
+  uint32_t up = 0;
+  for (unsigned k = 0; k < ps.n_paths; k++) {
+    PathPub::Value v = ps.paths[k].pub.read();
+    sched::PathView& pv = t.views[k];
+    pv.up = v.up;
+    pv.owd_us = v.owd_us;
+    Shaper* s = t.shaper[k].get();
+    pv.rate_Bps = s ? s->bucket.rate() : v.rate_Bps / app_.n_workers;
+    pv.queued_bytes = s ? s->bytes : 0;
+    t.rttvar_us[k] = v.rttvar_us;
+    if (v.up) up |= 1u << k;
+  }
+  uint32_t went_down = t.up_mask & ~up;
+  t.up_mask = up;
+  for (unsigned k = 0; went_down; k++, went_down >>= 1)
+    if (went_down & 1) failover(peer, uint8_t(k));
+}
+
+void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
+  refresh_views(peer);
+  PeerTx& t = peer_tx_[peer];
+  const sched::Action& a = policy_->classify(p);
+  uint32_t mask = t.sched.pick(a, t.views.data(), p.total_len);
+  if (mask == 0) {
+    // No path is known to be up (start-up, before probes are answered, or everything looks
+    // dead): try the first path we have a route for rather than drop; if it is really dead
+    // the frame is lost either way.
+    for (uint8_t k = 0; k < app_.peers[peer].n_paths && !mask; k++)
+      if (route_to_peer(app_, peer, k).ok) mask = 1u << k;
+    if (mask == 0) return drop(m, Drop::tunnel_no_path);
+    bump(stats_.sent_no_path_up);
+  }
+
+  const uint32_t bucket = flow_hash(p) % uint32_t(t.stream_seq.size());
+  tunnel::Header h;
+  h.type = tunnel::FrameType::data;
+  h.tunnel_id = app_.peers[peer].tunnel_id;
+  h.epoch = app_.epoch;
+  h.stream_id = uint16_t(index_ << 8 | bucket);
+  h.stream_seq = t.stream_seq[bucket]++;
+  h.timestamp_us = uint32_t(now_us_);
+  const uint16_t len = p.total_len;
+
+  bool first = true;
+  while (mask) {
+    const uint8_t k = uint8_t(__builtin_ctz(mask));
+    mask &= mask - 1;
+    // Redundant: every path but the last gets a copy; the last takes the original.
+    rte_mbuf* mk = m;
+    if (mask) {
+      mk = rte_pktmbuf_copy(m, app_.pool, 0, UINT32_MAX);
+      if (!mk) {
+        bump(stats_.drops[unsigned(Drop::mbuf_exhausted)]);
+        continue;
+      }
+    }
+    h.flags = first ? 0 : tunnel::kFlagDuplicate;
+    if (!first) bump(stats_.redundant_copies);
+    first = false;
+    PathRoute r = route_to_peer(app_, peer, k);
+    if (!r.ok) {
+      drop(mk, Drop::tunnel_no_path);
+      continue;
+    }
+    // AQM before a path_seq is spent: a frame we drop here is congestion the inner TCP must
+    // see, not a loss the receiver would report and we would resend.
+    if (Shaper* s = t.shaper[k].get()) {
+      const uint64_t limit_bytes =
+          s->bucket.rate() * app_.cfg.multipath.max_queue_ms / 1000;
+      if (s->full() || s->bytes > limit_bytes) {
+        bump(path_ctr_[size_t(peer) * kMaxPaths + k].shaper_drops);
+        drop(mk, Drop::shaper_queue_full);
+        continue;
+      }
+    }
+    h.path_id = k;
+    h.path_seq = t.path_seq[k]++;
+    if (t.slab[k])
+      t.slab[k]->store(h.path_seq, h.stream_id, h.stream_seq, rte_pktmbuf_mtod(mk, uint8_t*),
+                       len, now_us_);
+    send_on_path(mk, peer, k, h, r);
+  }
+}
+
+void Worker::send_on_path(rte_mbuf* m, uint16_t peer, uint8_t path, const tunnel::Header& h,
+                          const PathRoute& r) {
+  if (!encapsulate(m, r, h, ip_id_++)) return drop(m, Drop::mbuf_exhausted);
+  PathCounters& c = path_ctr_[size_t(peer) * kMaxPaths + path];
+  bump(c.tx_frames);
+  bump(c.tx_bytes, m->pkt_len - kEthHdrLen);
+  bump(stats_.encapsulated);
+  if (!r.mac_known) return hold(m, r.port, r.next_hop);
+  Shaper* s = peer_tx_[peer].shaper[path].get();
+  if (!s || (s->empty() && s->bucket.take(m->pkt_len, now_us_))) return tx(m, r.port);
+  if (s->full()) return drop(m, Drop::shaper_queue_full);
+  s->ring[s->tail++ & (s->ring.size() - 1)] = m;
+  s->bytes += m->pkt_len;
+  s->port = r.port;
+}
+
+// Lets out what each shaped path's token bucket allows.
+void Worker::release_shapers() {
+  for (PeerTx& t : peer_tx_)
+    for (auto& sp : t.shaper) {
+      Shaper* s = sp.get();
+      if (!s) continue;
+      while (!s->empty()) {
+        rte_mbuf* m = s->ring[s->head & (s->ring.size() - 1)];
+        if (!s->bucket.take(m->pkt_len, now_us_)) break;
+        s->head++;
+        s->bytes -= m->pkt_len;
+        tx(m, s->port);
+      }
+    }
+}
+
+void Worker::resend(uint16_t peer, const recovery::RetransmitSlab::Entry& e, uint8_t exclude_path,
+                    bool budgeted) {
+  PeerTx& t = peer_tx_[peer];
+  if (budgeted && !t.retx_budget.take(e.len, now_us_)) {
+    bump(stats_.retransmit_over_budget);
+    return;
+  }
+  refresh_views(peer);
+  // Prefer another path than the one that lost it; the same one if it is the only one up.
+  std::array<sched::PathView, kMaxPaths> v = t.views;
+  if ((t.up_mask & ~(1u << exclude_path)) != 0) v[exclude_path].up = false;
+  static const sched::Action kAggregate{};
+  uint32_t mask = t.sched.pick(kAggregate, v.data(), e.len);
+  if (mask == 0) return;
+  const uint8_t k = uint8_t(__builtin_ctz(mask));
+  PathRoute r = route_to_peer(app_, peer, k);
+  if (!r.ok) return;
+  rte_mbuf* m = rte_pktmbuf_alloc(app_.pool);
+  if (!m) {
+    bump(stats_.drops[unsigned(Drop::mbuf_exhausted)]);
+    return;
+  }
+  uint8_t* d = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, e.len));
+  if (!d) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  std::memcpy(d, e.data, e.len);
+  tunnel::Header h;
+  h.type = tunnel::FrameType::data;
+  h.flags = tunnel::kFlagRetransmit;
+  h.path_id = k;
+  h.tunnel_id = app_.peers[peer].tunnel_id;
+  h.epoch = app_.epoch;
+  h.stream_id = e.stream_id;
+  h.stream_seq = e.stream_seq;
+  h.path_seq = t.path_seq[k]++;
+  h.timestamp_us = uint32_t(now_us_);
+  if (t.slab[k]) t.slab[k]->store(h.path_seq, h.stream_id, h.stream_seq, d, e.len, now_us_);
+  bump(path_ctr_[size_t(peer) * kMaxPaths + k].retransmits);
+  send_on_path(m, peer, k, h, r);
+}
+
+// A loss report from the peer's receiver: resend what it names, within the budget. m's data
+// starts at the feedback body.
+void Worker::on_feedback(rte_mbuf* m, uint16_t peer) {
+  tunnel::FeedbackBody fb;
+  Drop d = tunnel::decode(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, &fb);
+  if (d != Drop::none) return drop(m, d);
+  bump(stats_.feedback_received);
+  PeerTx& t = peer_tx_[peer];
+  for (unsigned i = 0; i < fb.count; i++) {
+    const tunnel::FeedbackEntry& e = fb.entries[i];
+    if (e.sender_worker != index_ || e.path_id >= kMaxPaths || !t.slab[e.path_id]) {
+      bump(stats_.drops[unsigned(Drop::feedback_bad)]);
+      continue;
+    }
+    for (uint32_t s = 0; s < e.missing; s++) {
+      const recovery::RetransmitSlab::Entry* x = t.slab[e.path_id]->find(e.first_missing + s);
+      if (!x) {
+        bump(stats_.retransmit_misses);
+        continue;
+      }
+      recovery::RetransmitSlab::Entry copy = *x;  // resend() may overwrite the slot it came from
+      resend(peer, copy, e.path_id, true);
+      bump(stats_.retransmits);
+    }
+  }
+  rte_pktmbuf_free(m);
+}
+
+// The path just went down: what waits in its queue and what it carried in the last round trip
+// plus the detection time is resent on the live paths (the receiver drops double copies).
+void Worker::failover(uint16_t peer, uint8_t path) {
+  PeerTx& t = peer_tx_[peer];
+  if (Shaper* s = t.shaper[path].get()) {
+    while (!s->empty()) {
+      rte_mbuf* m = s->ring[s->head++ & (s->ring.size() - 1)];
+      s->bytes -= m->pkt_len;
+      rte_pktmbuf_free(m);  // resent from the slab below
+    }
+  }
+  if (!t.slab[path] || t.up_mask == 0) return;
+  const uint64_t window_us = 2 * uint64_t(t.views[path].owd_us) + 4 * uint64_t(t.rttvar_us[path]) +
+                             uint64_t(app_.cfg.multipath.dead_after_ms) * 1000;
+  const uint64_t since = now_us_ > window_us ? now_us_ - window_us : 0;
+  unsigned n = t.slab[path]->for_each_since(since, [&](const recovery::RetransmitSlab::Entry& e) {
+    resend(peer, e, path, false);
+  });
+  bump(stats_.failover_resends, n);
+  t.slab[path]->clear();  // sent again elsewhere; a late report must not resend them twice
+}
+
+}  // namespace mpf::dp
