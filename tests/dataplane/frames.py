@@ -210,6 +210,10 @@ class Numbering:
         """A retransmit (or copy): same stream and stream_seq, a new path_seq."""
         return dict(path_id=path, stream=stream, sseq=sseq, pseq=self._path(path), flags=flags)
 
+    def take_pseq(self, path=0):
+        """The next path_seq, for a frame numbered by hand."""
+        return self._path(path)
+
     def lose(self, path=0, n=1):
         """n path_seqs spent on frames that never arrive (a loss on the path)."""
         first = self.pseq.get(path, 0)

@@ -1,4 +1,10 @@
-"""Gateway scenarios: LAN -> tunnel, tunnel -> LAN, the appliance's own ARP/ICMP, ARP resolution."""
+"""Gateway scenarios: LAN -> tunnel, tunnel -> LAN, the appliance's own ARP/ICMP, ARP resolution.
+
+Data frames carry the multipath numbering (frames.Numbering): the gateway's expected frames are
+numbered in the order the gateway sends them, the server's frames (inputs) as a server worker
+would number them."""
+import struct
+
 from frames import *  # noqa: F401,F403
 from harness import Case, Scenario, diff_text, masked_equal
 import frames as F
@@ -35,31 +41,59 @@ control = {{ socket = "{{tmp}}/control.sock"; }};
 """
 
 
-def probe_check(res):
-    """At least one keepalive probe on the 5g path, each exactly as protocol.md describes a
-    probe (type 1, path 0, tunnel 7, stream 0xffff, stream_seq and path_seq 0), one epoch for
-    everything the gateway sent."""
-    if not res.probes:
-        return "no keepalive probe on the 5g path"
-    want = gw_probe_expected()
-    errs = []
-    for i, p in enumerate(res.probes):
-        if not masked_equal(want, p):
-            errs.append(f"probe #{i + 1}: {diff_text(want, p)}")
-        elif outer_ip_checksum_ok(p):
-            errs.append(f"probe #{i + 1}: outer IPv4 checksum wrong")
-    epochs = {f[F.MPF + 8:F.MPF + 10] for f in res.probes + res.out.get(PATH, [])
-              if len(f) >= F.MPF + 24 and f[12:14] == b"\x08\x00" and f[F.ETH + 9] == 17}
-    if len(epochs) > 1:
-        errs.append(f"epochs differ between frames: {sorted(e.hex() for e in epochs)}")
-    return "; ".join(errs) if errs else None
+def probe_check(accepted=(), srtt_us=0):
+    """A check of the keepalive probes on the 5g path: at least one; each exactly as
+    protocol.md 3.1 describes a probe (type 1, path 0, tunnel 7, stream 0, stream_seq and
+    path_seq 0, a 24-byte body, reserved 0) with probe_seq 1, 2, ... in sending order; one
+    epoch for everything the gateway sent. The body's counters: `accepted` are the outer IPv4
+    total lengths of the frames the gateway accepts from the server on the path, in the order
+    it takes them (one worker: input order); each probe reports a prefix of them (rx_frames
+    frames, rx_bytes their sum), never going back, and the last one all of them (the run goes
+    on for RUN_SECONDS after the input). srtt_us: what every probe reports (0: not measured)."""
+    prefix = [0]
+    for n in accepted:
+        prefix.append(prefix[-1] + n)
+
+    def chk(res):
+        if not res.probes:
+            return "no keepalive probe on the 5g path"
+        errs = []
+        last = (0, 0)
+        for i, p in enumerate(res.probes):
+            want = gw_probe_expected(i + 1)
+            if not masked_equal(want, p):
+                errs.append(f"probe #{i + 1}: {diff_text(want, p)}")
+                continue
+            if outer_ip_checksum_ok(p):
+                errs.append(f"probe #{i + 1}: outer IPv4 checksum wrong")
+            frames, nbytes, srtt = struct.unpack("!IQI", p[F.BODY + 4:F.BODY + 20])
+            if frames > len(accepted) or nbytes != prefix[frames]:
+                errs.append(f"probe #{i + 1}: rx_frames {frames} rx_bytes {nbytes}: not the first "
+                            f"frames of the {len(accepted)} accepted ({prefix})")
+            elif (frames, nbytes) < last:
+                errs.append(f"probe #{i + 1}: rx counters went back from {last} to "
+                            f"{(frames, nbytes)}")
+            last = max(last, (frames, nbytes))
+            if srtt_us is not None and srtt != srtt_us:
+                errs.append(f"probe #{i + 1}: srtt_us {srtt}, want {srtt_us}")
+        if last != (len(accepted), prefix[-1]):
+            errs.append(f"the last probe reports rx_frames/rx_bytes {last}, want "
+                        f"{(len(accepted), prefix[-1])} (every accepted frame from the server)")
+        epochs = {f[F.MPF + 8:F.MPF + 10] for f in res.probes + res.out.get(PATH, [])
+                  if len(f) >= F.MPF + 24 and f[12:14] == b"\x08\x00" and f[F.ETH + 9] == 17}
+        if len(epochs) > 1:
+            errs.append(f"epochs differ between frames: {sorted(e.hex() for e in epochs)}")
+        if len(errs) > 4:
+            errs = errs[:4] + [f"... ({len(errs) - 4} more)"]
+        return "; ".join(errs) if errs else None
+    return chk
 
 
 # ---- gw-basic: forwarding in both directions and the appliance's own answers ---------------------
 
 def scenario_basic():
     cases = []
-    seq = iter(range(100))  # stream_seq of the gateway's data frames, in LAN rx order
+    tx = Numbering()  # the gateway's data frames, numbered in LAN rx order (one worker)
 
     # ARP
     req = bytes(Ether(dst=BCAST, src=HOST_A_MAC) /
@@ -97,7 +131,7 @@ def scenario_basic():
         TCP(sport=40000, dport=80, flags="S", seq=1000, window=64240, options=syn_options(1460))
     syn_out = translated(syn, src=TUN_ADDR, mss=MSS_CLAMP)
     cases.append(Case("gw: TCP SYN from Host A -> tunnel frame (SNAT, MSS 1460->1408, TTL-1)",
-                      [(LAN, lan_in(syn))], [gw_encap_expected(syn_out, next(seq), "SYN frame")],
+                      [(LAN, lan_in(syn))], [gw_encap_expected(syn_out, tx, "SYN frame")],
                       {"mss_clamped": 1, "encapsulated": 1, "nat_in2out": 1}))
 
     # SYN whose MSS option sits at an odd offset (after a NOP): clamp straddles checksum words
@@ -107,7 +141,7 @@ def scenario_basic():
                      ("SAckOK", b""), ("NOP", None), ("WScale", 7)])
     syn2_out = translated(syn2, src=TUN_ADDR, mss=MSS_CLAMP)
     cases.append(Case("gw: TCP SYN with MSS at an odd option offset -> clamped, checksum right",
-                      [(LAN, lan_in(syn2))], [gw_encap_expected(syn2_out, next(seq), "SYN frame")],
+                      [(LAN, lan_in(syn2))], [gw_encap_expected(syn2_out, tx, "SYN frame")],
                       {"mss_clamped": 1, "encapsulated": 1, "nat_in2out": 1}))
 
     # SYN with MSS already small: untouched
@@ -115,7 +149,7 @@ def scenario_basic():
         TCP(sport=40003, dport=443, flags="S", seq=7, window=64240, options=syn_options(1200))
     syn3_out = translated(syn3, src=TUN_ADDR)
     cases.append(Case("gw: TCP SYN with MSS 1200 -> MSS unchanged",
-                      [(LAN, lan_in(syn3))], [gw_encap_expected(syn3_out, next(seq), "SYN frame")],
+                      [(LAN, lan_in(syn3))], [gw_encap_expected(syn3_out, tx, "SYN frame")],
                       {"encapsulated": 1, "nat_in2out": 1}))
 
     # UDP (padded to 60 bytes on the LAN: the padding must not enter the tunnel)
@@ -123,7 +157,7 @@ def scenario_basic():
         Raw(b"mpf-udp")
     udp_out = translated(udp, src=TUN_ADDR)
     cases.append(Case("gw: UDP from Host A (Ethernet-padded) -> tunnel frame (SNAT, TTL-1)",
-                      [(LAN, lan_in(udp))], [gw_encap_expected(udp_out, next(seq), "UDP frame")],
+                      [(LAN, lan_in(udp))], [gw_encap_expected(udp_out, tx, "UDP frame")],
                       {"encapsulated": 1, "nat_in2out": 1}))
 
     # Endpoint-independent mapping (RFC 4787): same inside endpoint, another destination ->
@@ -133,33 +167,14 @@ def scenario_basic():
     cases.append(Case("gw: UDP from the same inside port to another host -> same external port "
                       "(endpoint-independent mapping)",
                       [(LAN, lan_in(udp2))],
-                      [gw_encap_expected(translated(udp2, src=TUN_ADDR), next(seq), "UDP frame")],
+                      [gw_encap_expected(translated(udp2, src=TUN_ADDR), tx, "UDP frame")],
                       {"encapsulated": 1, "nat_in2out": 1}))
-    # Another inside host with the same source port: it cannot keep 40001.
-    udp3 = IP(src="192.168.10.3", dst=HOST_B, ttl=64, id=0x2003) / \
-        UDP(sport=40001, dport=5353) / Raw(b"mpf-udp-3")
-    e3 = gw_encap_expected(translated(udp3, src=TUN_ADDR), next(seq), "UDP frame (other host)")
-    inner_sport = F.MPF + 24 + 20
-    e3.mask = e3.mask | {inner_sport, inner_sport + 1, inner_sport + 6, inner_sport + 7}
-
-    def other_port(frame, at=inner_sport):
-        port = int.from_bytes(frame[at:at + 2], "big")
-        if port == 40001 or not 1024 <= port <= 65535 or port == 8080:
-            return f"external port {port}: taken, forwarded or out of range"
-        return inner_checksums_ok(frame)
-    e3.verify.append(other_port)
-    cases.append(Case("gw: second inside host, same source port -> another external port in "
-                      "1024-65535, checksums right",
-                      [(LAN, pad60(bytes(Ether(dst=GW_LAN_MAC, src="02:00:00:00:0a:03") /
-                                         udp3)))], [e3],
-                      {"encapsulated": 1, "nat_in2out": 1}))
-
     # ICMP echo to Host B
     ping = IP(src=HOST_A, dst=HOST_B, ttl=64, id=0x3001, flags="DF") / \
         ICMP(type=8, id=4660, seq=1) / Raw(b"0123456789abcdef0123456789abcdef")
     ping_out = translated(ping, src=TUN_ADDR)
     cases.append(Case("gw: ICMP echo from Host A -> tunnel frame (SNAT, id kept, TTL-1)",
-                      [(LAN, lan_in(ping))], [gw_encap_expected(ping_out, next(seq), "echo frame")],
+                      [(LAN, lan_in(ping))], [gw_encap_expected(ping_out, tx, "echo frame")],
                       {"encapsulated": 1, "nat_in2out": 1}))
 
     # exactly the inner MTU: fits
@@ -167,7 +182,7 @@ def scenario_basic():
         UDP(sport=40004, dport=9) / Raw(b"\xab" * (INNER_MTU - 28))
     cases.append(Case("gw: 1448-byte DF packet (= inner MTU) -> tunnel frame of 1514 bytes",
                       [(LAN, lan_in(big_ok))],
-                      [gw_encap_expected(translated(big_ok, src=TUN_ADDR), next(seq), "MTU frame")],
+                      [gw_encap_expected(translated(big_ok, src=TUN_ADDR), tx, "MTU frame")],
                       {"encapsulated": 1, "nat_in2out": 1}))
 
     # TTL 1 -> time exceeded from 192.168.10.1
@@ -200,7 +215,7 @@ def scenario_basic():
                       "100.64.0.7:8080, MSS clamped",
                       [(LAN, lan_in(pf_sa))],
                       [gw_encap_expected(translated(pf_sa, src=TUN_ADDR, mss=MSS_CLAMP),
-                                         next(seq), "SYN-ACK frame")],
+                                         tx, "SYN-ACK frame")],
                       {"mss_clamped": 1, "encapsulated": 1, "nat_in2out": 1}))
 
     # ICMP error from Host A about an inbound port-forwarded packet (RFC 5508): the quoted
@@ -213,8 +228,38 @@ def scenario_basic():
         Raw(translated(quoted, dst=TUN_ADDR, ttl_dec=0))
     cases.append(Case("gw: ICMP error from Host A about a port-forwarded packet -> tunnel, "
                       "quote translated to 100.64.0.7:8080 (RFC 5508)",
-                      [(LAN, lan_in(err))], [gw_encap_expected(bytes(err_out), next(seq),
+                      [(LAN, lan_in(err))], [gw_encap_expected(bytes(err_out), tx,
                                                                "ICMP error frame")],
+                      {"encapsulated": 1, "nat_in2out": 1}))
+
+    # Another inside host with the same source port: it cannot keep 40001. Which port it gets
+    # is the NAT's choice, and the stream follows from it (the hash covers the translated
+    # packet): this case comes last of the gateway's data frames, so that no expected frame
+    # depends on the stream it lands in.
+    udp3 = IP(src="192.168.10.3", dst=HOST_B, ttl=64, id=0x2003) / \
+        UDP(sport=40001, dport=5353) / Raw(b"mpf-udp-3")
+    sseq_before = dict(tx.sseq)
+    n3 = dict(path_id=0, stream=0, sseq=0, pseq=tx.take_pseq(), flags=0)
+    e3 = gw_encap_expected(translated(udp3, src=TUN_ADDR), n3, "UDP frame (other host)")
+    inner_sport = F.BODY + 20
+    e3.mask = e3.mask | F.MPF_STREAM | F.MPF_SSEQ | {inner_sport, inner_sport + 1,
+                                                     inner_sport + 6, inner_sport + 7}
+
+    def other_port(frame, at=inner_sport):
+        port = int.from_bytes(frame[at:at + 2], "big")
+        if port == 40001 or not 1024 <= port <= 65535 or port == 8080:
+            return f"external port {port}: taken, forwarded or out of range"
+        h = F.mpf_fields(frame)
+        stream = stream_of(frame[F.BODY:])
+        if h["stream"] != stream or h["sseq"] != sseq_before.get(stream, 0):
+            return (f"stream {h['stream']:#06x} stream_seq {h['sseq']}, want {stream:#06x} "
+                    f"{sseq_before.get(stream, 0)} (hash of the translated packet)")
+        return inner_checksums_ok(frame)
+    e3.verify.append(other_port)
+    cases.append(Case("gw: second inside host, same source port -> another external port in "
+                      "1024-65535, checksums right, stream from the translated packet",
+                      [(LAN, pad60(bytes(Ether(dst=GW_LAN_MAC, src="02:00:00:00:0a:03") /
+                                         udp3)))], [e3],
                       {"encapsulated": 1, "nat_in2out": 1}))
 
     # ---- from the server (path port) ----
@@ -223,18 +268,28 @@ def scenario_basic():
     # a few passes behind the LAN frames, however many LAN cases there are (up to 128).
     cases.append(Case("gw: filler frames for another MAC on the path -> eth_not_for_us",
                       [(PATH, f) for f in filler(96)], [], {"drops.eth_not_for_us": 96}))
+    # The server's frames: numbered as the server's worker 0 numbers them (stream from the flow
+    # hash, stream_seq per stream, path_seq per path). accepted: what the gateway counts as
+    # received on the path (its probes report it).
+    srv = Numbering(epoch=0x5e5e)
+    accepted = []
+
+    def server_data(pkt):
+        f = from_server(bytes(pkt), srv.hdr(bytes(pkt)))
+        accepted.append(outer_len(f))
+        return f
+
     udp_rep = IP(src=HOST_B, dst=TUN_ADDR, ttl=60, id=0x8001) / UDP(sport=5353, dport=40001) / \
         Raw(b"mpf-udp-reply")
     cases.append(Case("gw: tunnel data frame (UDP reply) -> decapsulated, reverse NAT to Host A",
-                      [(PATH, from_server(bytes(udp_rep)))],
+                      [(PATH, server_data(udp_rep))],
                       [Exp(LAN, lan_out(IP(translated(udp_rep, dst=HOST_A))), what="UDP reply")],
                       {"decapsulated": 1, "nat_out2in": 1}))
 
     pong = IP(src=HOST_B, dst=TUN_ADDR, ttl=60, id=0x8002) / ICMP(type=0, id=4660, seq=1) / \
         Raw(b"0123456789abcdef0123456789abcdef")
     cases.append(Case("gw: tunnel data frame (echo reply) -> Host A",
-                      [(PATH, from_server(bytes(pong),
-                                          mpf_header(T_DATA, epoch=0x5e5e, sseq=1, pseq=1)))],
+                      [(PATH, server_data(pong))],
                       [Exp(LAN, lan_out(IP(translated(pong, dst=HOST_A))), what="echo reply")],
                       {"decapsulated": 1, "nat_out2in": 1}))
 
@@ -242,16 +297,14 @@ def scenario_basic():
         TCP(sport=80, dport=40000, flags="SA", seq=77, ack=1001, window=65160,
             options=syn_options(1400))
     cases.append(Case("gw: tunnel data frame (SYN-ACK) -> Host A",
-                      [(PATH, from_server(bytes(synack),
-                                          mpf_header(T_DATA, epoch=0x5e5e, sseq=2, pseq=2)))],
+                      [(PATH, server_data(synack))],
                       [Exp(LAN, lan_out(IP(translated(synack, dst=HOST_A))), what="SYN-ACK")],
                       {"decapsulated": 1, "nat_out2in": 1}))
 
     pf = IP(src=HOST_B, dst=TUN_ADDR, ttl=60, id=0x8004, flags="DF") / \
         TCP(sport=50000, dport=8080, flags="S", seq=500, window=64240, options=syn_options(1380))
     cases.append(Case("gw: inbound TCP to port forward 100.64.0.7:8080 -> 192.168.10.2:8080",
-                      [(PATH, from_server(bytes(pf),
-                                          mpf_header(T_DATA, epoch=0x5e5e, sseq=3, pseq=3)))],
+                      [(PATH, server_data(pf))],
                       [Exp(LAN, lan_out(IP(translated(pf, dst=HOST_A))), what="forwarded SYN")],
                       {"decapsulated": 1, "nat_out2in": 1}))
 
@@ -260,16 +313,14 @@ def scenario_basic():
         Raw(b"eif")
     cases.append(Case("gw: UDP from another remote to a live UDP mapping -> Host A "
                       "(endpoint-independent filtering)",
-                      [(PATH, from_server(bytes(eif),
-                                          mpf_header(T_DATA, epoch=0x5e5e, sseq=4, pseq=4)))],
+                      [(PATH, server_data(eif))],
                       [Exp(LAN, lan_out(IP(translated(eif, dst=HOST_A))), what="UDP")],
                       {"decapsulated": 1, "nat_out2in": 1}))
     # TCP is endpoint-dependent: a stranger cannot use Host A's TCP mapping.
     stranger = IP(src="198.51.100.9", dst=TUN_ADDR, ttl=60) / \
         TCP(sport=80, dport=40000, flags="SA", seq=1, ack=1001)
     cases.append(Case("gw: TCP from another remote to a live TCP mapping -> nat_no_session",
-                      [(PATH, from_server(bytes(stranger),
-                                          mpf_header(T_DATA, epoch=0x5e5e, sseq=5, pseq=5)))],
+                      [(PATH, server_data(stranger))],
                       [], {"decapsulated": 1, "drops.nat_no_session": 1}))
     # ICMP port unreachable from Host B about the UDP flow (RFC 5508): outer destination and
     # the quoted source go back to 192.168.10.2:40001.
@@ -280,8 +331,7 @@ def scenario_basic():
         Raw(translated(q, src=HOST_A, ttl_dec=0))
     cases.append(Case("gw: ICMP port unreachable about the UDP flow -> Host A, quote translated "
                       "(RFC 5508)",
-                      [(PATH, from_server(bytes(unreach),
-                                          mpf_header(T_DATA, epoch=0x5e5e, sseq=6, pseq=6)))],
+                      [(PATH, server_data(unreach))],
                       [Exp(LAN, lan_out(unreach_out), what="ICMP error")],
                       {"decapsulated": 1, "nat_out2in": 1}))
 
@@ -296,15 +346,19 @@ def scenario_basic():
                            what="echo reply")],
                       {"echo_replies_sent": 1}))
 
-    # a probe_reply from the server is consumed (counted, not a drop)
-    cases.append(Case("gw: probe_reply from the server -> consumed, counted",
-                      [(PATH, from_server(b"", mpf_header(T_PROBE_REPLY, epoch=0x5e5e,
-                                                          stream=0xFFFF, ts=123)))],
-                      [], {"probe_replies_received": 1}))
+    # A probe_reply from the server (protocol.md 3.2: stream 0, seqs 0, a 20-byte body) is
+    # consumed: counted, not a drop. Its timestamp is no echo of ours: no RTT sample (the
+    # probes keep reporting srtt 0).
+    reply = from_server(probe_reply_body(1, rx_frames=3, rx_bytes=300),
+                        mpf_header(T_PROBE_REPLY, epoch=0x5e5e, ts=123))
+    accepted.append(outer_len(reply))
+    cases.append(Case("gw: probe_reply from the server (20-byte body) -> consumed, counted",
+                      [(PATH, reply)], [], {"probe_replies_received": 1}))
 
     return Scenario("gw-basic", "gateway", gateway_config(), cases, tunnel_ports=(PATH,),
-                    extra_checks=[("gw-basic: keepalive probe on the path, per protocol.md",
-                                   probe_check)])
+                    extra_checks=[("gw-basic: keepalive probes on the path, per protocol.md 3.1 "
+                                   "(probe_seq 1, 2, ...; rx counters of the server's frames)",
+                                   probe_check(accepted))])
 
 
 # ---- gw-arp: next hop and LAN host resolved with ARP ---------------------------------------------
@@ -321,8 +375,8 @@ def scenario_arp():
                       "frame held, sent once the reply is in",
                       [(LAN, lan_in(syn)), (PATH, pad60(arep))],
                       [Exp(PATH, areq, what="ARP request for 10.5.0.1"),
-                       gw_encap_expected(translated(syn, src=TUN_ADDR, mss=MSS_CLAMP), 0,
-                                         "held SYN frame")],
+                       gw_encap_expected(translated(syn, src=TUN_ADDR, mss=MSS_CLAMP),
+                                         Numbering(), "held SYN frame")],
                       {"held": 1, "encapsulated": 1, "nat_in2out": 1, "mss_clamped": 1},
                       arp_replies_in=1))
 
@@ -333,9 +387,10 @@ def scenario_arp():
     lrep = bytes(Ether(dst=GW_LAN_MAC, src=HOST_A_MAC) /
                  arp_pkt(2, HOST_A_MAC, HOST_A, GW_LAN_MAC, GW_LAN_IP))
     # The fillers delay Host A's ARP reply until the main lcore has held the packet and asked.
+    pf_frame = from_server(bytes(pf), Numbering(epoch=0x5e5e).hdr(bytes(pf)))
     cases.append(Case("gw-arp: inbound packet for an unresolved LAN host -> ARP request on the "
                       "LAN, delivered after the reply",
-                      [(PATH, from_server(bytes(pf)))] + [(LAN, f) for f in filler(3000)] +
+                      [(PATH, pf_frame)] + [(LAN, f) for f in filler(3000)] +
                       [(LAN, pad60(lrep))],
                       [Exp(LAN, lreq, what="ARP request for 192.168.10.2"),
                        Exp(LAN, lan_out(IP(translated(pf, dst=HOST_A))), what="forwarded SYN")],
@@ -344,8 +399,8 @@ def scenario_arp():
                       arp_replies_in=1))
     return Scenario("gw-arp", "gateway", gateway_config(static_arp=False), cases,
                     tunnel_ports=(PATH,),
-                    extra_checks=[("gw-arp: keepalive probe once the next hop is resolved",
-                                   probe_check)])
+                    extra_checks=[("gw-arp: keepalive probes once the next hop is resolved "
+                                   "(probe_seq from 1)", probe_check([outer_len(pf_frame)]))])
 
 
 # ---- gw-icmp-rate: ICMP errors limited to dataplane.icmp_errors_per_s --------------------------

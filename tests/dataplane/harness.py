@@ -646,7 +646,7 @@ def is_probe(frame: bytes):
 def is_resent(frame: bytes):
     """A data frame mpf resent from its retransmit slab (flag retransmit): it originates one."""
     h = F.mpf_fields(frame)
-    return (h is not None and frame[F.ETH + 20 + 2:F.ETH + 20 + 4] == b"\x11\x94" and
+    return (h is not None and b"\x11\x94" in (frame[34:36], frame[36:38]) and
             h["version"] == 1 and h["type"] == F.T_DATA and h["flags"] & F.F_RETRANSMIT != 0)
 
 

@@ -311,7 +311,8 @@ def scenario_gw_garbage():
              checks=[all_drops]),
         Case("gw-garbage: a valid SYN after the garbage is still forwarded",
              [(LAN, lan_in(syn))],
-             [gw_encap_expected(translated(syn, src=TUN_ADDR, mss=MSS_CLAMP), 0, "SYN frame")],
+             [gw_encap_expected(translated(syn, src=TUN_ADDR, mss=MSS_CLAMP), Numbering(),
+                                "SYN frame")],
              {"encapsulated": 1}),
     ]
     # Which malformed-input reasons the garbage hits, and how often, is the generator's

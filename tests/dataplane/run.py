@@ -8,7 +8,8 @@ are built with scapy, the output pcaps are compared byte for byte with the expec
 (only the fields that legitimately vary are masked: outer IPv4 id and header checksum, which
 is verified on its own, mpf epoch and timestamp), and the counters the dataplane prints at exit
 are checked. One line per case: "ok - <case>" or "not ok - <case>: <why>". Exit status 1 when
-any case fails.
+any case fails. A case marked as hitting a known dataplane bug (harness.py, `xfail`) is checked
+as strictly, reported with a TAP "# TODO" directive and not counted as a failure.
 
 Cases live in gateway_cases.py, server_cases.py, robustness_cases.py and multiworker_cases.py
 (two worker lcores, two RX queues per port: NAT ownership); the machinery in harness.py, packet

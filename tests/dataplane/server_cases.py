@@ -1,5 +1,10 @@
 """Server scenarios: tunnel -> NAT -> WAN, WAN -> NAT -> tunnel (to the learned path), probes,
-the appliance's own ICMP, anti-spoofing and address learning."""
+the appliance's own ICMP, anti-spoofing and address learning.
+
+The gateway's frames (inputs) are numbered as the gateway's worker 0 numbers them, the server's
+expected data frames in the order the server sends them (frames.Numbering)."""
+import struct
+
 from frames import *  # noqa: F401,F403
 from harness import Case, Scenario
 import frames as F
@@ -41,58 +46,92 @@ def epoch_check(res):
     return f"epochs differ: {sorted(e.hex() for e in epochs)}" if len(epochs) > 1 else None
 
 
-def probe_reply_expected(probe_hdr: bytes, ttl=64, path_id=0) -> Exp:
-    """A probe_reply as protocol.md describes it: on the path the probe came from, the probe's
-    header echoed with type 2 (timestamp_us and path_id kept), the epoch the server's own."""
-    hdr = bytes([0x10 | T_PROBE_REPLY]) + probe_hdr[1:]
-    frame = tunnel_frame(SRV_TUN_MAC, SRV_ROUTER_MAC, SRV_TUN_IP, GW_PATH_IP, TUN_PORT, TUN_PORT,
-                         hdr, ttl=ttl)
-    return Exp(TUN, frame, frozenset(OUTER_IP_ID | OUTER_IP_CSUM | MPF_EPOCH),
-               "probe_reply", [outer_ip_checksum_ok])
+def probe(path_id=0, probe_seq=1, ts=0, epoch=0xBEEF, rx_frames=0, rx_bytes=0, srtt_us=0):
+    """(mpf header, body) of a gateway's probe (protocol.md 3.1)."""
+    return (mpf_header(T_PROBE, path_id=path_id, epoch=epoch, ts=ts),
+            probe_body(probe_seq, rx_frames, rx_bytes, srtt_us))
+
+
+def probe_reply_expected(probe_hdr: bytes, probe_seq: int, path_frames, index, ttl=64) -> Exp:
+    """A probe_reply as protocol.md 3.2 describes it: on the path the probe came from (outer TTL
+    64 from the server's port address), type 2, tunnel_id, path_id and timestamp_us of the probe
+    echoed, the server's own epoch, stream 0, seqs 0; the body echoes probe_seq and carries the
+    server's counters of what it accepted on that path from the gateway. path_frames: the outer
+    IPv4 total lengths of those frames in input order, the probe the index-th of them: the
+    counters must cover at least the frames up to the probe (it is counted before the main
+    lcore answers it) and be a prefix of the list (rx_bytes their sum)."""
+    h = F.mpf_fields(b"\0" * F.MPF + probe_hdr)
+    hdr = mpf_header(T_PROBE_REPLY, tunnel_id=h["tunnel_id"], path_id=h["path_id"],
+                     ts=h["ts"])
+    frame = srv_frame(hdr + probe_reply_body(probe_seq), ttl=ttl)
+    counters = set(range(F.BODY + 4, F.BODY + 16))
+    prefix = [0]
+    for n in path_frames:
+        prefix.append(prefix[-1] + n)
+
+    def rx_counters(f):
+        frames, nbytes = struct.unpack("!IQ", f[F.BODY + 4:F.BODY + 16])
+        if not index < frames <= len(path_frames) or nbytes != prefix[frames]:
+            return (f"probe_reply counters rx_frames {frames} rx_bytes {nbytes}: want a prefix "
+                    f"of {path_frames} of at least {index + 1} frame(s) (sums {prefix})")
+        return None
+    return Exp(TUN, frame, frozenset(OUTER_IP_ID | OUTER_IP_CSUM | MPF_EPOCH | counters),
+               "probe_reply", [outer_ip_checksum_ok, rx_counters])
 
 
 def scenario_basic():
     cases = []
+    gw = Numbering(epoch=0xBEEF)  # the gateway's worker 0
+    path0, path1 = [], []         # outer lengths of what the server accepts per path
+
+    def gw_data(pkt, **kw):
+        f = from_gateway(bytes(pkt), gw.hdr(bytes(pkt)), **kw)
+        path0.append(outer_len(f))
+        return f
+
     # ---- from the gateway (t0) ----
-    probe = mpf_header(T_PROBE, epoch=0xbeef, stream=0xFFFF, ts=0x01020304)
-    cases.append(Case("srv: probe -> probe_reply to the sender, header echoed",
-                      [(TUN, from_gateway(b"", probe, ttl=64))],
-                      [probe_reply_expected(probe)],
+    ph, pb = probe(probe_seq=1, ts=0x01020304, rx_frames=5, rx_bytes=700, srtt_us=20000)
+    p1 = from_gateway(pb, ph, ttl=64)
+    path0.append(outer_len(p1))
+    cases.append(Case("srv: probe (24-byte body) -> probe_reply to the sender: header echoed, "
+                      "20-byte body (probe_seq echoed, the server's rx counters of path 0)",
+                      [(TUN, p1)],
+                      [probe_reply_expected(ph, 1, path0, 0)],
                       {"probe_replies_sent": 1}))
-    probe2 = mpf_header(T_PROBE, path_id=1, epoch=0xbeef, stream=0xFFFF, ts=0x0a0b0c0d)
-    cases.append(Case("srv: probe that crossed routers (TTL 59) -> probe_reply with outer TTL 64 "
-                      "(protocol.md 1.2)",
-                      [(TUN, from_gateway(b"", probe2, ttl=59))],
-                      [probe_reply_expected(probe2, path_id=1)],
+    ph2, pb2 = probe(path_id=1, probe_seq=0x01020304, ts=0x0a0b0c0d)
+    p2 = from_gateway(pb2, ph2, ttl=59)
+    path1.append(outer_len(p2))
+    cases.append(Case("srv: probe on path 1 that crossed routers (TTL 59) -> probe_reply with "
+                      "outer TTL 64 (protocol.md 1.2), path 1's counters",
+                      [(TUN, p2)],
+                      [probe_reply_expected(ph2, 0x01020304, path1, 0)],
                       {"probe_replies_sent": 1}))
 
     udp = IP(src=TUN_ADDR, dst=HOST_B, ttl=63, id=0x2001) / UDP(sport=40001, dport=5353) / \
         Raw(b"mpf-udp")
     cases.append(Case("srv: tunnel data frame (UDP) -> SNAT to 198.51.100.1 on the WAN",
-                      [(TUN, from_gateway(bytes(udp)))],
+                      [(TUN, gw_data(udp))],
                       [Exp(WAN, wan_out(IP(translated(udp, src=SRV_PUB))), what="UDP on WAN")],
                       {"decapsulated": 1, "nat_in2out": 1}))
     syn = IP(src=TUN_ADDR, dst=HOST_B, ttl=63, id=0x1001, flags="DF") / \
         TCP(sport=40000, dport=80, flags="S", seq=1000, window=64240,
             options=syn_options(MSS_CLAMP))
     cases.append(Case("srv: tunnel data frame (TCP SYN) -> SNAT on the WAN",
-                      [(TUN, from_gateway(bytes(syn), mpf_header(T_DATA, epoch=0xbeef, sseq=1,
-                                                                 pseq=1)))],
+                      [(TUN, gw_data(syn))],
                       [Exp(WAN, wan_out(IP(translated(syn, src=SRV_PUB))), what="SYN on WAN")],
                       {"decapsulated": 1, "nat_in2out": 1}))
     ping = IP(src=TUN_ADDR, dst=HOST_B, ttl=63, id=0x3001, flags="DF") / \
         ICMP(type=8, id=4660, seq=1) / Raw(b"0123456789abcdef")
     cases.append(Case("srv: tunnel data frame (ICMP echo) -> SNAT on the WAN",
-                      [(TUN, from_gateway(bytes(ping), mpf_header(T_DATA, epoch=0xbeef, sseq=2,
-                                                                  pseq=2)))],
+                      [(TUN, gw_data(ping))],
                       [Exp(WAN, wan_out(IP(translated(ping, src=SRV_PUB))), what="echo on WAN")],
                       {"decapsulated": 1, "nat_in2out": 1}))
     spoof = IP(src="100.64.0.99", dst=HOST_B, ttl=63, id=0x9001) / UDP(sport=1234, dport=53) / \
         Raw(b"relay?")
+    # (numbered by someone else: the gateway's numbering has no gap)
     cases.append(Case("srv: inner source not the gateway's tunnel address -> dropped "
                       "tunnel_spoofed_inner (not an open relay)",
-                      [(TUN, from_gateway(bytes(spoof), mpf_header(T_DATA, epoch=0xbeef, sseq=3,
-                                                                   pseq=3)))],
+                      [(TUN, from_gateway(bytes(spoof), Numbering(7, 0xbeef).hdr(bytes(spoof))))],
                       [], {"drops.tunnel_spoofed_inner": 1}))
 
     techo = IP(src=GW_PATH_IP, dst=SRV_TUN_IP, ttl=61, id=0x0a0a) / ICMP(type=8, id=7, seq=7) / \
@@ -132,12 +171,12 @@ def scenario_basic():
     cases.append(Case("srv: filler frames for another MAC -> eth_not_for_us",
                       [(WAN, f) for f in filler(3000)], [], {"drops.eth_not_for_us": 3000}))
 
-    sseq = iter(range(100))
+    tx = Numbering()  # the server's data frames, in WAN rx order (one worker)
     urep = IP(src=HOST_B, dst=SRV_PUB, ttl=64, id=0x8001) / UDP(sport=5353, dport=40001) / \
         Raw(b"mpf-udp-reply")
     cases.append(Case("srv: WAN reply (UDP) -> tunnel frame to the learned 10.5.0.2:4500",
                       [(WAN, wan_in(urep))],
-                      [srv_encap_expected(translated(urep, dst=TUN_ADDR), next(sseq),
+                      [srv_encap_expected(translated(urep, dst=TUN_ADDR), tx,
                                           "UDP reply frame")],
                       {"encapsulated": 1, "nat_out2in": 1}))
     sa = IP(src=HOST_B, dst=SRV_PUB, ttl=64, id=0x8002, flags="DF") / \
@@ -146,14 +185,14 @@ def scenario_basic():
     cases.append(Case("srv: WAN SYN-ACK (MSS 1460) -> tunnel frame, MSS clamped to 1408 "
                       "(protocol.md 8: both directions)",
                       [(WAN, wan_in(sa))],
-                      [srv_encap_expected(translated(sa, dst=TUN_ADDR, mss=MSS_CLAMP), next(sseq),
+                      [srv_encap_expected(translated(sa, dst=TUN_ADDR, mss=MSS_CLAMP), tx,
                                           "SYN-ACK frame")],
                       {"encapsulated": 1, "nat_out2in": 1}))
     pong = IP(src=HOST_B, dst=SRV_PUB, ttl=64, id=0x8003) / ICMP(type=0, id=4660, seq=1) / \
         Raw(b"0123456789abcdef")
     cases.append(Case("srv: WAN echo reply -> tunnel frame",
                       [(WAN, wan_in(pong))],
-                      [srv_encap_expected(translated(pong, dst=TUN_ADDR), next(sseq),
+                      [srv_encap_expected(translated(pong, dst=TUN_ADDR), tx,
                                           "echo reply frame")],
                       {"encapsulated": 1, "nat_out2in": 1}))
     pf = IP(src=HOST_B, dst=SRV_PUB, ttl=64, id=0x8004, flags="DF") / \
@@ -161,7 +200,7 @@ def scenario_basic():
     cases.append(Case("srv: WAN TCP to port forward 198.51.100.1:8080 -> tunnel frame to "
                       "100.64.0.7:8080",
                       [(WAN, wan_in(pf))],
-                      [srv_encap_expected(translated(pf, dst=TUN_ADDR, dport=8080), next(sseq),
+                      [srv_encap_expected(translated(pf, dst=TUN_ADDR, dport=8080), tx,
                                           "forwarded SYN frame")],
                       {"encapsulated": 1, "nat_out2in": 1}))
     pf2 = IP(src=HOST_B, dst=SRV_PUB, ttl=64, id=0x8005, flags="DF") / \
@@ -170,7 +209,7 @@ def scenario_basic():
                       "tunnel (protocol.md 8)",
                       [(WAN, wan_in(pf2))],
                       [srv_encap_expected(translated(pf2, dst=TUN_ADDR, mss=MSS_CLAMP),
-                                          next(sseq), "forwarded SYN frame")],
+                                          tx, "forwarded SYN frame")],
                       {"encapsulated": 1, "nat_out2in": 1}))
 
     q = IP(src=SRV_PUB, dst=HOST_B, ttl=62, id=0x2001) / UDP(sport=40001, dport=5353) / \
@@ -181,7 +220,7 @@ def scenario_basic():
     cases.append(Case("srv: WAN ICMP port unreachable about the UDP flow -> tunnel frame, quote "
                       "translated to 100.64.0.7 (RFC 5508)",
                       [(WAN, wan_in(unreach))],
-                      [srv_encap_expected(bytes(unreach_out), next(sseq), "ICMP error frame")],
+                      [srv_encap_expected(bytes(unreach_out), tx, "ICMP error frame")],
                       {"encapsulated": 1, "nat_out2in": 1}))
 
     return Scenario("srv-basic", "server", server_config(), cases,
@@ -198,7 +237,7 @@ def scenario_learning():
     udp = IP(src=TUN_ADDR, dst=HOST_B, ttl=63, id=0x2001) / UDP(sport=40001, dport=5353) / \
         Raw(b"mpf-udp")
     cases.append(Case("srv-learn: data frame from the gateway (10.5.0.2:4500) -> WAN",
-                      [(TUN, from_gateway(bytes(udp)))],
+                      [(TUN, from_gateway(bytes(udp), Numbering(epoch=0xbeef).hdr(bytes(udp))))],
                       [Exp(WAN, wan_out(IP(translated(udp, src=SRV_PUB))), what="UDP on WAN")],
                       {"decapsulated": 1, "nat_in2out": 1}))
     spoof = IP(src="100.64.0.99", dst=HOST_B, ttl=63, id=0x9001) / UDP(sport=1, dport=53) / \
@@ -220,7 +259,8 @@ def scenario_learning():
     cases.append(Case("srv-learn: rejected frames do not move the path: WAN reply still goes to "
                       "10.5.0.2:4500",
                       [(WAN, wan_in(urep))],
-                      [srv_encap_expected(translated(urep, dst=TUN_ADDR), 0, "UDP reply frame")],
+                      [srv_encap_expected(translated(urep, dst=TUN_ADDR), Numbering(),
+                                          "UDP reply frame")],
                       {"encapsulated": 1, "nat_out2in": 1},
                       checks=[lambda r: None if r.counter("paths_learned") == 1 else
                               f"paths_learned = {r.counter('paths_learned')}, want 1"]))
@@ -244,8 +284,9 @@ def scenario_wan_path():
                       [(WAN, f) for f in filler(3000)], [], {"drops.eth_not_for_us": 3000}))
     urep = IP(src=HOST_B, dst=SRV_PUB, ttl=64, id=0x8001) / UDP(sport=5353, dport=40001) / \
         Raw(b"mpf-udp-reply")
+    inner = translated(urep, dst=TUN_ADDR)
     frame = tunnel_frame(SRV_WAN_MAC, router_mac, SRV_PUB, gw_ip, TUN_PORT, 4500,
-                         mpf_header(T_DATA, sseq=0, pseq=0) + translated(urep, dst=TUN_ADDR))
+                         mpf_header(T_DATA, stream=stream_of(inner), sseq=0, pseq=0) + inner)
     cases.append(Case("srv-wanpath: WAN reply -> tunnel frame out of the WAN port from "
                       "198.51.100.1:4500 to the learned 203.0.113.5:4500",
                       [(WAN, wan_in(urep))],
