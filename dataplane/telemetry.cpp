@@ -116,6 +116,80 @@ int cmd_peers(const char*, const char*, rte_tel_data* d) {
   return 0;
 }
 
+// Per path of every peer: health as the main lcore published it and the workers' summed
+// per-path counters.
+int cmd_paths(const char*, const char*, rte_tel_data* d) {
+  rte_tel_data_start_dict(d);
+  for (size_t pi = 0; pi < g_app->peers.size(); pi++) {
+    const PeerState& peer = g_app->peers[pi];
+    for (unsigned k = 0; k < peer.n_paths; k++) {
+      const PathShared& ps = peer.paths[k];
+      rte_tel_data* e = rte_tel_data_alloc();
+      if (!e) return -ENOMEM;
+      rte_tel_data_start_dict(e);
+      PathPub::Value v = ps.pub.read();
+      rte_tel_data_add_dict_u64(e, "peer", peer.tunnel_id);
+      rte_tel_data_add_dict_u64(e, "path_id", k);
+      rte_tel_data_add_dict_string(e, "state", v.up ? "up" : "down");
+      rte_tel_data_add_dict_u64(e, "srtt_us", __atomic_load_n(&ps.srtt_us, __ATOMIC_RELAXED));
+      rte_tel_data_add_dict_u64(e, "rttvar_us", __atomic_load_n(&ps.rttvar_us, __ATOMIC_RELAXED));
+      rte_tel_data_add_dict_u64(e, "min_rtt_us", __atomic_load_n(&ps.min_rtt_us, __ATOMIC_RELAXED));
+      rte_tel_data_add_dict_u64(e, "loss_ppm", __atomic_load_n(&ps.loss_ppm, __ATOMIC_RELAXED));
+      rte_tel_data_add_dict_u64(e, "delivery_Bps", __atomic_load_n(&ps.delivery_Bps, __ATOMIC_RELAXED));
+      rte_tel_data_add_dict_u64(e, "rate_Bps", v.rate_Bps);
+      rte_tel_data_add_dict_u64(e, "changes", __atomic_load_n(&ps.changes, __ATOMIC_RELAXED));
+      PathCounters c;
+      for (const auto& w : g_app->workers) {
+        const PathCounters& x = w->path_counters(uint16_t(pi), uint8_t(k));
+        c.rx_frames += read_counter(x.rx_frames);
+        c.rx_bytes += read_counter(x.rx_bytes);
+        c.tx_frames += read_counter(x.tx_frames);
+        c.tx_bytes += read_counter(x.tx_bytes);
+        c.lost += read_counter(x.lost);
+        c.retransmits += read_counter(x.retransmits);
+        c.shaper_drops += read_counter(x.shaper_drops);
+      }
+      rte_tel_data_add_dict_u64(e, "tx_frames", c.tx_frames);
+      rte_tel_data_add_dict_u64(e, "tx_bytes", c.tx_bytes);
+      rte_tel_data_add_dict_u64(e, "rx_frames", c.rx_frames);
+      rte_tel_data_add_dict_u64(e, "rx_bytes", c.rx_bytes);
+      rte_tel_data_add_dict_u64(e, "lost", c.lost);
+      rte_tel_data_add_dict_u64(e, "retransmits", c.retransmits);
+      rte_tel_data_add_dict_u64(e, "shaper_drops", c.shaper_drops);
+      std::string key = g_app->gateway ? g_app->cfg.path_profiles[k].name
+                                       : "gw" + std::to_string(peer.tunnel_id) + "_" +
+                                             g_app->cfg.path_profiles[k].name;
+      rte_tel_data_add_dict_container(d, key.c_str(), e, 0);
+    }
+  }
+  return 0;
+}
+
+int cmd_reorder(const char*, const char*, rte_tel_data* d) {
+  reorder::Stats t;
+  for (const auto& w : g_app->workers) {
+    reorder::Stats s = w->reorder_totals();
+    t.delivered_in_order += s.delivered_in_order;
+    t.delivered_after_hold += s.delivered_after_hold;
+    t.held_now += s.held_now;
+    t.hold_timeouts += s.hold_timeouts;
+    t.overflow_skips += s.overflow_skips;
+    t.late += s.late;
+    t.duplicates += s.duplicates;
+    t.stale += s.stale;
+  }
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_u64(d, "in_order", t.delivered_in_order);
+  rte_tel_data_add_dict_u64(d, "reordered", t.delivered_after_hold);
+  rte_tel_data_add_dict_u64(d, "held_now", t.held_now);
+  rte_tel_data_add_dict_u64(d, "hold_timeouts", t.hold_timeouts);
+  rte_tel_data_add_dict_u64(d, "overflow_skips", t.overflow_skips);
+  rte_tel_data_add_dict_u64(d, "late", t.late);
+  rte_tel_data_add_dict_u64(d, "duplicates", t.duplicates);
+  rte_tel_data_add_dict_u64(d, "stale", t.stale);
+  return 0;
+}
+
 }  // namespace
 
 void register_telemetry(const App* app, const Housekeeping* hk) {
@@ -127,6 +201,9 @@ void register_telemetry(const App* app, const Housekeeping* hk) {
   rte_telemetry_register_cmd("/mpf/ports", cmd_ports, "mpf per-port packets and bytes");
   rte_telemetry_register_cmd("/mpf/lcores", cmd_lcores, "mpf per-worker figures");
   rte_telemetry_register_cmd("/mpf/peers", cmd_peers, "mpf server: gateways and learned paths");
+  rte_telemetry_register_cmd("/mpf/paths", cmd_paths,
+                             "mpf per path: state, RTT, loss, rates, frames, retransmits");
+  rte_telemetry_register_cmd("/mpf/reorder", cmd_reorder, "mpf receive windows: reordering");
 }
 
 }  // namespace mpf::dp

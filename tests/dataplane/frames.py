@@ -255,14 +255,19 @@ def outer_len(frame: bytes) -> int:
     return struct.unpack("!H", frame[ETH + 2:ETH + 4])[0]
 
 
+def parse_mpf(hdr: bytes):
+    """The fields of a 24-byte mpf header, as a dict."""
+    vt, flags, path_id, tag_len, tid, epoch, stream, sseq, pseq, ts = struct.unpack(
+        "!BBBBIHHIII", hdr[:24])
+    return dict(version=vt >> 4, type=vt & 15, flags=flags, path_id=path_id, tag_len=tag_len,
+                tunnel_id=tid, epoch=epoch, stream=stream, sseq=sseq, pseq=pseq, ts=ts)
+
+
 def mpf_fields(frame: bytes):
     """The mpf header of a tunnel frame as a dict, or None when it is not one."""
     if len(frame) < BODY or frame[12:14] != b"\x08\x00" or frame[ETH + 9] != 17:
         return None
-    vt, flags, path_id, tag_len, tid, epoch, stream, sseq, pseq, ts = struct.unpack(
-        "!BBBBIHHIII", frame[MPF:BODY])
-    return dict(version=vt >> 4, type=vt & 15, flags=flags, path_id=path_id, tag_len=tag_len,
-                tunnel_id=tid, epoch=epoch, stream=stream, sseq=sseq, pseq=pseq, ts=ts)
+    return parse_mpf(frame[MPF:BODY])
 
 
 def ip_int(a: str) -> int:

@@ -60,16 +60,16 @@ def probe_reply_expected(probe_hdr: bytes, probe_seq: int, path_frames, index, t
     IPv4 total lengths of those frames in input order, the probe the index-th of them: the
     counters must cover at least the frames up to the probe (it is counted before the main
     lcore answers it) and be a prefix of the list (rx_bytes their sum)."""
-    h = F.mpf_fields(b"\0" * F.MPF + probe_hdr)
+    h = F.parse_mpf(probe_hdr)
     hdr = mpf_header(T_PROBE_REPLY, tunnel_id=h["tunnel_id"], path_id=h["path_id"],
                      ts=h["ts"])
     frame = srv_frame(hdr + probe_reply_body(probe_seq), ttl=ttl)
     counters = set(range(F.BODY + 4, F.BODY + 16))
-    prefix = [0]
-    for n in path_frames:
-        prefix.append(prefix[-1] + n)
 
-    def rx_counters(f):
+    def rx_counters(f):  # path_frames is complete once the scenario is built
+        prefix = [0]
+        for n in path_frames:
+            prefix.append(prefix[-1] + n)
         frames, nbytes = struct.unpack("!IQ", f[F.BODY + 4:F.BODY + 16])
         if not index < frames <= len(path_frames) or nbytes != prefix[frames]:
             return (f"probe_reply counters rx_frames {frames} rx_bytes {nbytes}: want a prefix "
