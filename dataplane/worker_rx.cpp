@@ -60,10 +60,14 @@ void Worker::tunnel_frame(rte_mbuf* m, const Port& in, Ipv4Packet& outer) {
   PathCounters& c = path_ctr_[size_t(peer) * kMaxPaths + h.path_id];
 
   switch (h.type) {
-    case tunnel::FrameType::probe:
+    case tunnel::FrameType::probe: {
       if (app_.gateway) return drop(m, Drop::tunnel_bad_type);
-      learn_path(in, outer, peer, h.path_id);
+      tunnel::ProbeBody pb;
+      if (tunnel::decode(inner, inner_len, &pb) != Drop::none)
+        return drop(m, Drop::tunnel_bad_length);
+      learn_path(in, outer, peer, h.path_id);  // only a probe that checks out moves the path
       break;
+    }
     case tunnel::FrameType::probe_reply:
       if (!app_.gateway) return drop(m, Drop::tunnel_bad_type);
       break;

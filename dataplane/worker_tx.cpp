@@ -39,6 +39,7 @@ void Worker::refresh_views(uint16_t peer) {
     Shaper* s = t.shaper[k].get();
     pv.rate_Bps = s ? s->bucket.rate() : v.rate_Bps / app_.n_workers;
     pv.queued_bytes = s ? s->bytes : 0;
+    pv.weight = app_.cfg.path_profiles[k].weight;
     t.rttvar_us[k] = v.rttvar_us;
     if (v.up) up |= 1u << k;
   }
@@ -124,7 +125,10 @@ void Worker::send_on_path(rte_mbuf* m, uint16_t peer, uint8_t path, const tunnel
   if (!r.mac_known) return hold(m, r.port, r.next_hop);
   Shaper* s = peer_tx_[peer].shaper[path].get();
   if (!s || (s->empty() && s->bucket.take(m->pkt_len, now_us_))) return tx(m, r.port);
-  if (s->full()) return drop(m, Drop::shaper_queue_full);
+  if (s->full()) {
+    bump(path_ctr_[size_t(peer) * kMaxPaths + path].shaper_drops);
+    return drop(m, Drop::shaper_queue_full);
+  }
   s->ring[s->tail++ & (s->ring.size() - 1)] = m;
   s->bytes += m->pkt_len;
   s->port = r.port;
@@ -199,8 +203,12 @@ void Worker::on_feedback(rte_mbuf* m, uint16_t peer) {
   PeerTx& t = peer_tx_[peer];
   for (unsigned i = 0; i < fb.count; i++) {
     const tunnel::FeedbackEntry& e = fb.entries[i];
-    if (e.sender_worker != index_ || e.path_id >= kMaxPaths || !t.slab[e.path_id]) {
+    if (e.sender_worker != index_ || e.path_id >= app_.peers[peer].n_paths) {
       bump(stats_.drops[unsigned(Drop::feedback_bad)]);
+      continue;
+    }
+    if (!t.slab[e.path_id]) {  // multipath.retransmit = false: nothing kept to resend
+      bump(stats_.retransmit_misses, e.missing);
       continue;
     }
     for (uint32_t s = 0; s < e.missing; s++) {
@@ -226,6 +234,7 @@ void Worker::failover(uint16_t peer, uint8_t path) {
       rte_mbuf* m = s->ring[s->head++ & (s->ring.size() - 1)];
       s->bytes -= m->pkt_len;
       rte_pktmbuf_free(m);  // resent from the slab below
+      bump(stats_.failover_flushed);
     }
   }
   if (!t.slab[path] || t.up_mask == 0) return;

@@ -36,10 +36,9 @@ namespace mpf {
   X(tunnel_bad_type, "tunnel frame type unknown")                                               \
   X(tunnel_bad_length, "tunnel header fields inconsistent with the frame length")               \
   X(tunnel_unknown_id, "tunnel id not configured here")                                         \
-  X(tunnel_bad_path, "tunnel path id beyond the 8 paths a tunnel may have")                     \
+  X(tunnel_bad_path, "tunnel path id not configured, or the frame on another path's port")                     \
   X(tunnel_bad_inner, "inner packet not valid IPv4, or its length not the frame's payload")     \
   X(tunnel_spoofed_inner, "inner source/destination not the tunnel's own address")              \
-  X(tunnel_no_peer, "no learned address for the peer yet")                                      \
   X(tunnel_no_path, "no path to the peer is up")                                               \
   X(shaper_queue_full, "path queue longer than multipath.max_queue_ms (AQM drop)")             \
   X(duplicate, "frame already delivered (redundant copy, retransmit, replay)")                 \

@@ -6,7 +6,15 @@ main lcore), so the TX file an output frame lands in names the lcore that sent i
 header's stream_id names the worker that encapsulated a frame as well.
 
 The external port range is 8000-8999: worker 0 owns 8000-8499, worker 1 8500-8999 (ICMP echo
-ids the same). net_pcap has no RSS, so the gateway's LAN port spreads inside packets in software
+ids the same).
+
+Multipath numbering: a data frame's stream_id names the worker that encapsulated it (high byte)
+and the flow's bucket (flow hash of the translated packet); stream_seq counts per stream,
+path_seq per worker (one path). The receiver puts each (peer, stream) through a reorder window
+owned by worker frames.reorder_owner(stream): the tests' frames from the peer use, per RX queue,
+one stream of their own (a sender worker of their own, so path_seq runs without gaps per
+receiving worker) whose window the worker polling that queue owns, unless a case is about the
+hand-over to the window's owner. net_pcap has no RSS, so the gateway's LAN port spreads inside packets in software
 (spread_inside): the owner of an inside packet is inside_owner() below, computed exactly as
 Worker::inside_owner does; the owner of an outside packet is the share holding its destination
 port (echo id, quoted source port of an ICMP error).
@@ -174,21 +182,54 @@ def mw_server_config():
 
 
 def gw_encap(inner: bytes, worker: int, what: str, sseq=None) -> Exp:
-    """A data frame the gateway's worker `worker` sends on the 5g path: stream_id = worker, by
-    that worker's TX queue. Sequence numbers masked unless given (one worker's own LAN frames
-    and the ones handed to it interleave as the lcores run)."""
+    """A data frame the gateway's worker `worker` sends on the 5g path: stream_id = (worker <<
+    8) | bucket of the translated packet, by that worker's TX queue. Sequence numbers masked
+    unless given (one worker's own LAN frames and the ones handed to it interleave as the lcores
+    run; seq_check verifies them all): sseq given = the worker's sseq-th frame and the sseq-th
+    of its stream (a run where the worker sends one flow only)."""
     frame = fast_tunnel(GW_PATH_MAC, NH_5G_MAC, GW_PATH_IP, SRV_TUN_IP,
-                        mpf_header(T_DATA, stream=worker, sseq=sseq or 0, pseq=sseq or 0) + inner)
+                        mpf_header(T_DATA, stream=stream_of(inner, worker), sseq=sseq or 0,
+                                   pseq=sseq or 0) + inner)
     mask = TUNNEL_MASK if sseq is not None else TUNNEL_MASK | SEQ
     # The inner packet is compared byte for byte (checksums included): only the outer header
     # checksum needs a check of its own.
     return Exp(PATH, frame, mask, what, [outer_ip_checksum_ok], txq=worker)
 
 
-def srv_encap(inner: bytes, worker: int, sseq: int, what: str) -> Exp:
+def srv_encap(inner: bytes, tx: Numbering, what: str) -> Exp:
+    """A data frame the server's worker tx.worker sends (next numbers of tx, its TX queue)."""
+    n = tx.data(inner)
     frame = fast_tunnel(SRV_TUN_MAC, SRV_ROUTER_MAC, SRV_TUN_IP, GW_PATH_IP,
-                        mpf_header(T_DATA, stream=worker, sseq=sseq, pseq=sseq) + inner)
-    return Exp(TUN, frame, TUNNEL_MASK, what, [outer_ip_checksum_ok], txq=worker)
+                        mpf_header(T_DATA, stream=n["stream"], sseq=n["sseq"], pseq=n["pseq"]) +
+                        inner)
+    return Exp(TUN, frame, TUNNEL_MASK, what, [outer_ip_checksum_ok], txq=tx.worker)
+
+
+# The server's frames to the gateway in the multi-worker gateway scenarios: per path RX queue of
+# the gateway, a server worker and stream of its own whose reorder window the worker polling
+# that queue owns (no hand-over before NAT: replies reach their NAT owner through the same ring
+# as their requests did). CROSS_STREAM: one owned by the other worker (hand-over cases).
+QUEUE_STREAM = {0: 0x0000, 1: 0x0102}
+CROSS_STREAM = {0: 0x0204, 1: 0x0302}
+assert all(reorder_owner(st, WORKERS) == q for q, st in QUEUE_STREAM.items())
+assert all(reorder_owner(st, WORKERS) == 1 - q for q, st in CROSS_STREAM.items())
+
+
+class ServerSide:
+    """Numbers the server's frames per stream (QUEUE_STREAM / CROSS_STREAM), in input order."""
+
+    def __init__(self, epoch=0x5E5E):
+        self.num = {}
+        self.epoch = epoch
+
+    def hdr(self, stream):
+        n = self.num.setdefault(stream >> 8, Numbering(stream >> 8, self.epoch))
+        return n.hdr(stream=stream)
+
+    def frame(self, pkt, q, cross=False):
+        """(PATH, frame, q): pkt from the server on path RX queue q."""
+        st = (CROSS_STREAM if cross else QUEUE_STREAM)[q]
+        return (PATH, from_server(bytes(pkt), self.hdr(st)), q)
 
 
 def lan_exp(ip_pkt, worker, what):
@@ -231,29 +272,35 @@ class Handoffs:
         return "; ".join(errs) if errs else None
 
 
-def seq_check(port, n_workers=WORKERS, stream_seq_from=0):
-    """Per worker, the data frames it sent on `port` carry stream_seq 0..n-1 (each once) and
-    path_seq == stream_seq (one path)."""
+def seq_check(port, n_workers=WORKERS):
+    """The data frames mpf sent on `port` (one path), in the order each TX queue sent them:
+    stream_id = (worker << 8) | flow_hash(inner) % 8 with worker < n_workers, sent by that
+    worker's TX queue; per stream, stream_seq 0, 1, 2, ... in sending order; per worker,
+    path_seq 0, 1, 2, ... in sending order (all its streams share it)."""
     def chk(res):
         errs = []
-        by = {}
-        for f in res.out.get(port, []):
-            if len(f) < F.MPF + 24 or f[12:14] != b"\x08\x00" or f[F.ETH + 9] != 17 or \
-                    f[F.MPF] & 0x0F != T_DATA or f[36:38] != b"\x11\x94":
+        next_sseq, next_pseq = {}, {}
+        for f, q in zip(res.out.get(port, []), res.out_txq.get(port, [])):
+            h = F.mpf_fields(f)
+            if h is None or f[36:38] != b"\x11\x94" or h["type"] != T_DATA:
                 continue
-            stream = int.from_bytes(f[F.MPF + 10:F.MPF + 12], "big")
-            sseq = int.from_bytes(f[F.MPF + 12:F.MPF + 16], "big")
-            pseq = int.from_bytes(f[F.MPF + 16:F.MPF + 20], "big")
-            by.setdefault(stream, []).append(sseq)
-            if pseq != sseq:
-                errs.append(f"stream {stream}: path_seq {pseq} != stream_seq {sseq}")
-        for stream, seqs in sorted(by.items()):
-            if stream >= n_workers:
-                errs.append(f"data frame with stream_id {stream} (only {n_workers} workers)")
-            if sorted(seqs) != list(range(len(seqs))):
-                errs.append(f"stream {stream}: stream_seq values {sorted(seqs)[:8]}... are not "
-                            f"0..{len(seqs) - 1}")
-        return "; ".join(errs[:5]) if errs else None
+            stream, worker = h["stream"], h["stream"] >> 8
+            if worker >= n_workers or q != worker:
+                errs.append(f"stream {stream:#06x} sent by TX queue {q} ({n_workers} workers)")
+            want = stream_of(f[F.BODY:], worker)
+            if stream != want:
+                errs.append(f"stream {stream:#06x}, want {want:#06x} (flow hash of the inner "
+                            f"packet)")
+            if h["sseq"] != next_sseq.get(stream, 0):
+                errs.append(f"stream {stream:#06x}: stream_seq {h['sseq']}, want "
+                            f"{next_sseq.get(stream, 0)}")
+            if h["pseq"] != next_pseq.get(worker, 0):
+                errs.append(f"worker {worker}: path_seq {h['pseq']}, want "
+                            f"{next_pseq.get(worker, 0)}")
+            next_sseq[stream] = h["sseq"] + 1
+            next_pseq[worker] = h["pseq"] + 1
+        return "; ".join(errs[:5]) + (f" ... ({len(errs)} in all)" if len(errs) > 5 else "") \
+            if errs else None
     return chk
 
 
@@ -271,6 +318,7 @@ def scenario_gateway():
     cases = []
     ho = Handoffs()
     pools = Pools(forwards={("tcp", 8080)})
+    srv = ServerSide()
 
     def case(name, inputs, expect, counters, handoffs):
         """handoffs: [(from, to)] of the inputs that cross lcores."""
@@ -304,7 +352,7 @@ def scenario_gateway():
                         f"handed to worker {owner} (port owner), reverse NAT to "
                         f"192.168.10.2:{sport}" + (", MSS clamped to 1408" if mss > MSS_CLAMP
                                                    else "") + f", out by worker {owner}",
-                        [(PATH, from_server(bytes(sa)), r)],
+                        [srv.frame(sa, r)],
                         [lan_exp(translated(sa, dst=HOST_A, dport=sport,
                                             mss=MSS_CLAMP if mss > MSS_CLAMP else None),
                                  owner, "SYN-ACK")],
@@ -329,7 +377,7 @@ def scenario_gateway():
             UDP(sport=5353, dport=ext) / Raw(b"mw-udp-reply-%d" % owner)
         replies.append((f"mw-gw: UDP reply to 100.64.0.7:{ext} on path RX queue {r} -> handed to "
                         f"worker {owner}, to 192.168.10.2:{sport}",
-                        [(PATH, from_server(bytes(rep)), r)],
+                        [srv.frame(rep, r)],
                         [lan_exp(translated(rep, dst=HOST_A, dport=sport), owner, "UDP reply")],
                         {"decapsulated": 1, "nat_out2in": 1}, [(r, owner)]))
 
@@ -348,7 +396,7 @@ def scenario_gateway():
         Raw(b"mw-udp-other-share-reply")
     replies.append((f"mw-gw: reply to 100.64.0.7:{ext} on path RX queue 1 -> worker 0, to "
                     f"192.168.10.2:{sport}",
-                    [(PATH, from_server(bytes(rep)), 1)],
+                    [srv.frame(rep, 1)],
                     [lan_exp(translated(rep, dst=HOST_A, dport=sport), 0, "UDP reply")],
                     {"decapsulated": 1, "nat_out2in": 1}, [(1, 0)]))
 
@@ -369,7 +417,7 @@ def scenario_gateway():
         Raw(b"mw-udp-own-reply")
     replies.append((f"mw-gw: reply to 100.64.0.7:{ext} on path RX queue 1 (its owner's) -> no "
                     f"handoff, to 192.168.10.2:{sport}",
-                    [(PATH, from_server(bytes(rep)), 1)],
+                    [srv.frame(rep, 1)],
                     [lan_exp(translated(rep, dst=HOST_A), 1, "UDP reply")],
                     {"decapsulated": 1, "nat_out2in": 1}, []))
 
@@ -389,7 +437,7 @@ def scenario_gateway():
             ICMP(type=0, id=ext, seq=1) / Raw(b"mw-ping-%d" % owner)
         replies.append((f"mw-gw: echo reply id {ext} on path RX queue {r} -> handed to worker "
                         f"{owner} (id owner), id {ident} to Host A",
-                        [(PATH, from_server(bytes(pong)), r)],
+                        [srv.frame(pong, r)],
                         [lan_exp(translated(pong, dst=HOST_A, sport=ident), owner, "echo reply")],
                         {"decapsulated": 1, "nat_out2in": 1}, [(r, owner)]))
         # time exceeded quoting the echo request: owner by the quoted id
@@ -402,7 +450,7 @@ def scenario_gateway():
         replies.append((f"mw-gw: ICMP time exceeded quoting the echo request with id {ext}, on "
                         f"path RX queue {r} -> handed to worker {owner} (quoted id), quote back "
                         f"to 192.168.10.2 id {ident}",
-                        [(PATH, from_server(bytes(te)), r)],
+                        [srv.frame(te, r)],
                         [lan_exp(bytes(te_out), owner, "time exceeded")],
                         {"decapsulated": 1, "nat_out2in": 1}, [(r, owner)]))
 
@@ -419,7 +467,7 @@ def scenario_gateway():
         replies.append((f"mw-gw: ICMP port unreachable quoting 100.64.0.7:{ext} on path RX queue "
                         f"{r} -> handed to worker {owner} (quoted source port), quote back to "
                         f"192.168.10.2:{sport}",
-                        [(PATH, from_server(bytes(err)), r)],
+                        [srv.frame(err, r)],
                         [lan_exp(bytes(err_out), owner, "ICMP error")],
                         {"decapsulated": 1, "nat_out2in": 1}, [(r, owner)]))
 
@@ -430,10 +478,24 @@ def scenario_gateway():
             TCP(sport=50000 + r, dport=8080, flags="S", seq=500, window=64240,
                 options=syn_options(1380))
         replies.append((f"mw-gw: inbound TCP to port forward 100.64.0.7:8080 on path RX queue {r} "
-                        f"-> translated by worker {r} itself (no handoff) to 192.168.10.2:8080",
-                        [(PATH, from_server(bytes(pf)), r)],
+                        f"(stream {QUEUE_STREAM[r]:#06x}, reorder window on worker {r}) -> "
+                        f"translated by worker {r} itself (no handoff) to 192.168.10.2:8080",
+                        [srv.frame(pf, r)],
                         [lan_exp(translated(pf, dst=HOST_A), r, "forwarded SYN")],
                         {"decapsulated": 1, "nat_out2in": 1}, []))
+    # The same on a stream whose reorder window the other worker owns: handed over (kind
+    # reorder) before anything else, then translated where the window delivers it.
+    for r in (0, 1):
+        pf = IP(src=HOST_B, dst=TUN_ADDR, ttl=60, id=0x8780 + r, flags="DF") / \
+            TCP(sport=50100 + r, dport=8080, flags="S", seq=700, window=64240,
+                options=syn_options(1380))
+        replies.append((f"mw-gw: inbound TCP to port forward on path RX queue {r}, stream "
+                        f"{CROSS_STREAM[r]:#06x} (reorder window on worker {1 - r}) -> handed to "
+                        f"worker {1 - r}, which translates it (no second handoff) and sends it "
+                        f"to 192.168.10.2:8080",
+                        [srv.frame(pf, r, cross=True)],
+                        [lan_exp(translated(pf, dst=HOST_A), 1 - r, "forwarded SYN")],
+                        {"decapsulated": 1, "nat_out2in": 1}, [(r, 1 - r)]))
     # ... and its answer from 192.168.10.2:8080: spread like any inside packet (stateless).
     o8080 = inside_owner(HOST_A, "tcp", 8080)
     pf_sa = IP(src=HOST_A, dst=HOST_B, ttl=64, id=0x7100, flags="DF") / \
@@ -454,7 +516,7 @@ def scenario_gateway():
     replies.append(("mw-gw: UDP to 100.64.0.7:8900 (worker 1's share, no session) on path RX "
                     "queue 0 -> handed to worker 1, nat_no_session; to port 7000 (outside the "
                     "range) on queue 1 -> dropped by worker 1 without handoff",
-                    [(PATH, from_server(bytes(nos1)), 0), (PATH, from_server(bytes(nos2)), 1)],
+                    [srv.frame(nos1, 0), srv.frame(nos2, 1)],
                     [], {"decapsulated": 2, "drops.nat_no_session": 2}, [(0, 1)]))
 
     for args in replies:
@@ -464,8 +526,9 @@ def scenario_gateway():
                     workers=WORKERS, rx_queues=2,
                     extra_checks=[("mw-gw: per-worker handoffs (telemetry /mpf/lcores) and "
                                    "shares 8000-8499 / 8500-8999", ho.check),
-                                  ("mw-gw: per worker, stream_seq 0..n-1 and path_seq = "
-                                   "stream_seq", seq_check(PATH)),
+                                  ("mw-gw: data frames: stream = worker << 8 | flow bucket, "
+                                   "stream_seq per stream and path_seq per worker from 0",
+                                   seq_check(PATH)),
                                   ("mw-gw: keepalive probes leave by the main lcore's TX queue 2",
                                    probes_by_main)])
 
@@ -488,7 +551,7 @@ def scenario_gateway_many(n=300):
     rins, routs = [], []
     per = [0, 0]
     _self_check()
-    hdr = mpf_header(T_DATA, epoch=0x5e5e)
+    srv = ServerSide()
     for i, (p, o) in enumerate(ports):
         r = qsel[i]
         per[o] += 1
@@ -500,7 +563,8 @@ def scenario_gateway_many(n=300):
         ho.add(r, o)
         data = b"reply %03d" % i
         rins.append((PATH, fast_tunnel(NH_5G_MAC, GW_PATH_MAC, SRV_TUN_IP, GW_PATH_IP,
-                                       hdr + fast_udp(HOST_B, TUN_ADDR, 53, p, data, i, ttl=60),
+                                       srv.hdr(QUEUE_STREAM[r]) +
+                                       fast_udp(HOST_B, TUN_ADDR, 53, p, data, i, ttl=60),
                                        ip_id=0x4242), r))
         routs.append(Exp(LAN, fast_eth(HOST_A_MAC, GW_LAN_MAC,
                                        fast_udp(HOST_B, HOST_A, 53, p, data, i, ttl=59)),
@@ -510,7 +574,7 @@ def scenario_gateway_many(n=300):
     cases = [
         Case(f"mw-gw-many: {n} UDP flows from inside ports of their owner's share over both LAN "
              f"queues ({per[0]} owned by worker 0, {per[1]} by worker 1, {moved} handed over) -> "
-             f"each SNAT'd once by its owner, port kept, stream = owner",
+             f"each SNAT'd once by its owner, port kept, stream = owner << 8 | flow bucket",
              ins, outs, {"encapsulated": n, "nat_in2out": n}),
         Case(f"mw-gw-many: {n} replies on the path queue of the same index -> each reversed by "
              f"its owner to Host A ({moved} handed over)",
@@ -522,7 +586,8 @@ def scenario_gateway_many(n=300):
     return Scenario("mw-gw-many", "gateway", mw_gateway_config(), cases, tunnel_ports=(PATH,),
                     workers=WORKERS, rx_queues=2,
                     extra_checks=[("mw-gw-many: per-worker handoffs (telemetry)", ho.check),
-                                  ("mw-gw-many: per worker, stream_seq 0..n-1",
+                                  ("mw-gw-many: data frames: stream = worker << 8 | flow "
+                                   "bucket, stream_seq per stream and path_seq per worker from 0",
                                    seq_check(PATH))])
 
 
@@ -586,12 +651,16 @@ def scenario_server():
     (a filler burst on WAN queue 0 per 32 of them) while worker 1 sits in read(); the harness
     waits until the main lcore has learned the gateway's path. Stage 1: replies for worker 1's
     flows on WAN queue 0 and replies for worker 0's flows on WAN queue 1: every reply crosses
-    to its owner and is encapsulated there (stream = owner)."""
+    to its owner and is encapsulated there (stream = owner << 8 | flow bucket)."""
     ho = Handoffs()
     pools = Pools(forwards={("tcp", 8080)})
     tun_in, exp_wan = [], []
     rep_in = {0: [], 1: []}   # WAN queue -> frames
-    exp_tun, exp_owner = [], []
+    exp_tun = []
+    # The server's numbering per worker: a worker's replies reach it in their WAN queue's order.
+    tx = {o: Numbering(o) for o in (0, 1)}
+    # The gateway's frames: stream 0 (its worker 0, bucket 0), whose window worker 0 owns.
+    assert reorder_owner(0, WORKERS) == 0
     flows = []  # (proto, sport, owner)
     for owner in (0, 1):
         flows.append(("tcp", find_ports(TUN_ADDR, "tcp", owner, 40000)[0], owner))
@@ -630,18 +699,7 @@ def scenario_server():
         ho.add(q, owner)
         exp_tun.append(srv_encap(translated(reply, dst=TUN_ADDR, dport=None if proto == "icmp"
                                             else sport, sport=sport if proto == "icmp" else None),
-                                 owner, 0, f"{proto} reply to {sport}"))
-        exp_owner.append(owner)
-    # sseq of a worker's frames: the order its replies reach it (the WAN queue's order).
-    for owner in (0, 1):
-        i = 0
-        for e, o in zip(exp_tun, exp_owner):
-            if o == owner:
-                b = bytearray(e.data)
-                b[F.MPF + 12:F.MPF + 16] = i.to_bytes(4, "big")
-                b[F.MPF + 16:F.MPF + 20] = i.to_bytes(4, "big")
-                e.data = bytes(b)
-                i += 1
+                                 tx[owner], f"{proto} reply to {sport}"))
     n_tun = len(tun_in)
     n_fill = 32 * ((n_tun + 31) // 32)
     fill = [(WAN, f, 0, 0) for f in filler(n_fill)]
@@ -668,8 +726,8 @@ def scenario_server():
              tun_in, exp_wan, {"decapsulated": n_tun, "nat_in2out": n_tun, "mss_clamped": 0}),
         Case(f"mw-srv: replies on the non-owner's WAN queue ({len(rep_in[0])} on queue 0, "
              f"{len(rep_in[1])} on queue 1, stage 1) -> handed to the owner, reverse NAT, "
-             f"encapsulated by the owner (stream = owner, its own stream_seq) to the learned "
-             f"10.5.0.2:4500",
+             f"encapsulated by the owner (stream = owner << 8 | flow bucket, the owner's "
+             f"stream_seq and path_seq) to the learned 10.5.0.2:4500",
              rep_in[0] + rep_in[1], exp_tun,
              {"nat_out2in": n_tun, "encapsulated": n_tun,
               "handoff_sent": moved_in + n_tun, "handoff_received": moved_in + n_tun},
@@ -680,7 +738,10 @@ def scenario_server():
                     fifos={(WAN, 0), (WAN, 1)}, stage_waits=[learned],
                     extra_checks=[("mw-srv: per-worker handoffs (telemetry)", ho.check),
                                   ("mw-srv: one epoch in the server's tunnel frames",
-                                   S.epoch_check)])
+                                   S.epoch_check),
+                                  ("mw-srv: data frames: stream = worker << 8 | flow bucket, "
+                                   "stream_seq per stream and path_seq per worker from 0",
+                                   seq_check(TUN))])
 
 
 # ---- ICMP errors from the inside about a NAT session -------------------------------------------

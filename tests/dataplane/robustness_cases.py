@@ -158,6 +158,23 @@ def scenario_gw_malformed():
                   [(PATH, from_server(inner, dport=4501))], [], {"drops.local_unhandled": 1}))
     case("gw-bad: tunnel frame to another IP address -> no_route", PATH,
          from_server(inner, dst_ip="10.5.0.9"), "no_route")
+    # Multipath control frames and paths (protocol.md 3, 7).
+    case("gw-bad: data frame for path 1 on path 0's port (the gateway has one path) -> "
+         "tunnel_bad_path", PATH, from_server(inner, mpf_header(T_DATA, path_id=1)),
+         "tunnel_bad_path")
+    case("gw-bad: probe sent to the gateway (24-byte body) -> tunnel_bad_type", PATH,
+         from_server(probe_body(1), mpf_header(T_PROBE)), "tunnel_bad_type")
+    case("gw-bad: feedback with an empty body -> tunnel_bad_length", PATH,
+         from_server(b"", mpf_header(T_FEEDBACK)), "tunnel_bad_length")
+    c.append(Case("gw-bad: feedback whose count (2) does not match its length (one entry) -> "
+                  "tunnel_bad_length",
+                  [(PATH, from_server(feedback_body([(0, 0, 1, 1)], count=2),
+                                      mpf_header(T_FEEDBACK)))], [],
+                  {"drops.tunnel_bad_length": 1}))
+    case("gw-bad: feedback entry naming path 9 -> tunnel_bad_path", PATH,
+         from_server(feedback_body([(0, 9, 1, 1)]), mpf_header(T_FEEDBACK)), "tunnel_bad_path")
+    case("gw-bad: feedback for sender worker 5 (the gateway has one) -> feedback_bad", PATH,
+         from_server(feedback_body([(5, 0, 1, 1)]), mpf_header(T_FEEDBACK)), "feedback_bad")
     c.append(Case("gw-bad: inner packet for a NAT port with no session -> nat_no_session",
                   [(PATH, from_server(bytes(IP(src=HOST_B, dst=TUN_ADDR, ttl=60) /
                                             UDP(sport=53, dport=41999) / Raw(b"?"))))], [],
@@ -188,6 +205,12 @@ def scenario_srv_malformed():
          from_gateway(inner, mpf_header(T_DATA, flags=0x80)), "tunnel_bad_length")
     case("srv-bad: tunnel frame with path_id 8 -> tunnel_bad_path", TUN,
          from_gateway(inner, mpf_header(T_DATA, path_id=8)), "tunnel_bad_path")
+    case("srv-bad: probe_reply sent to the server -> tunnel_bad_type", TUN,
+         from_gateway(probe_reply_body(1), mpf_header(T_PROBE_REPLY)), "tunnel_bad_type")
+    case("srv-bad: probe with a 20-byte body -> tunnel_bad_length, no reply", TUN,
+         from_gateway(probe_reply_body(1), mpf_header(T_PROBE)), "tunnel_bad_length")
+    case("srv-bad: feedback for sender worker 2 (the server has one) -> feedback_bad", TUN,
+         from_gateway(feedback_body([(2, 0, 1, 1)]), mpf_header(T_FEEDBACK)), "feedback_bad")
     case("srv-bad: tunnel frame with a garbage inner packet -> tunnel_bad_inner", TUN,
          from_gateway(bytes(range(40))), "tunnel_bad_inner")
     c.append(Case("srv-bad: data frame with an empty payload -> tunnel_bad_inner",

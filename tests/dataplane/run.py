@@ -11,8 +11,9 @@ are checked. One line per case: "ok - <case>" or "not ok - <case>: <why>". Exit 
 any case fails. A case marked as hitting a known dataplane bug (harness.py, `xfail`) is checked
 as strictly, reported with a TAP "# TODO" directive and not counted as a failure.
 
-Cases live in gateway_cases.py, server_cases.py, robustness_cases.py and multiworker_cases.py
-(two worker lcores, two RX queues per port: NAT ownership); the machinery in harness.py, packet
+Cases live in gateway_cases.py, server_cases.py, robustness_cases.py, multiworker_cases.py
+(two worker lcores, two RX queues per port: NAT ownership) and multipath_cases.py (paths up,
+loss reports, retransmits, the reorder window); the machinery in harness.py, packet
 builders and the topology in frames.py. cli_cases.py runs the binary itself: options, start-up
 errors (exit status and message), SIGTERM under load.
 """
@@ -59,6 +60,7 @@ def main():
     import cli_cases
     import gateway_cases
     import harness
+    import multipath_cases
     import multiworker_cases
     import robustness_cases
     import server_cases
@@ -86,7 +88,8 @@ def main():
     results = []
     n_runs = 0
     runs = []
-    for module in (gateway_cases, server_cases, robustness_cases, multiworker_cases):
+    for module in (gateway_cases, server_cases, robustness_cases, multiworker_cases,
+                   multipath_cases):
         for make in module.SCENARIOS:
             try:
                 runs += harness.split_by_reason(make())

@@ -90,7 +90,8 @@ def scenario_basic():
         return f
 
     # ---- from the gateway (t0) ----
-    ph, pb = probe(probe_seq=1, ts=0x01020304, rx_frames=5, rx_bytes=700, srtt_us=20000)
+    # (srtt 0 on both paths: equal delays, the server's frames take path 0, the first)
+    ph, pb = probe(probe_seq=1, ts=0x01020304, rx_frames=5, rx_bytes=700)
     p1 = from_gateway(pb, ph, ttl=64)
     path0.append(outer_len(p1))
     cases.append(Case("srv: probe (24-byte body) -> probe_reply to the sender: header echoed, "

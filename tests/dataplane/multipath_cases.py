@@ -1,0 +1,520 @@
+"""Multipath on the wire (docs/multipath.md; bodies: docs/protocol.md 3.x): paths coming up from
+probe replies, loss reports (feedback) on path_seq gaps, retransmission from the slab on a loss
+report, the per-(peer, stream) reorder window (in-order delivery, holds, hold timeouts, late
+frames, duplicates, stale frames).
+
+Most scenarios run one lcore (the main lcore polls too), which makes the order of events a
+matter of loop passes, not of time: each pass the worker reads up to a burst (32) of frames from
+each port, LAN (port 0) before the path (port 1), and the main lcore runs after every 16th pass
+(it sends the first probe after pass 16, takes the probe replies of passes 17..32 after pass 32
+and publishes the path up; the worker sees it from pass 33 on). `Passes` places frames in a given
+pass with filler frames (eth_not_for_us). With multipath.up_after = 1 one answered probe brings
+the gateway's path up, so a pcap run can have a path up (loss reports are sent only on an up
+path, the retransmit goes to an up path).
+
+What needs time (a hold running out) runs two workers with FIFO-fed RX queues (harness.py): the
+worker that owns the reorder window is never the one blocked on the pipe, so it keeps expiring
+its windows while the harness waits.
+"""
+import struct
+
+from frames import *  # noqa: F401,F403
+from harness import Case, Scenario
+import frames as F
+import gateway_cases as G
+import multiworker_cases as M
+import server_cases as S
+
+LAN, PATH = 0, 1
+WAN, TUN = 0, 1
+BURST = 32
+
+
+class Passes:
+    """Places input frames of a one-lcore run in loop passes (1-based): frames() for the next
+    frames of a port, to_pass() for the fillers that make the next frame of a port be read in
+    pass p. fillers counts them all (one eth_not_for_us each)."""
+
+    def __init__(self):
+        self.n = {0: 0, 1: 0}
+        self.fillers = 0
+
+    def frames(self, port, frames):
+        self.n[port] += len(frames)
+        return [(port, f) for f in frames]
+
+    def to_pass(self, port, p):
+        want = (p - 1) * BURST
+        assert self.n[port] <= want, f"port {port}: {self.n[port]} frames already, pass {p}"
+        k = want - self.n[port]
+        self.n[port] = want
+        self.fillers += k
+        return [(port, f) for f in filler(k)]
+
+    def pass_of(self, port):
+        """The pass that reads the next frame of port."""
+        return self.n[port] // BURST + 1
+
+
+def mp_gateway_config(extra=""):
+    return G.gateway_config(extra="multipath = { up_after = 1; " + extra + " };")
+
+
+def order_check(port, frames, what):
+    """The frames (bytes, as expected on `port`) came out in this order."""
+    def chk(res):
+        out = res.out.get(port, [])
+        at = []
+        for f in frames:
+            if f not in out:
+                return f"{what}: a frame is missing"
+            at.append(out.index(f))
+        return None if at == sorted(at) else f"{what}: out of order (positions {at})"
+    return chk
+
+
+def udp_from_a(sport, i, size=0):
+    return IP(src=HOST_A, dst=HOST_B, ttl=64, id=0x2A00 + i) / UDP(sport=sport, dport=5353) / \
+        Raw(b"mp-udp-%d" % i + b"." * size)
+
+
+def udp_to_a(sport, i):
+    return IP(src=HOST_B, dst=TUN_ADDR, ttl=60, id=0x8A00 + i) / UDP(sport=5353, dport=sport) / \
+        Raw(b"mp-reply-%d" % i)
+
+
+def server_feedback(entries, epoch=0x5E5E):
+    """A feedback frame from the server's worker 0 on path 0 (protocol.md 3.3)."""
+    return from_server(feedback_body(entries), mpf_header(T_FEEDBACK, epoch=epoch, ts=77))
+
+
+def probe_reply_1():
+    """The server's answer to the gateway's first probe. Its timestamp is no echo of the
+    probe's (which the test cannot know): no RTT sample, srtt stays 0."""
+    return from_server(probe_reply_body(1, rx_frames=1, rx_bytes=90),
+                       mpf_header(T_PROBE_REPLY, epoch=0x5E5E, ts=0))
+
+
+# ---- gw-mp: path up, loss reports both ways, retransmit, reorder window -------------------------
+
+def scenario_gw_multipath():
+    cases = []
+    ps = Passes()
+    tx = Numbering()                # the gateway's worker 0
+    srv = Numbering(epoch=0x5E5E)   # the server's worker 0
+    accepted = []                   # what the gateway takes from the server on path 0
+
+    def from_srv(frame):
+        accepted.append(outer_len(frame))
+        return frame
+
+    # Pass 1: three flows from Host A while no path is up: sent on path 0 anyway.
+    ups = [udp_from_a(40001 + i, i) for i in range(3)]
+    outs = [translated(u, src=TUN_ADDR) for u in ups]
+    nums = [tx.data(o) for o in outs]
+    cases.append(Case("gw-mp: 3 UDP flows from Host A before any path is up -> sent on path 0 "
+                      "(the first with a route), path_seq 0, 1, 2, counted sent_no_path_up",
+                      ps.frames(LAN, [lan_in(u) for u in ups]),
+                      [gw_encap_expected(o, n, f"flow {i + 1} frame")
+                       for i, (o, n) in enumerate(zip(outs, nums))],
+                      {"encapsulated": 3, "nat_in2out": 3, "sent_no_path_up": 3}))
+
+    # Pass 17: the answer to probe 1 (sent after pass 16); the main lcore takes it after pass
+    # 32 and, with up_after = 1, publishes the path up.
+    fill = ps.to_pass(PATH, 17)
+    reply = from_srv(probe_reply_1())
+    cases.append(Case("gw-mp: probe_reply to probe 1 (pass 17) -> consumed; the path goes up "
+                      "(up_after = 1) and, once nothing comes for dead_after_ms, down again",
+                      fill + ps.frames(PATH, [reply]), [],
+                      {"probe_replies_received": 1, "path_changes": 2}))
+
+    # Pass 33, the path is up. A loss report from the server naming path_seq 1 of worker 0:
+    # frame 2 again, flag retransmit, same stream and stream_seq, the next path_seq (3).
+    fill = ps.to_pass(PATH, 33)
+    fb1 = from_srv(server_feedback([(0, 0, nums[1]["pseq"], 1)]))
+    resent = tx.resend(nums[1]["stream"], nums[1]["sseq"])
+    cases.append(Case("gw-mp: feedback from the server naming (worker 0, path 0, path_seq 1, 1) "
+                      "-> flow 2's frame resent: flag retransmit, its stream and stream_seq, "
+                      "path_seq 3, inner packet byte for byte",
+                      fill + ps.frames(PATH, [fb1]),
+                      [gw_encap_expected(outs[1], resent, "retransmitted flow 2 frame")],
+                      {"feedback_received": 1, "retransmits": 1, "encapsulated": 1}))
+    fb2 = from_srv(server_feedback([(0, 0, 40, 2)]))
+    cases.append(Case("gw-mp: feedback naming path_seq 40-41, never sent -> nothing resent, "
+                      "2 retransmit_misses",
+                      ps.frames(PATH, [fb2]), [],
+                      {"feedback_received": 1, "retransmit_misses": 2}))
+
+    # The server's frames, path_seq 0, 1, then 3: path_seq 2 lost on the way. The gateway
+    # reports it at the end of the pass: one feedback frame to the server, on path 0.
+    reps = [udp_to_a(40001 + i, i) for i in range(3)]
+    d = [from_server(bytes(reps[0]), srv.hdr(bytes(reps[0]))),
+         from_server(bytes(reps[1]), srv.hdr(bytes(reps[1])))]
+    lost = srv.lose()
+    d.append(from_server(bytes(reps[2]), srv.hdr(bytes(reps[2]))))
+    cases.append(Case("gw-mp: data frames from the server with path_seq 0, 1, 3 (2 lost) -> all "
+                      "three to Host A; feedback to the server (worker 0, path 0, first_missing "
+                      "2, missing 1) on path 0 at the end of the pass",
+                      ps.frames(PATH, [from_srv(f) for f in d]),
+                      [Exp(LAN, lan_out(IP(translated(r, dst=HOST_A))), what=f"reply {i + 1}")
+                       for i, r in enumerate(reps)] +
+                      [gw_feedback_expected([(0, 0, lost, 1)], "feedback for path_seq 2")],
+                      {"decapsulated": 3, "nat_out2in": 3, "feedback_sent": 1}))
+
+    # A second copy of reply 1 (the server resent it: flag retransmit, a new path_seq).
+    h1 = F.parse_mpf(d[0][F.MPF:F.BODY])
+    dup = from_server(bytes(reps[0]), srv.hdr(n=srv.resend(h1["stream"], h1["sseq"])))
+    cases.append(Case("gw-mp: reply 1 again (retransmit flag, new path_seq, its stream_seq) -> "
+                      "dropped duplicate",
+                      ps.frames(PATH, [from_srv(dup)]), [],
+                      {"decapsulated": 1, "drops.duplicate": 1}))
+
+    # Reordering within one pass: stream_seq k, k+2, k+1 of one stream (path_seq in arrival
+    # order: the reordering happened across paths, not on this one) -> delivered k, k+1, k+2.
+    more = [udp_to_a(40001, 10 + i) for i in range(3)]
+    nm = [srv.data(bytes(p)) for p in more]
+    nm[1]["pseq"], nm[2]["pseq"] = nm[2]["pseq"], nm[1]["pseq"]
+    ro = [from_server(bytes(more[i]), srv.hdr(n=nm[i])) for i in (0, 2, 1)]
+    lan_more = [lan_out(IP(translated(p, dst=HOST_A))) for p in more]
+    cases.append(Case(f"gw-mp: stream_seq {nm[0]['sseq']}, {nm[2]['sseq']}, {nm[1]['sseq']} of "
+                      f"one stream -> the second held, delivered {nm[0]['sseq']}, "
+                      f"{nm[1]['sseq']}, {nm[2]['sseq']} in order",
+                      ps.frames(PATH, [from_srv(f) for f in ro]),
+                      [Exp(LAN, f, what=f"reply {nm[i]['sseq']}") for i, f in enumerate(lan_more)],
+                      {"decapsulated": 3, "nat_out2in": 3, "reorder_held": 1},
+                      checks=[order_check(LAN, lan_more, "reordered replies")]))
+
+    # Far behind the window's head (more than its history, 2 x 2048): stale.
+    st = dict(nm[0], sseq=(nm[2]["sseq"] + 1 - 5000) & M32, pseq=srv.take_pseq())
+    stale = from_server(bytes(udp_to_a(40001, 20)), srv.hdr(n=st))
+    cases.append(Case("gw-mp: a frame 5000 stream_seqs behind the head -> dropped stale",
+                      ps.frames(PATH, [from_srv(stale)]), [],
+                      {"decapsulated": 1, "drops.stale": 1}))
+
+    # Pass 34 (after the retransmit of pass 33): a new flow with the path up: path_seq 4, no
+    # sent_no_path_up.
+    fill = ps.to_pass(LAN, 34)
+    u4 = udp_from_a(40004, 4)
+    o4 = translated(u4, src=TUN_ADDR)
+    cases.append(Case("gw-mp: a 4th flow once the path is up -> path_seq 4 (after the "
+                      "retransmit's 3), not counted sent_no_path_up",
+                      fill + ps.frames(LAN, [lan_in(u4)]),
+                      [gw_encap_expected(o4, tx, "flow 4 frame")],
+                      {"encapsulated": 1, "nat_in2out": 1}))
+    cases.append(Case(f"gw-mp: {ps.fillers} filler frames placing the others in their passes -> "
+                      f"eth_not_for_us", [], [], {"drops.eth_not_for_us": ps.fillers}))
+    return Scenario("gw-mp", "gateway", mp_gateway_config(), cases, tunnel_ports=(PATH,),
+                    extra_checks=[("gw-mp: probes: probe_seq 1, 2, ...; rx counters of what the "
+                                   "gateway took from the server on path 0; srtt 0 (no RTT "
+                                   "sample)", G.probe_check(accepted))])
+
+
+# ---- gw-mp-budget: the retransmit budget ----------------------------------------------------------
+
+def scenario_gw_budget(n=50, fit=45):
+    """multipath.retransmit_budget = 1 (%): the budget refills at 1% of 100 Mbit/s (no path
+    max_rate: 125 kB/s, a 1448-byte packet per 11.6 ms) on top of its 64 KiB burst, so a loss
+    report for 50 packets of 1448 bytes gets 45 of them resent (45 x 1448 = 65160) and 5 over
+    the budget, however the lcore is scheduled (short of an 11 ms stall inside the loop)."""
+    cases = []
+    ps = Passes()
+    tx = Numbering()
+    big = [IP(src=HOST_A, dst=HOST_B, ttl=64, id=0x4B00 + i, flags="DF") /
+           UDP(sport=40100, dport=9) / Raw(bytes([i]) * (INNER_MTU - 28)) for i in range(n)]
+    outs = [translated(b, src=TUN_ADDR) for b in big]
+    nums = [tx.data(o) for o in outs]
+    cases.append(Case(f"gw-mp-budget: {n} packets of 1448 bytes from Host A -> {n} frames, "
+                      f"path_seq 0..{n - 1}",
+                      ps.frames(LAN, [lan_in(b) for b in big]),
+                      [gw_encap_expected(o, m, f"packet {i}") for i, (o, m) in
+                       enumerate(zip(outs, nums))],
+                      {"encapsulated": n + fit, "nat_in2out": n, "sent_no_path_up": n}))
+    fill = ps.to_pass(PATH, 17)
+    cases.append(Case("gw-mp-budget: probe_reply to probe 1 -> the path goes up",
+                      fill + ps.frames(PATH, [probe_reply_1()]), [],
+                      {"probe_replies_received": 1}))
+    fill = ps.to_pass(PATH, 33)
+    resent = [tx.resend(m["stream"], m["sseq"]) for m in nums[:fit]]
+    cases.append(Case(f"gw-mp-budget: feedback naming all {n} (path_seq 0, missing {n}) -> the "
+                      f"first {fit} resent (64 KiB burst), path_seq {n}..{n + fit - 1}; "
+                      f"{n - fit} retransmit_over_budget",
+                      fill + ps.frames(PATH, [server_feedback([(0, 0, 0, n)])]),
+                      [gw_encap_expected(outs[i], m, f"resent packet {i}")
+                       for i, m in enumerate(resent)],
+                      {"feedback_received": 1, "retransmit_over_budget": n - fit}))
+    cases.append(Case(f"gw-mp-budget: retransmits counts the frames resent ({fit}), not the "
+                      f"ones over the budget", [], [], {"retransmits": fit},
+                      xfail=f"Worker::on_feedback (worker_tx.cpp) bumps retransmits after every "
+                            f"resend() call, also when resend() refused the frame as over the "
+                            f"budget: {n} reported and found, {fit} resent, {n - fit} "
+                            f"retransmit_over_budget, retransmits = {n} (want {fit})"))
+    cases.append(Case(f"gw-mp-budget: {ps.fillers} filler frames -> eth_not_for_us", [], [],
+                      {"drops.eth_not_for_us": ps.fillers}))
+    return Scenario("gw-mp-budget", "gateway", mp_gateway_config("retransmit_budget = 1;"), cases,
+                    tunnel_ports=(PATH,))
+
+
+# ---- gw-mp-nopath: loss report while no path is up ------------------------------------------------
+
+def scenario_gw_nopath():
+    """A loss report arrives while no path is up (no probe answered): resend() finds no path
+    and sends nothing. Nothing was resent, so nothing may be counted as resent."""
+    cases = []
+    tx = Numbering()
+    u = udp_from_a(40001, 0)
+    o = translated(u, src=TUN_ADDR)
+    cases.append(Case("gw-mp-nopath: a UDP frame from Host A (no path up) -> path 0, path_seq 0",
+                      [(LAN, lan_in(u))], [gw_encap_expected(o, tx, "frame")],
+                      {"encapsulated": 1, "nat_in2out": 1, "sent_no_path_up": 1}))
+    cases.append(Case("gw-mp-nopath: feedback naming path_seq 0 while no path is up -> taken, "
+                      "nothing resent",
+                      [(PATH, server_feedback([(0, 0, 0, 1)]))], [],
+                      {"feedback_received": 1}))
+    cases.append(Case("gw-mp-nopath: retransmits counts no frame (none was resent)", [], [],
+                      {"retransmits": 0},
+                      xfail="Worker::resend (worker_tx.cpp) returns without sending when the "
+                            "scheduler finds no up path (or no route, or no mbuf), but "
+                            "Worker::on_feedback bumps retransmits after the call regardless: "
+                            "retransmits = 1 with no frame resent and no counter saying why"))
+    return Scenario("gw-mp-nopath", "gateway", G.gateway_config(), cases, tunnel_ports=(PATH,))
+
+
+# ---- gw-mp-bad-bodies: control frames with a body of the wrong length ------------------------------
+
+def scenario_gw_bad_bodies():
+    """protocol.md 3: a probe_reply whose body is not 20 bytes is dropped (tunnel_bad_length)."""
+    cases = []
+    empty = from_server(b"", mpf_header(T_PROBE_REPLY, epoch=0x5E5E, ts=5))
+    long_ = from_server(probe_body(1), mpf_header(T_PROBE_REPLY, epoch=0x5E5E, ts=6))
+    bug = ("the worker counts every probe_reply it passes to the main lcore as "
+           "probe_replies_received (worker_rx.cpp tunnel_frame) before Housekeeping::"
+           "on_probe_reply rejects the body and counts tunnel_bad_length: one frame, counted "
+           "as taken and as dropped")
+    cases.append(Case("gw-bad-body: probe_reply with an empty body (the first v1 builds) and one "
+                      "with a 24-byte body -> dropped tunnel_bad_length",
+                      [(PATH, empty), (PATH, long_)], [], {"drops.tunnel_bad_length": 2}))
+    cases.append(Case("gw-bad-body: ... and not counted as probe replies received", [], [],
+                      {"probe_replies_received": 0}, xfail=bug))
+    return Scenario("gw-bad-body", "gateway", G.gateway_config(), cases, tunnel_ports=(PATH,),
+                    xfail={"gw-bad-body: all frames read and every mbuf accounted for": bug})
+
+
+# ---- gw-mp-feedback-entries: a feedback frame with a bad entry -----------------------------------
+
+def scenario_gw_feedback_entries():
+    """A feedback frame whose second entry names a sender worker the gateway does not have:
+    the first entry is served (a miss here), the second counted feedback_bad."""
+    bug = ("Worker::on_feedback counts feedback_bad (a drop reason) per bad entry and then frees "
+           "the frame as taken (feedback_received): the one frame is both a drop and taken, so "
+           "rx = drops + forwarded + taken no longer holds")
+    cases = [Case("gw-fb-entry: feedback with entries (worker 0, path 0, 7, 1) and (worker 3, "
+                  "path 0, 7, 1) on a one-worker gateway -> a retransmit_miss for the first, "
+                  "feedback_bad for the second",
+                  [(PATH, server_feedback([(0, 0, 7, 1), (3, 0, 7, 1)]))], [],
+                  {"feedback_received": 1, "retransmit_misses": 1, "drops.feedback_bad": 1})]
+    return Scenario("gw-fb-entry", "gateway", G.gateway_config(), cases, tunnel_ports=(PATH,),
+                    xfail={"gw-fb-entry: all frames read and every mbuf accounted for": bug})
+
+
+# ---- srv-mp: the server's side: path up from probes, loss reports, retransmit -------------------
+
+def scenario_srv_multipath():
+    cases = []
+    ps = Passes()
+    gw0 = Numbering(0, epoch=0xBEEF)   # the gateway's workers 0 and 1
+    gw1 = Numbering(1, epoch=0xBEEF)
+    tx = Numbering()                   # the server's worker 0
+    path0 = []
+
+    def from_gw(frame):
+        path0.append(outer_len(frame))
+        return frame
+
+    ph, pb = S.probe(probe_seq=1, ts=0x00C0FFEE)
+    pr = from_gw(from_gateway(pb, ph))
+    cases.append(Case("srv-mp: probe 1 (pass 1) -> learned, probe_reply; the path is up: heard, "
+                      "and the gateway's report is fresh",
+                      ps.frames(TUN, [pr]), [S.probe_reply_expected(ph, 1, path0, 0)],
+                      {"probe_replies_sent": 1}))
+
+    # Pass 17 (the main lcore published the path up after pass 16): the gateway's frames with
+    # path_seq gaps, from its workers 0 and 1: one feedback frame per sender worker.
+    fill = ps.to_pass(TUN, 17)
+    a = [IP(src=TUN_ADDR, dst=HOST_B, ttl=63, id=0x3A00 + i) / UDP(sport=41001 + i, dport=53) /
+         Raw(b"srv-mp-%d" % i) for i in range(4)]
+    fr = [from_gateway(bytes(a[0]), gw0.hdr(bytes(a[0]))),
+          from_gateway(bytes(a[1]), gw0.hdr(bytes(a[1])))]
+    lost0 = gw0.lose(n=2)
+    fr.append(from_gateway(bytes(a[2]), gw0.hdr(bytes(a[2]))))
+    fr.append(from_gateway(bytes(a[3]), gw1.hdr(bytes(a[3]), n=None)))  # worker 1: pseq 0
+    lost1 = gw1.lose(n=5)
+    a5 = IP(src=TUN_ADDR, dst=HOST_B, ttl=63, id=0x3A05) / UDP(sport=41005, dport=53) / \
+        Raw(b"srv-mp-5")
+    fr.append(from_gateway(bytes(a5), gw1.hdr(bytes(a5))))
+    ins = a + [a5]
+    cases.append(Case("srv-mp: the gateway's frames, worker 0 path_seq 0, 1, 4 and worker 1 "
+                      "path_seq 0, 6 -> all five to the WAN; two feedback frames to the gateway's "
+                      "path 0 (one per sender worker): (0, 0, 2, 2) and (1, 0, 1, 5)",
+                      fill + ps.frames(TUN, [from_gw(f) for f in fr]),
+                      [Exp(WAN, wan_out(IP(translated(p, src=SRV_PUB))), what=f"packet {i}")
+                       for i, p in enumerate(ins)] +
+                      [srv_feedback_expected([(0, 0, lost0, 2)], "feedback for worker 0"),
+                       srv_feedback_expected([(1, 0, lost1, 5)], "feedback for worker 1")],
+                      {"decapsulated": 5, "nat_in2out": 5, "feedback_sent": 2}))
+
+    # Pass 18, WAN: replies, sent on the up path (no sent_no_path_up).
+    fill = ps.to_pass(WAN, 18)
+    reps = [IP(src=HOST_B, dst=SRV_PUB, ttl=64, id=0x9A00 + i) / UDP(sport=53, dport=41001 + i) /
+            Raw(b"srv-mp-reply-%d" % i) for i in range(2)]
+    routs = [translated(r, dst=TUN_ADDR) for r in reps]
+    rn = [tx.data(o) for o in routs]
+    cases.append(Case("srv-mp: two WAN replies -> tunnel frames on the up path 0, path_seq 0, 1",
+                      fill + ps.frames(WAN, [wan_in(r) for r in reps]),
+                      [srv_encap_expected(o, n, f"reply {i}") for i, (o, n) in
+                       enumerate(zip(routs, rn))],
+                      {"encapsulated": 2, "nat_out2in": 2}))
+
+    # Pass 19, t0: the gateway reports the server's path_seq 1 lost: resent, path_seq 2.
+    fill = ps.to_pass(TUN, 19)
+    fb = from_gateway(feedback_body([(0, 0, rn[1]["pseq"], 1)]),
+                      mpf_header(T_FEEDBACK, epoch=0xBEEF, ts=99))
+    again = tx.resend(rn[1]["stream"], rn[1]["sseq"])
+    cases.append(Case("srv-mp: feedback from the gateway naming the server's (worker 0, path 0, "
+                      "path_seq 1) -> reply 1 resent: flag retransmit, path_seq 2",
+                      fill + ps.frames(TUN, [from_gw(fb)]),
+                      [srv_encap_expected(routs[1], again, "resent reply 1")],
+                      {"feedback_received": 1, "retransmits": 1, "encapsulated": 1}))
+    cases.append(Case(f"srv-mp: {ps.fillers} filler frames -> eth_not_for_us", [], [],
+                      {"drops.eth_not_for_us": ps.fillers}))
+    return Scenario("srv-mp", "server", S.server_config(), cases,
+                    extra_checks=[("srv-mp: no data frame counted sent_no_path_up (the path was "
+                                   "up)", lambda r: None if r.counter("sent_no_path_up") == 0
+                                   else f"sent_no_path_up {r.counter('sent_no_path_up')}")])
+
+
+# ---- srv-mp-learn: a probe with a bad body teaches nothing -----------------------------------------
+
+def scenario_srv_bad_probe_learning():
+    """protocol.md 6: only frames that pass every check teach an address. A probe whose body is
+    not 24 bytes is dropped (tunnel_bad_length) and must not move the path."""
+    bug = ("Worker::tunnel_frame (worker_rx.cpp) calls learn_path() for every probe before the "
+           "main lcore checks its body (Housekeeping::on_probe): a probe with an empty body from "
+           "203.0.113.68:6000 is dropped tunnel_bad_length and still moves path 0 there "
+           "(paths_learned 2; the WAN reply goes to 203.0.113.68:6000)")
+    cases = []
+    udp = IP(src=TUN_ADDR, dst=HOST_B, ttl=63, id=0x2001) / UDP(sport=40001, dport=5353) / \
+        Raw(b"mpf-udp")
+    cases.append(Case("srv-probe-learn: data frame from the gateway (10.5.0.2:4500) -> WAN",
+                      [(TUN, from_gateway(bytes(udp), Numbering(epoch=0xbeef).hdr(bytes(udp))))],
+                      [Exp(WAN, wan_out(IP(translated(udp, src=SRV_PUB))), what="UDP on WAN")],
+                      {"decapsulated": 1, "nat_in2out": 1}))
+    ph = mpf_header(T_PROBE, epoch=0xbeef, ts=1)
+    cases.append(Case("srv-probe-learn: probe with an empty body from 203.0.113.68:6000 -> "
+                      "dropped tunnel_bad_length, no reply",
+                      [(TUN, from_gateway(b"", ph, src_ip="203.0.113.68", sport=6000))], [],
+                      {"drops.tunnel_bad_length": 1}))
+    cases.append(Case("srv-probe-learn: filler frames -> eth_not_for_us",
+                      [(WAN, f) for f in filler(3000)], [], {"drops.eth_not_for_us": 3000}))
+    urep = IP(src=HOST_B, dst=SRV_PUB, ttl=64, id=0x8001) / UDP(sport=5353, dport=40001) / \
+        Raw(b"mpf-udp-reply")
+    cases.append(Case("srv-probe-learn: the bad probe did not move the path: the WAN reply goes "
+                      "to 10.5.0.2:4500",
+                      [(WAN, wan_in(urep))],
+                      [srv_encap_expected(translated(urep, dst=TUN_ADDR), Numbering(),
+                                          "UDP reply frame")],
+                      {"encapsulated": 1, "nat_out2in": 1},
+                      checks=[lambda r: None if r.counter("paths_learned") == 1 else
+                              f"paths_learned = {r.counter('paths_learned')}, want 1"],
+                      xfail=bug))
+    return Scenario("srv-probe-learn", "server", S.server_config(), cases,
+                    )
+
+
+# ---- mw-gw-reorder: holds that run out, late frames, duplicates ------------------------------------
+
+def scenario_mw_reorder():
+    """Two workers. The server's frames arrive on path RX queue 0 (a pipe: worker 0 blocks in
+    read() between stages) on stream 0x0204, whose reorder window worker 1 owns: each is handed
+    to worker 1, which delivers them (port forward 8080: no NAT session, no second handoff) and
+    keeps expiring its windows while the harness waits. No path is up, so a hold lasts
+    multipath.reorder_max_ms (100 ms).
+      stage 0: stream_seq 0, 2, 1 -> delivered 0, 1, 2 (2 held until 1 came);
+      stage 1: 3, 5 -> 3 delivered, 5 held; the harness waits for the hold to run out
+               (reorder_timeouts 1): 5 delivered, at least 100 ms after 3;
+      stage 2: 4 (its gap was given up: delivered late), 5 and 0 again (duplicates)."""
+    stream = M.CROSS_STREAM[0]
+    assert reorder_owner(stream, M.WORKERS) == 1
+    srv = Numbering(stream >> 8, epoch=0x5E5E)
+    segs = [IP(src=HOST_B, dst=TUN_ADDR, ttl=60, id=0x8C00 + i, flags="DF") /
+            TCP(sport=50300, dport=8080, flags="PA", seq=1000 + 10 * i, ack=1) /
+            Raw(b"segment %d" % i) for i in range(6)]
+    nums = [srv.data(stream=stream) for _ in segs]   # stream_seq 0..5
+    lan = [M.lan_exp(translated(s, dst=HOST_A), 1, f"segment {i}") for i, s in enumerate(segs)]
+    order = []   # arrival order on the pipe: path_seq follows it
+
+    def frame(i, stage, again=False):
+        """Segment i's frame in stage `stage`; path_seq in arrival order (no loss on the path:
+        the reordering happened across paths); again: a second copy (flag retransmit)."""
+        n = dict(nums[i], pseq=len(order), flags=F_RETRANSMIT if again else 0)
+        order.append(i)
+        return (PATH, from_server(bytes(segs[i]), srv.hdr(n=n)), 0, stage)
+
+    st0 = [frame(0, 0), frame(2, 0), frame(1, 0)]
+    st1 = [frame(3, 1), frame(5, 1)]
+    st2 = [frame(4, 2), frame(5, 2, again=True), frame(0, 2, again=True)]
+    # The PMD reads a pipe with blocking stdio: rx_burst returns once it has a whole burst.
+    # Each stage is filled up to one.
+    pad = [(PATH, f, 0, st) for st, n in enumerate((3, 2, 3)) for f in filler(BURST - n)]
+
+    def stats_reach(**want):
+        def cond(ctx):
+            st = ctx.stats()
+            for k, v in want.items():
+                if st.get(k) != v:
+                    return f"{k} {st.get(k)} (want {v})"
+            if not ctx.blocked_in_fifo(0):
+                return "worker 0 back in read() on its pipe"
+            return None
+        return cond
+
+    out_order = [lan[i].data for i in (0, 1, 2, 3, 5, 4)]
+
+    def held_long_enough(res):
+        frames = res.out.get(LAN, [])
+        ts = res.out_ts.get(LAN, [])
+        t = {}
+        for i in (3, 5):
+            if lan[i].data not in frames:
+                return f"segment {i} missing"
+            t[i] = ts[frames.index(lan[i].data)]
+        held = t[5] - t[3]
+        return None if held >= 0.099 else (f"segment 5 left {held * 1000:.1f} ms after segment 3: "
+                                           f"held less than the 100 ms hold")
+
+    cases = [
+        Case("mw-gw-reorder: stage 0: stream_seq 0, 2, 1 on path RX queue 0, window on worker 1 "
+             "-> handed over, 2 held, delivered 0, 1, 2 by worker 1",
+             st0, [lan[0], lan[1], lan[2]], {"reorder_held": 1}),
+        Case("mw-gw-reorder: stage 1: 3 then 5 -> 3 delivered, 5 held until its hold (100 ms, "
+             "no path up) runs out, then delivered (one hold timeout)",
+             st1, [lan[3], lan[5]], {"reorder_held": 1, "reorder_timeouts": 1},
+             checks=[held_long_enough]),
+        Case("mw-gw-reorder: stage 2: 4 after its gap was given up -> delivered late; 5 and 0 "
+             "again -> dropped duplicate",
+             st2, [lan[4]], {"reorder_late": 1, "drops.duplicate": 2},
+             checks=[order_check(LAN, out_order, "segments")]),
+        Case("mw-gw-reorder: counters: 8 frames decapsulated and handed to worker 1, 6 "
+             "translated", [], [],
+             {"decapsulated": 8, "nat_out2in": 6, "handoff_sent": 8, "handoff_received": 8}),
+        Case(f"mw-gw-reorder: {len(pad)} filler frames completing the stages' bursts -> "
+             f"eth_not_for_us", pad, [], {"drops.eth_not_for_us": len(pad)}),
+    ]
+    return Scenario("mw-gw-reorder", "gateway", M.mw_gateway_config(), cases,
+                    tunnel_ports=(PATH,), workers=M.WORKERS, rx_queues=2, fifos={(PATH, 0)},
+                    stage_waits=[stats_reach(nat_out2in=3, reorder_held=1),
+                                 stats_reach(nat_out2in=5, reorder_timeouts=1)])
+
+
+SCENARIOS = [scenario_gw_multipath, scenario_gw_budget, scenario_gw_nopath,
+             scenario_gw_bad_bodies, scenario_gw_feedback_entries, scenario_srv_multipath,
+             scenario_srv_bad_probe_learning, scenario_mw_reorder]
