@@ -148,7 +148,8 @@ class Worker {
   void refresh_views(uint16_t peer);
   void release_shapers();
   // Resends slab entries of (peer, path) named by a feedback entry or a failover.
-  void resend(uint16_t peer, const recovery::RetransmitSlab::Entry& e, uint8_t exclude_path,
+  // True when the frame went out (a path was up and, if budgeted, the budget allowed it).
+  bool resend(uint16_t peer, const recovery::RetransmitSlab::Entry& e, uint8_t exclude_path,
               bool budgeted);
   void on_feedback(rte_mbuf* m, uint16_t peer);
   void failover(uint16_t peer, uint8_t path);

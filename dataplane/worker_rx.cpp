@@ -68,14 +68,19 @@ void Worker::tunnel_frame(rte_mbuf* m, const Port& in, Ipv4Packet& outer) {
       learn_path(in, outer, peer, h.path_id);  // only a probe that checks out moves the path
       break;
     }
-    case tunnel::FrameType::probe_reply:
+    case tunnel::FrameType::probe_reply: {
       if (!app_.gateway) return drop(m, Drop::tunnel_bad_type);
+      tunnel::ProbeReplyBody rb;
+      if (tunnel::decode(inner, inner_len, &rb) != Drop::none)
+        return drop(m, Drop::tunnel_bad_length);
       break;
+    }
     case tunnel::FrameType::feedback: {
       // One feedback frame names one sender worker (the receiver sends one per sender).
       const uint32_t body_len = inner_len;
-      if (body_len < tunnel::feedback_len(1)) return drop(m, Drop::tunnel_bad_length);
-      const unsigned target = inner[tunnel::kFeedbackHeadLen];  // entry 0's sender_worker
+      tunnel::FeedbackBody fb;
+      if (Drop bad = tunnel::decode(inner, body_len, &fb); bad != Drop::none) return drop(m, bad);
+      const unsigned target = fb.entries[0].sender_worker;
       if (target >= app_.n_workers) return drop(m, Drop::feedback_bad);
       __atomic_store_n(&ps.last_rx_us, now_us_, __ATOMIC_RELAXED);
       bump(c.rx_frames);
@@ -152,7 +157,9 @@ void Worker::send_feedback() {
     if (!r.feedback_mask) continue;
     refresh_views(peer);
     static const sched::Action kLowestRtt{sched::Mode::lowest_rtt, -1};
-    const uint32_t mask = peer_tx_[peer].sched.pick(kLowestRtt, peer_tx_[peer].views.data(), 0);
+    uint32_t mask = peer_tx_[peer].sched.pick(kLowestRtt, peer_tx_[peer].views.data(), 0);
+    for (uint8_t k = 0; k < app_.peers[peer].n_paths && !mask; k++)  // none up: try anyway
+      if (route_to_peer(app_, peer, k).ok) mask = 1u << k;
     for (unsigned s = 0; s < kMaxSenders; s++) {
       if (!(r.feedback_mask >> s & 1)) continue;
       tunnel::FeedbackBody& fb = r.feedback[s];

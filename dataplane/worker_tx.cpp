@@ -70,11 +70,11 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
   h.tunnel_id = app_.peers[peer].tunnel_id;
   h.epoch = app_.epoch;
   h.stream_id = uint16_t(index_ << 8 | bucket);
-  h.stream_seq = t.stream_seq[bucket]++;
+  h.stream_seq = t.stream_seq[bucket];  // spent only when a copy goes out
   h.timestamp_us = uint32_t(now_us_);
   const uint16_t len = p.total_len;
 
-  bool first = true;
+  bool first = true, sent = false;
   while (mask) {
     const uint8_t k = uint8_t(__builtin_ctz(mask));
     mask &= mask - 1;
@@ -112,7 +112,9 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
       t.slab[k]->store(h.path_seq, h.stream_id, h.stream_seq, rte_pktmbuf_mtod(mk, uint8_t*),
                        len, now_us_);
     send_on_path(mk, peer, k, h, r);
+    sent = true;
   }
+  if (sent) t.stream_seq[bucket]++;
 }
 
 void Worker::send_on_path(rte_mbuf* m, uint16_t peer, uint8_t path, const tunnel::Header& h,
@@ -150,32 +152,32 @@ void Worker::release_shapers() {
     }
 }
 
-void Worker::resend(uint16_t peer, const recovery::RetransmitSlab::Entry& e, uint8_t exclude_path,
+bool Worker::resend(uint16_t peer, const recovery::RetransmitSlab::Entry& e, uint8_t exclude_path,
                     bool budgeted) {
   PeerTx& t = peer_tx_[peer];
-  if (budgeted && !t.retx_budget.take(e.len, now_us_)) {
-    bump(stats_.retransmit_over_budget);
-    return;
-  }
   refresh_views(peer);
   // Prefer another path than the one that lost it; the same one if it is the only one up.
   std::array<sched::PathView, kMaxPaths> v = t.views;
   if ((t.up_mask & ~(1u << exclude_path)) != 0) v[exclude_path].up = false;
   static const sched::Action kAggregate{};
   uint32_t mask = t.sched.pick(kAggregate, v.data(), e.len);
-  if (mask == 0) return;
+  if (mask == 0) return false;
   const uint8_t k = uint8_t(__builtin_ctz(mask));
   PathRoute r = route_to_peer(app_, peer, k);
-  if (!r.ok) return;
+  if (!r.ok) return false;
+  if (budgeted && !t.retx_budget.take(e.len, now_us_)) {
+    bump(stats_.retransmit_over_budget);
+    return false;
+  }
   rte_mbuf* m = rte_pktmbuf_alloc(app_.pool);
   if (!m) {
     bump(stats_.drops[unsigned(Drop::mbuf_exhausted)]);
-    return;
+    return false;
   }
   uint8_t* d = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, e.len));
   if (!d) {
     rte_pktmbuf_free(m);
-    return;
+    return false;
   }
   std::memcpy(d, e.data, e.len);
   tunnel::Header h;
@@ -191,6 +193,7 @@ void Worker::resend(uint16_t peer, const recovery::RetransmitSlab::Entry& e, uin
   if (t.slab[k]) t.slab[k]->store(h.path_seq, h.stream_id, h.stream_seq, d, e.len, now_us_);
   bump(path_ctr_[size_t(peer) * kMaxPaths + k].retransmits);
   send_on_path(m, peer, k, h, r);
+  return true;
 }
 
 // A loss report from the peer's receiver: resend what it names, within the budget. m's data
@@ -199,14 +202,14 @@ void Worker::on_feedback(rte_mbuf* m, uint16_t peer) {
   tunnel::FeedbackBody fb;
   Drop d = tunnel::decode(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, &fb);
   if (d != Drop::none) return drop(m, d);
+  for (unsigned i = 0; i < fb.count; i++)
+    if (fb.entries[i].sender_worker != index_ ||
+        fb.entries[i].path_id >= app_.peers[peer].n_paths)
+      return drop(m, Drop::feedback_bad);
   bump(stats_.feedback_received);
   PeerTx& t = peer_tx_[peer];
   for (unsigned i = 0; i < fb.count; i++) {
     const tunnel::FeedbackEntry& e = fb.entries[i];
-    if (e.sender_worker != index_ || e.path_id >= app_.peers[peer].n_paths) {
-      bump(stats_.drops[unsigned(Drop::feedback_bad)]);
-      continue;
-    }
     if (!t.slab[e.path_id]) {  // multipath.retransmit = false: nothing kept to resend
       bump(stats_.retransmit_misses, e.missing);
       continue;
@@ -218,8 +221,7 @@ void Worker::on_feedback(rte_mbuf* m, uint16_t peer) {
         continue;
       }
       recovery::RetransmitSlab::Entry copy = *x;  // resend() may overwrite the slot it came from
-      resend(peer, copy, e.path_id, true);
-      bump(stats_.retransmits);
+      if (resend(peer, copy, e.path_id, true)) bump(stats_.retransmits);
     }
   }
   rte_pktmbuf_free(m);
@@ -241,8 +243,9 @@ void Worker::failover(uint16_t peer, uint8_t path) {
   const uint64_t window_us = 2 * uint64_t(t.views[path].owd_us) + 4 * uint64_t(t.rttvar_us[path]) +
                              uint64_t(app_.cfg.multipath.dead_after_ms) * 1000;
   const uint64_t since = now_us_ > window_us ? now_us_ - window_us : 0;
-  unsigned n = t.slab[path]->for_each_since(since, [&](const recovery::RetransmitSlab::Entry& e) {
-    resend(peer, e, path, false);
+  unsigned n = 0;
+  t.slab[path]->for_each_since(since, [&](const recovery::RetransmitSlab::Entry& e) {
+    n += resend(peer, e, path, false);
   });
   bump(stats_.failover_resends, n);
   t.slab[path]->clear();  // sent again elsewhere; a late report must not resend them twice

@@ -16,10 +16,9 @@ What needs time (a hold running out) runs two workers with FIFO-fed RX queues (h
 worker that owns the reorder window is never the one blocked on the pipe, so it keeps expiring
 its windows while the harness waits.
 """
-import struct
 
 from frames import *  # noqa: F401,F403
-from harness import Case, Scenario
+from harness import Case, Scenario, masked_equal
 import frames as F
 import gateway_cases as G
 import multiworker_cases as M
@@ -191,6 +190,18 @@ def scenario_gw_multipath():
                       ps.frames(PATH, [from_srv(stale)]), [],
                       {"decapsulated": 1, "drops.stale": 1}))
 
+    # The server restarted: a new epoch, its numbers from 0 again. The stream's window and the
+    # path's loss detector start over: delivered, no duplicate, no loss report.
+    srv2 = Numbering(epoch=0x6F6F)
+    again = udp_to_a(40001, 30)
+    restarted = from_server(bytes(again), srv2.hdr(bytes(again)))
+    cases.append(Case("gw-mp: the server restarted (epoch 0x6f6f), stream_seq and path_seq 0 "
+                      "again -> delivered (a new window), no duplicate, no loss report",
+                      ps.frames(PATH, [from_srv(restarted)]),
+                      [Exp(LAN, lan_out(IP(translated(again, dst=HOST_A))),
+                           what="reply after the restart")],
+                      {"decapsulated": 1, "nat_out2in": 1}))
+
     # Pass 34 (after the retransmit of pass 33): a new flow with the path up: path_seq 4, no
     # sent_no_path_up.
     fill = ps.to_pass(LAN, 34)
@@ -243,11 +254,7 @@ def scenario_gw_budget(n=50, fit=45):
                        for i, m in enumerate(resent)],
                       {"feedback_received": 1, "retransmit_over_budget": n - fit}))
     cases.append(Case(f"gw-mp-budget: retransmits counts the frames resent ({fit}), not the "
-                      f"ones over the budget", [], [], {"retransmits": fit},
-                      xfail=f"Worker::on_feedback (worker_tx.cpp) bumps retransmits after every "
-                            f"resend() call, also when resend() refused the frame as over the "
-                            f"budget: {n} reported and found, {fit} resent, {n - fit} "
-                            f"retransmit_over_budget, retransmits = {n} (want {fit})"))
+                      f"ones over the budget", [], [], {"retransmits": fit}))
     cases.append(Case(f"gw-mp-budget: {ps.fillers} filler frames -> eth_not_for_us", [], [],
                       {"drops.eth_not_for_us": ps.fillers}))
     return Scenario("gw-mp-budget", "gateway", mp_gateway_config("retransmit_budget = 1;"), cases,
@@ -270,12 +277,21 @@ def scenario_gw_nopath():
                       "nothing resent",
                       [(PATH, server_feedback([(0, 0, 0, 1)]))], [],
                       {"feedback_received": 1}))
+    srv = Numbering(epoch=0x5E5E)
+    reps = [udp_to_a(40001, i) for i in range(2)]
+    f0 = from_server(bytes(reps[0]), srv.hdr(bytes(reps[0])))
+    srv.lose()
+    f1 = from_server(bytes(reps[1]), srv.hdr(bytes(reps[1])))
+    cases.append(Case("gw-mp-nopath: data frames from the server with path_seq 0, 2 (1 lost) "
+                      "while no path is up -> both to Host A; the loss report goes out on the "
+                      "first path with a route anyway, as data does",
+                      [(PATH, f0), (PATH, f1)],
+                      [Exp(LAN, lan_out(IP(translated(r, dst=HOST_A))), what=f"reply {i}")
+                       for i, r in enumerate(reps)] +
+                      [gw_feedback_expected([(0, 0, 1, 1)], "feedback for path_seq 1")],
+                      {"decapsulated": 2, "nat_out2in": 2, "feedback_sent": 1}))
     cases.append(Case("gw-mp-nopath: retransmits counts no frame (none was resent)", [], [],
-                      {"retransmits": 0},
-                      xfail="Worker::resend (worker_tx.cpp) returns without sending when the "
-                            "scheduler finds no up path (or no route, or no mbuf), but "
-                            "Worker::on_feedback bumps retransmits after the call regardless: "
-                            "retransmits = 1 with no frame resent and no counter saying why"))
+                      {"retransmits": 0}))
     return Scenario("gw-mp-nopath", "gateway", G.gateway_config(), cases, tunnel_ports=(PATH,))
 
 
@@ -286,34 +302,25 @@ def scenario_gw_bad_bodies():
     cases = []
     empty = from_server(b"", mpf_header(T_PROBE_REPLY, epoch=0x5E5E, ts=5))
     long_ = from_server(probe_body(1), mpf_header(T_PROBE_REPLY, epoch=0x5E5E, ts=6))
-    bug = ("the worker counts every probe_reply it passes to the main lcore as "
-           "probe_replies_received (worker_rx.cpp tunnel_frame) before Housekeeping::"
-           "on_probe_reply rejects the body and counts tunnel_bad_length: one frame, counted "
-           "as taken and as dropped")
     cases.append(Case("gw-bad-body: probe_reply with an empty body (the first v1 builds) and one "
                       "with a 24-byte body -> dropped tunnel_bad_length",
                       [(PATH, empty), (PATH, long_)], [], {"drops.tunnel_bad_length": 2}))
     cases.append(Case("gw-bad-body: ... and not counted as probe replies received", [], [],
-                      {"probe_replies_received": 0}, xfail=bug))
-    return Scenario("gw-bad-body", "gateway", G.gateway_config(), cases, tunnel_ports=(PATH,),
-                    xfail={"gw-bad-body: all frames read and every mbuf accounted for": bug})
+                      {"probe_replies_received": 0}))
+    return Scenario("gw-bad-body", "gateway", G.gateway_config(), cases, tunnel_ports=(PATH,))
 
 
 # ---- gw-mp-feedback-entries: a feedback frame with a bad entry -----------------------------------
 
 def scenario_gw_feedback_entries():
-    """A feedback frame whose second entry names a sender worker the gateway does not have:
-    the first entry is served (a miss here), the second counted feedback_bad."""
-    bug = ("Worker::on_feedback counts feedback_bad (a drop reason) per bad entry and then frees "
-           "the frame as taken (feedback_received): the one frame is both a drop and taken, so "
-           "rx = drops + forwarded + taken no longer holds")
+    """A feedback frame whose second entry names a sender worker the gateway does not have: the
+    whole frame is refused (feedback_bad), nothing of it is served."""
     cases = [Case("gw-fb-entry: feedback with entries (worker 0, path 0, 7, 1) and (worker 3, "
-                  "path 0, 7, 1) on a one-worker gateway -> a retransmit_miss for the first, "
-                  "feedback_bad for the second",
+                  "path 0, 7, 1) on a one-worker gateway -> the frame dropped feedback_bad, "
+                  "nothing resent or looked up",
                   [(PATH, server_feedback([(0, 0, 7, 1), (3, 0, 7, 1)]))], [],
-                  {"feedback_received": 1, "retransmit_misses": 1, "drops.feedback_bad": 1})]
-    return Scenario("gw-fb-entry", "gateway", G.gateway_config(), cases, tunnel_ports=(PATH,),
-                    xfail={"gw-fb-entry: all frames read and every mbuf accounted for": bug})
+                  {"feedback_received": 0, "retransmit_misses": 0, "drops.feedback_bad": 1})]
+    return Scenario("gw-fb-entry", "gateway", G.gateway_config(), cases, tunnel_ports=(PATH,))
 
 
 # ---- srv-mp: the server's side: path up from probes, loss reports, retransmit -------------------
@@ -397,10 +404,6 @@ def scenario_srv_multipath():
 def scenario_srv_bad_probe_learning():
     """protocol.md 6: only frames that pass every check teach an address. A probe whose body is
     not 24 bytes is dropped (tunnel_bad_length) and must not move the path."""
-    bug = ("Worker::tunnel_frame (worker_rx.cpp) calls learn_path() for every probe before the "
-           "main lcore checks its body (Housekeeping::on_probe): a probe with an empty body from "
-           "203.0.113.68:6000 is dropped tunnel_bad_length and still moves path 0 there "
-           "(paths_learned 2; the WAN reply goes to 203.0.113.68:6000)")
     cases = []
     udp = IP(src=TUN_ADDR, dst=HOST_B, ttl=63, id=0x2001) / UDP(sport=40001, dport=5353) / \
         Raw(b"mpf-udp")
@@ -424,10 +427,8 @@ def scenario_srv_bad_probe_learning():
                                           "UDP reply frame")],
                       {"encapsulated": 1, "nat_out2in": 1},
                       checks=[lambda r: None if r.counter("paths_learned") == 1 else
-                              f"paths_learned = {r.counter('paths_learned')}, want 1"],
-                      xfail=bug))
-    return Scenario("srv-probe-learn", "server", S.server_config(), cases,
-                    )
+                              f"paths_learned = {r.counter('paths_learned')}, want 1"]))
+    return Scenario("srv-probe-learn", "server", S.server_config(), cases)
 
 
 # ---- mw-gw-reorder: holds that run out, late frames, duplicates ------------------------------------
@@ -515,6 +516,95 @@ def scenario_mw_reorder():
                                  stats_reach(nat_out2in=5, reorder_timeouts=1)])
 
 
+# ---- mw-gw-shaper: a shaped path's AQM drops ------------------------------------------------------
+
+def scenario_mw_shaper(size=1000):
+    """paths[5g].max_rate = 64k: each of the two workers shapes its share, 4000 B/s, with a
+    3200-byte bucket; multipath.max_queue_ms 50 lets 200 bytes wait. Host A's frames arrive on
+    LAN RX queue 0 (a pipe, worker 0) and belong to worker 1 (inside owner), which sends them
+    and keeps releasing its queue while the harness waits.
+      stage 0: six 1066-byte frames of one flow: three pass the bucket, the fourth waits in the
+               queue, the fifth and sixth find it over the limit: shaper_queue_full (before a
+               path_seq is spent: congestion for the inner TCP to see, not a loss to report).
+               The harness waits until the fourth has left (266 ms at 4000 B/s).
+      stage 1: a seventh frame of the flow: the next path_seq (4), and the next stream_seq
+               (4): the frames the AQM dropped never went out, so the receiver must not wait for
+               their stream_seqs."""
+    owner = 1
+    sport = M.find_ports(HOST_A, "udp", owner, 42000)[0]
+    ext = M.PART.share(owner)[0]
+    pk = [IP(src=HOST_A, dst=HOST_B, ttl=64, id=0x5C00 + i) / UDP(sport=sport, dport=53) /
+          Raw(bytes([0x30 + i]) * (size - 28)) for i in range(7)]
+    out = [translated(p, src=TUN_ADDR, sport=ext) for p in pk]
+    st0 = [(LAN, lan_in(p), 0, 0) for p in pk[:6]] + \
+        [(LAN, f, 0, 0) for f in filler(BURST - 6)]
+    st1 = [(LAN, lan_in(pk[6]), 0, 1)] + [(LAN, f, 0, 1) for f in filler(BURST - 1)]
+
+    def fourth_left(ctx):
+        ports, st = ctx.telemetry("/mpf/ports") or {}, ctx.stats()
+        sent = ports.get("5g", {}).get("tx_packets", 0) - st.get("probes_sent", 0)
+        if st.get("drops", {}).get("shaper_queue_full") != 2:
+            return f"shaper_queue_full {st.get('drops', {}).get('shaper_queue_full')} (want 2)"
+        if sent < 4:
+            return f"{sent} data frames out on 5g (want 4: the queued one released)"
+        return None if ctx.blocked_in_fifo(0) else "worker 0 back in read() on its pipe"
+
+    exp0 = [M.gw_encap(o, owner, f"frame {i + 1}", sseq=i) for i, o in enumerate(out[:4])]
+
+    def paced(res):
+        """Frame 4 waited for the bucket: 1066 - 2 bytes at 4000 B/s, 266 ms after frame 3."""
+        frames, ts = res.out.get(PATH, []), res.out_ts.get(PATH, [])
+        t = []
+        for e in exp0[2:]:
+            hit = [i for i, f in enumerate(frames) if masked_equal(e, f)]
+            if not hit:
+                return None  # reported as missing already
+            t.append(ts[hit[0]])
+        gap = t[1] - t[0]
+        return None if gap >= 0.26 else f"frame 4 left {gap * 1000:.0f} ms after frame 3, " \
+            f"want >= 266 ms (the bucket's pace)"
+
+    bug = ("Worker::tunnel_send (worker_tx.cpp) takes the frame's stream_seq "
+           "(t.stream_seq[bucket]++) before the per-path loop, where the AQM drop "
+           "(shaper_queue_full) and the no-route drop (tunnel_no_path) free the frame: the two "
+           "dropped frames used up stream_seq 4 and 5, so the next frame goes out as 6 and the "
+           "receiver's window holds it (and every later frame of its bucket) until the hold "
+           "runs out, waiting for two frames that were never sent and are not in the slab")
+    cases = [
+        Case("mw-gw-shaper: stage 0: six 1066-byte frames of one flow on worker 1's 4000 B/s "
+             "share (3200-byte bucket, 200 bytes of queue) -> three sent, one queued and sent "
+             "when the bucket allows, two dropped shaper_queue_full; stream_seq and path_seq "
+             "0..3",
+             st0, exp0, {"drops.shaper_queue_full": 2}, checks=[paced]),
+        Case("mw-gw-shaper: stage 1: a seventh frame -> path_seq 4 and stream_seq 4 (no gap for "
+             "the frames the AQM dropped)",
+             st1, [M.gw_encap(out[6], owner, "frame 7", sseq=4)], {}),
+        Case("mw-gw-shaper: counters: 7 frames handed to worker 1 and translated, 5 "
+             "encapsulated, all 7 sent with no path up", [], [],
+             {"nat_in2out": 7, "encapsulated": 5, "handoff_sent": 7, "handoff_received": 7,
+              "sent_no_path_up": 7}),
+        Case(f"mw-gw-shaper: {2 * BURST - 7} filler frames completing the stages' bursts -> "
+             f"eth_not_for_us", [], [], {"drops.eth_not_for_us": 2 * BURST - 7}),
+    ]
+    cfg = M.mw_gateway_config().replace('mtu = 1500; }', 'mtu = 1500; max_rate = "64k"; }')
+    assert 'max_rate = "64k"' in cfg
+    return Scenario("mw-gw-shaper", "gateway", cfg, cases, tunnel_ports=(PATH,),
+                    workers=M.WORKERS, rx_queues=2, fifos={(LAN, 0)}, stage_waits=[fourth_left])
+
+
+# ---- srv-nopath: nothing learned yet ---------------------------------------------------------------
+
+def scenario_srv_nopath():
+    """A server that has not heard from the gateway has no path to it (protocol.md 6)."""
+    pf = IP(src=HOST_B, dst=SRV_PUB, ttl=64, id=0x8D00, flags="DF") / \
+        TCP(sport=50000, dport=8080, flags="S", seq=500, window=64240, options=syn_options(1380))
+    cases = [Case("srv-nopath: WAN SYN to the port forward before any path of the gateway is "
+                  "learned -> translated, then dropped tunnel_no_path",
+                  [(WAN, wan_in(pf))], [], {"nat_out2in": 1, "drops.tunnel_no_path": 1})]
+    return Scenario("srv-nopath", "server", S.server_config(), cases)
+
+
 SCENARIOS = [scenario_gw_multipath, scenario_gw_budget, scenario_gw_nopath,
              scenario_gw_bad_bodies, scenario_gw_feedback_entries, scenario_srv_multipath,
-             scenario_srv_bad_probe_learning, scenario_mw_reorder]
+             scenario_srv_bad_probe_learning, scenario_mw_reorder, scenario_mw_shaper,
+             scenario_srv_nopath]

@@ -216,11 +216,13 @@ assert all(reorder_owner(st, WORKERS) == 1 - q for q, st in CROSS_STREAM.items()
 
 
 class ServerSide:
-    """Numbers the server's frames per stream (QUEUE_STREAM / CROSS_STREAM), in input order."""
+    """Numbers the server's frames per stream (QUEUE_STREAM / CROSS_STREAM), in input order;
+    accepted: their outer lengths (what the gateway's probes must report in the end)."""
 
     def __init__(self, epoch=0x5E5E):
         self.num = {}
         self.epoch = epoch
+        self.accepted = []
 
     def hdr(self, stream):
         n = self.num.setdefault(stream >> 8, Numbering(stream >> 8, self.epoch))
@@ -229,7 +231,9 @@ class ServerSide:
     def frame(self, pkt, q, cross=False):
         """(PATH, frame, q): pkt from the server on path RX queue q."""
         st = (CROSS_STREAM if cross else QUEUE_STREAM)[q]
-        return (PATH, from_server(bytes(pkt), self.hdr(st)), q)
+        f = from_server(bytes(pkt), self.hdr(st))
+        self.accepted.append(outer_len(f))
+        return (PATH, f, q)
 
 
 def lan_exp(ip_pkt, worker, what):
@@ -530,7 +534,10 @@ def scenario_gateway():
                                    "stream_seq per stream and path_seq per worker from 0",
                                    seq_check(PATH)),
                                   ("mw-gw: keepalive probes leave by the main lcore's TX queue 2",
-                                   probes_by_main)])
+                                   probes_by_main),
+                                  ("mw-gw: probes per protocol.md 3.1, their rx counters summed "
+                                   "over the workers end at every frame taken from the server",
+                                   G.probe_check(srv.accepted, ordered=False))])
 
 
 # ---- mw-gw-many: 300 UDP flows each way ------------------------------------------------------

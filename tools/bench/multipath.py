@@ -61,13 +61,17 @@ CCS = ("cubic", "bbr")
 SYSTEMS = ("mpf", "mptcp", "plain_5g", "plain_wifi", "vxlan_5g", "vxlan_wifi")
 
 # Failover schedules (seconds after the receiver's start): (time, path, "down"|"up"), end.
-SCHEDULE_FULL = ([(3.0, "wifi", "down"), (6.0, "wifi", "up"),
-                  (16.0, "5g", "down"), (19.0, "5g", "up")], 29.0)
-SCHEDULE_QUICK = ([(2.0, "wifi", "down"), (4.0, "wifi", "up")], 13.0)
+# A path stays dead 6 s (--quick: 4 s): long enough for TCP's RTO backoff on a dead subflow
+# to matter, as it does in the field.
+SCHEDULE_FULL = ([(3.0, "wifi", "down"), (9.0, "wifi", "up"),
+                  (19.0, "5g", "down"), (25.0, "5g", "up")], 35.0)
+SCHEDULE_QUICK = ([(2.0, "wifi", "down"), (6.0, "wifi", "up")], 14.0)
 BIN = 0.01                # receive and wire-counter resolution, seconds
 RECOVERY_SHARE = 0.25     # a restored path is "in use" once it carries 25% of its link rate...
 RECOVERY_WINDOW = 0.1     # ...over 100 ms
 OUTAGE_WINDOW = 3.0       # look for the gap this long after a path dies
+AGG_WINDOW = 0.5          # "aggregating again": receive rate over 500 ms ...
+AGG_FACTOR = 1.1          # ... above 1.1 x the plain rate of the path that stayed up
 REDUNDANT_PORT = 20000    # in the example configs' redundant range (udp 16384-32767)
 REDUNDANT_PPS = 200
 
@@ -377,7 +381,8 @@ class Bench:
         return out
 
     # -- failover: bulk download with 10 ms receive bins, wire counters, path down/up
-    def failover(self, *, system, cc, tag):
+    def failover(self, *, system, cc, tag, single):
+        """single: {path: plain 1-flow download Mbit/s, same CC} (for 'aggregating again")."""
         events, end = SCHEDULE_QUICK if self.a.quick else SCHEDULE_FULL
         port = self.next_port()
         me = os.path.abspath(__file__)
@@ -462,6 +467,11 @@ class Bench:
                 death = max((d["t"] for d in done[:i] if d["path"] == e["path"]
                              and d["how"] == "down"), default=None)
                 rec = {"path": e["path"], "t": round(e["t"], 3), "threshold_bytes": int(thr)}
+                other = "wifi" if e["path"] == "5g" else "5g"
+                if single.get(other):
+                    athr = AGG_FACTOR * single[other] * 1e6 / 8 * AGG_WINDOW
+                    rec["aggregate_again_s"] = rate_back_time(bins, e["t"], nxt, athr)
+                    rec["aggregate_threshold_mbps"] = round(AGG_FACTOR * single[other], 1)
                 if w and w.get("cum"):
                     rec["recovery_s"] = recovery_time(w["cum"], e["t"], nxt, thr)
                     rec["window_s"] = round(nxt - e["t"], 2)
@@ -481,8 +491,11 @@ class Bench:
         return res
 
     # -- mpf appliances
+    def mpf_rates(self, profile):
+        return tuple(self.a.max_rate) if self.a.max_rate else MAX_RATE[profile]
+
     def mpf_configs(self, profile):
-        r5, rw = MAX_RATE[profile]
+        r5, rw = self.mpf_rates(profile)
         out = {}
         for role in ("gateway", "server"):
             src = os.path.join(ROOT, "configs", "examples", f"{role}-2paths.conf")
@@ -536,7 +549,7 @@ class Bench:
         R["mptcp"]["any"] = {}
         meta = {"links": {p: dict(zip(("mbit", "delay_ms", "loss_pct"), PROFILES[prof][p]))
                           for p in PATHS},
-                "max_rate": dict(zip(PATHS, MAX_RATE[prof])), "phases": {}}
+                "max_rate": dict(zip(PATHS, self.mpf_rates(prof))), "phases": {}}
         log(f"== profile {prof}: waiting for the test bed lock")
         self.lock()
         try:
@@ -610,7 +623,8 @@ class Bench:
                 R["mptcp"][cc][what] = r
                 note(r)
             log(f"   MPTCP failover (path down/up during a download), {cc}")
-            r = self.failover(system="mptcp", cc=cc, tag=f"{prof}-mptcp-fo-{cc}")
+            r = self.failover(system="mptcp", cc=cc, tag=f"{prof}-mptcp-fo-{cc}",
+                              single=plain_rates(R, cc))
             R["mptcp"][cc]["failover"] = r
             note_fo(r)
         testbed("kernel-mode", "off", timeout=60)
@@ -622,7 +636,7 @@ class Bench:
         confs = self.mpf_configs(prof)
         meta["mpf_configs"] = {k: os.path.relpath(v, self.work) for k, v in confs.items()}
         log(f"   mpf phase: tools/testbed start-appliances (example 2-path configs, max_rate "
-            f"{'/'.join(MAX_RATE[prof])})")
+            f"{'/'.join(self.mpf_rates(prof))})")
         self.appliances = True
         testbed("start-appliances", timeout=90,
                 env={"MPF_GW_CONF": confs["gateway"], "MPF_SRV_CONF": confs["server"]})
@@ -656,7 +670,8 @@ class Bench:
                 note(r)
             log(f"   mpf failover (path down/up during a download; redundant UDP alongside), {cc}")
             c0 = self.mpf_counters()
-            r = self.failover(system="mpf", cc=cc, tag=f"{prof}-mpf-fo-{cc}")
+            r = self.failover(system="mpf", cc=cc, tag=f"{prof}-mpf-fo-{cc}",
+                              single=plain_rates(R, cc))
             r["mpf_counters"] = counters_delta(c0, self.mpf_counters())
             R["mpf"][cc]["failover"] = r
             note_fo(r)
@@ -696,13 +711,18 @@ def note_fo(r):
         return
     parts = [f"{LABEL[d['path']]} dies: outage {d['outage_ms']} ms" for d in r["deaths"]]
     parts += [f"{LABEL[x['path']]} back in use after "
-              f"{fmt(x.get('recovery_s'), '.2f', '>' + str(x.get('window_s')))} s"
+              f"{fmt(x.get('recovery_s'), '.2f', '>' + str(x.get('window_s')))} s, aggregating "
+              f"after {fmt(x.get('aggregate_again_s'), '.2f', '>' + str(x.get('window_s')))} s"
               for x in r["recoveries"]]
     if r.get("redundant_udp"):
         u = r["redundant_udp"]
         parts.append(f"redundant UDP lost {u['lost_up']} up / {u['lost_down']} down "
                      f"of {u['sent']}")
     log("      " + "; ".join(parts) + f" (steady-state longest gap {r['steady_longest_gap_ms']} ms)")
+
+
+def plain_rates(R, cc):
+    return {p: mbps(R[f"plain_{p}"][cc].get("down")) for p in PATHS}
 
 
 def counters_delta(a, b):
@@ -734,6 +754,17 @@ def longest_gap(bins, t_from, t_to):
         else:
             cur = 0
     return best * int(BIN * 1000)
+
+
+def rate_back_time(bins, t_up, t_limit, thr):
+    """First time after t_up at which the receiver got thr bytes over the trailing AGG_WINDOW."""
+    n = int(AGG_WINDOW / BIN)
+    acc = sum(bins[max(0, int(t_up / BIN) - n):int(t_up / BIN)])
+    for i in range(int(t_up / BIN), min(len(bins), int(t_limit / BIN))):
+        acc += bins[i] - (bins[i - n] if i - n >= 0 else 0)
+        if acc >= thr:
+            return round((i + 1) * BIN - t_up, 2)
+    return None
 
 
 def window_bytes(cum, t_from, t_to):
@@ -1077,6 +1108,11 @@ def print_report(rep):
                          f"5G {cell_rate(rr('mpf', 'alone_5g'))} / WiFi "
                          f"{cell_rate(rr('mpf', 'alone_wifi'))}", "", "", "",
                          "vs plain on that path"))
+            a5, aw = mbps(rr("mpf", "alone_5g")), mbps(rr("mpf", "alone_wifi"))
+            one = mbps(rr("mpf", "down"))
+            rows.append(("  1 flow / (mpf 5G alone + WiFi alone)",
+                         pct(one / (a5 + aw)) if None not in (one, a5, aw) else "-", "", "", "",
+                         "aggregation alone"))
             rows.append(("kernel VXLAN tunnel, 1 flow down", "", "",
                          cell_rate(rr("vxlan_5g", "down")), cell_rate(rr("vxlan_wifi", "down")),
                          "same overhead as mpf"))
@@ -1105,10 +1141,20 @@ def print_report(rep):
                         if x[0].get("used_before") is False:
                             s += " (unused before)"
                         return s
+                    def again(fo, p=p):
+                        if fo.get("error"):
+                            return "error"
+                        x = [d for d in fo.get("recoveries", []) if d["path"] == p]
+                        if not x or "aggregate_again_s" not in x[0]:
+                            return "-"
+                        v = x[0]["aggregate_again_s"]
+                        return f"{v:.2f}" if v is not None else f"> {x[0].get('window_s')}"
                     rows.append((f"{LABEL[p]} dies: outage ms", outage(fos[0]), outage(fos[1]),
                                  "", "", f"<= {T_OUTAGE_MS}"))
                     rows.append((f"{LABEL[p]} restored: in use after s", recov(fos[0]),
                                  recov(fos[1]), "", "", f"<= {T_RECOVERY_S:.0f}"))
+                    rows.append(("  aggregating again after s", again(fos[0]), again(fos[1]),
+                                 "", "", f"rx > {AGG_FACTOR} x other path"))
                 rows.append(("  steady longest rx gap ms (noise)",
                              *(str(fo.get("steady_longest_gap_ms", "-")) for fo in fos),
                              "", "", ""))
@@ -1230,17 +1276,35 @@ def main(argv):
                     help="comma-separated, from std,lossy,asym (default: all; --quick: std)")
     ap.add_argument("--seconds", type=int, default=None,
                     help="seconds per iperf3 run (default 10; --quick 5)")
+    ap.add_argument("--max-rate", type=lambda s: s.split(","), default=None, metavar="5G,WIFI",
+                    help="max_rate of the 5G and WiFi paths in the appliance configs, e.g. "
+                         "50M,30M (default: the example's 48M,28M; asym 38M,19M)")
     ap.add_argument("--udp-rate", default="90M", help="iperf3 -b for the UDP runs (default 90M)")
+    ap.add_argument("--report", metavar="FILE",
+                    help="print the tables (or --json) of a saved --json output; runs nothing")
     ap.add_argument("--keep", action="store_true",
                     help="keep the raw outputs (iperf3 JSON, ping, receive bins) and say where")
     ap.add_argument("--lock-wait", type=float, default=600.0,
                     help="seconds to wait for the test bed lock (default 600)")
     args = ap.parse_args(argv)
+    if args.report:
+        with open(args.report) as f:
+            rep = json.load(f)
+        derive(rep)
+        if args.json:
+            json.dump(rep, sys.stdout, indent=2)
+            print()
+        else:
+            print_report(rep)
+        return 0
     if args.profiles is None:
         args.profiles = ["std"] if args.quick else list(PROFILES)
     if args.seconds is None:
         args.seconds = 5 if args.quick else 10
     bad = [p for p in args.profiles if p not in PROFILES]
+    if args.max_rate and (len(args.max_rate) != 2 or not all(
+            re.fullmatch(r"[0-9]+[kMG]?", x) for x in args.max_rate)):
+        bad.append("--max-rate " + ",".join(args.max_rate))
     if bad or args.seconds < 2:
         print(f"tools/mpf bench multipath: unknown profile(s) {bad} or --seconds < 2",
               file=sys.stderr)
@@ -1292,6 +1356,9 @@ def main(argv):
                         if isinstance(r, dict) and r.get("error"):
                             rep["warnings"].append(f"{prof} {s} {cc} {k}: {r['error']}")
         derive(rep)
+        if args.keep:
+            with open(os.path.join(workdir, "report.json"), "w") as f:
+                json.dump(rep, f, indent=2)
         if args.json:
             json.dump(rep, sys.stdout, indent=2)
             print()
