@@ -145,6 +145,9 @@ struct App {
   arp::NeighborCache neighbors;                    // writer: main lcore
   std::vector<PeerState> peers;                    // gateway: [server]; server: gateways
   uint64_t tsc_per_us = 1;
+  // Bumped by the main lcore (plain store) whenever a path changes state: workers compare it
+  // once per pass, so a path that dies is failed over even when nothing is being sent.
+  uint64_t path_gen = 0;
   std::vector<std::unique_ptr<Worker>> workers;
   rte_ring* handoff[kMaxWorkers][kMaxWorkers] = {};  // [from][to], SP/SC
   uint16_t epoch = 0;                              // our tunnel epoch

@@ -231,6 +231,8 @@ void Housekeeping::publish(uint16_t peer, uint8_t path, bool up, uint32_t srtt_u
   if (cur.up != v.up || cur.owd_us != v.owd_us || cur.rttvar_us != v.rttvar_us ||
       cur.rate_Bps != v.rate_Bps)
     ps.pub.write(v);
+  if (cur.up != v.up)  // after the write: a worker that sees the new generation sees the state
+    __atomic_store_n(&app_.path_gen, app_.path_gen + 1, __ATOMIC_RELEASE);
   __atomic_store_n(&ps.srtt_us, srtt_us, __ATOMIC_RELAXED);
   __atomic_store_n(&ps.rttvar_us, rttvar_us, __ATOMIC_RELAXED);
 }

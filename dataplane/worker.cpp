@@ -171,6 +171,12 @@ unsigned Worker::poll_once() {
   now_ms_ = app_.now_ms(now_tsc_);
   now_us_ = app_.now_us(now_tsc_);
   pass_++;
+  // A path changed state: look at every peer now (failover must not wait for the next send:
+  // when a path dies the flows using it often stall and send nothing).
+  if (uint64_t gen = __atomic_load_n(&app_.path_gen, __ATOMIC_ACQUIRE); gen != path_gen_seen_) {
+    path_gen_seen_ = gen;
+    for (uint16_t peer = 0; peer < peer_tx_.size(); peer++) refresh_views(peer);
+  }
   unsigned total = drain_handoff();
   rte_mbuf* pkts[kMaxBurst];
   for (const RxQueue& q : rxqs_) {

@@ -178,6 +178,7 @@ class Worker {
   rte_ring* learn_ = nullptr;     // SP/SC elem ring of LearnMsg -> main lcore
   LcoreStats stats_;
   uint64_t now_tsc_ = 0, now_ms_ = 0, now_us_ = 0, pass_ = 0;
+  uint64_t path_gen_seen_ = 0;
   uint32_t burst_ = 32;
   uint16_t ip_id_ = 0;
   std::unique_ptr<sched::Policy> policy_;

@@ -8,7 +8,7 @@
 # path failure sets up the next step):
 #   1. both paths come up on both appliances (their logs: "path X up", "gateway 7 path X up")
 #   7. ping Host A -> Host B over two paths: 20/20
-#   2. one TCP flow (iperf3 cubic, 8 s) each way gets more than the best single path
+#   2. one TCP flow (iperf3 -C cubic, 8 s) each way gets more than the best single path
 #      (> MPF_MP_MIN_MBIT, default 55 Mbit/s; 5G alone ~45) and both paths carry a real share of
 #      its frames (gateway per-port counters: each path > 20 %)
 #   3. a 40 MiB TCP download (sha256 checked) survives the WiFi path dying ~2 s in, then the 5G
@@ -31,7 +31,8 @@
 # any fails, 77 (skip) when the dataplane binary is not built or iperf3 is missing.
 # Environment: MPF_BUILD_DIR (default build), MPF_DATAPLANE, MPF_E2E_KEEP=1 (leave the test bed
 # up after a failure; `tools/testbed down` removes it), MPF_MP_MIN_MBIT (55),
-# MPF_MP_MAX_OUTAGE_MS (2000), MPF_MP_MB (size of the download in MiB, 40).
+# MPF_MP_MAX_OUTAGE_MS (2000), MPF_MP_MB (size of the download in MiB, 40), MPF_MP_CC (TCP
+# congestion control of the test's flows, default cubic).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
@@ -44,6 +45,9 @@ export MPF_DATAPLANE="$BIN"
 MIN_MBIT="${MPF_MP_MIN_MBIT:-55}"
 MAX_OUTAGE_MS="${MPF_MP_MAX_OUTAGE_MS:-2000}"
 MB="${MPF_MP_MB:-40}"
+# TCP congestion control of every flow (iperf3 -C, the file server's socket): the namespaces
+# inherit the machine's default, which may be bbr; the hand measurements used cubic.
+CC="${MPF_MP_CC:-cubic}"
 RECOVERY_MAX_MS=2000
 
 HOSTA=mpf-hosta; HOSTB=mpf-hostb
@@ -161,6 +165,14 @@ wait_path() { # path up|down since_ms timeout_s
 tbpath() { # up|down 5g|wifi
     "${TB[@]}" path "$1" "$2" >>"$TMP/path.log" 2>&1
 }
+# A namespace's TCP counters: "RetransSegs TCPTimeouts TCPLossProbes TCPSackRecovery".
+# shellcheck disable=SC2016  # (awk program)
+tcp_counters() { # ns
+    nsx "$1" awk '$1 == "Tcp:" || $1 == "TcpExt:" { if (!h[$1]) { for (i = 2; i <= NF; i++) col[$1, $i] = i; h[$1] = 1 }
+                       else for (k in col) { split(k, kk, SUBSEP); if (kk[1] == $1) v[kk[2]] = $(col[k]) } }
+        END { print v["RetransSegs"] + 0, v["TCPTimeouts"] + 0, v["TCPLossProbes"] + 0, v["TCPSackRecovery"] + 0 }' \
+        /proc/net/snmp /proc/net/netstat
+}
 wait_listen() { # ns tcp|udp port
     local _i flag=-Hltn
     [ "$2" = udp ] && flag=-Hlun
@@ -177,7 +189,9 @@ wait_listen() { # ns tcp|udp port
 #                       dataplane has it) as "key value" lines: gw.<stat>, gw.drop.<reason>,
 #                       gw.port.<port>.<field>, gw.path.<path>.<field>; srv.* the same
 #   get OUT A B KEY     B's value minus A's (a missing key counts 0)
-#   fserve PORT FILE N  serve FILE to N TCP connections, one after the other
+#   fserve PORT FILE N CC
+#                       serve FILE to N TCP connections, one after the other, with congestion
+#                       control CC
 #   fetch HOST PORT OUT BUCKETS
 #                       fetch a file over TCP; log bytes per 10 ms; print: bytes secs
 #                       first_byte_epoch_ms outage_ms outage_start_ms (from the first byte)
@@ -250,9 +264,10 @@ def load(path):
 def get(a, b, key):
     print(load(b).get(key, 0) - load(a).get(key, 0))
 
-def fserve(port, path, count):
+def fserve(port, path, count, cc):
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, cc.encode())   # accepted sockets inherit it
     s.bind(("0.0.0.0", port)); s.listen(4)
     for _ in range(count):
         c, _ = s.accept()
@@ -382,7 +397,7 @@ def jget(path, key):
 cmd, a = sys.argv[1], sys.argv[2:]
 if cmd == "snap": snap(a[0])
 elif cmd == "get": get(a[0], a[1], a[2])
-elif cmd == "fserve": fserve(int(a[0]), a[1], int(a[2]))
+elif cmd == "fserve": fserve(int(a[0]), a[1], int(a[2]), a[3])
 elif cmd == "fetch": fetch(a[0], int(a[1]), a[2], a[3])
 elif cmd == "usend": usend(a[0], int(a[1]), int(a[2]), float(a[3]))
 elif cmd == "urecv": urecv(int(a[0]), int(a[1]), float(a[2]), float(a[3]))
@@ -447,7 +462,7 @@ tcp_flow() { # down|up
     for try in 1 2; do   # a second try only when iperf3 gave no result at all
         snap "tcp-$dir-0"
         # shellcheck disable=SC2086
-        timeout --foreground 40 ip netns exec "$HOSTA" iperf3 -c "$HOSTB_IP" -p 5201 -C cubic -t 8 $rflag \
+        timeout --foreground 40 ip netns exec "$HOSTA" iperf3 -c "$HOSTB_IP" -p 5201 -C "$CC" -t 8 $rflag \
             --json >"$json" 2>&1 9>&- || true
         snap "tcp-$dir-1"
         mbit="$(jget "$json" end.sum_received.bits_per_second)"
@@ -460,7 +475,7 @@ tcp_flow() { # down|up
     dw="$(dv "tcp-$dir-0" "tcp-$dir-1" "gw.port.wifi.$field")"
     tot=$((d5 + dw))
     if [ -z "$mbit" ]; then
-        nok "2. TCP $dir (iperf3 -C cubic 8 s): no result: $(head -c 300 "$json")"
+        nok "2. TCP $dir (iperf3 -C $CC 8 s): no result: $(head -c 300 "$json")"
         FIG[tcp_$dir]="no result"; return 0
     fi
     mbit="$(awk -v b="$mbit" 'BEGIN { printf "%.1f", b / 1e6 }')"
@@ -468,7 +483,7 @@ tcp_flow() { # down|up
     FIG[tcp_$dir]="$mbit Mbit/s; frames 5g $(pct "$d5" "$tot")% / wifi $(pct "$dw" "$tot")% ($d5 / $dw); $retr retransmits"
     local hosts="A -> B" what
     [ "$dir" = down ] && hosts="B -> A"
-    what="2. one TCP flow $dir (Host $hosts, iperf3 -C cubic 8 s): $mbit Mbit/s"
+    what="2. one TCP flow $dir (Host $hosts, iperf3 -C $CC 8 s): $mbit Mbit/s"
     if fcmp "$mbit > $MIN_MBIT"; then ok "$what > $MIN_MBIT (5G alone ~45), $retr retransmits"
     else nok "$what, need > $MIN_MBIT (more than the best single path)"; fi
     local side; side="$([ "$dir" = down ] && echo "received on" || echo "sent on")"
@@ -484,13 +499,16 @@ tcp_flow up
 # ------------------------------------------------------------------ 3. downloads surviving a dead path
 head -c "$((MB * 1024 * 1024))" /dev/urandom >"$TMP/blob"
 SUM_SRC="$(sha256sum "$TMP/blob" | cut -d' ' -f1)"
-bgns "$TMP/fserve.log" "$HOSTB" "$MPF_PYTHON" "$TMP/mp.py" fserve 5001 "$TMP/blob" 2
+bgns "$TMP/fserve.log" "$HOSTB" "$MPF_PYTHON" "$TMP/mp.py" fserve 5001 "$TMP/blob" 2 "$CC"
 wait_listen "$HOSTB" tcp 5001 || nok "3. file server on Host B did not start"
 
 # Download the blob while `victim` dies ~2 s after the first byte; the path stays down.
 download_with_failure() { # victim
-    local v="$1" pid t_down bytes secs first outage gap_at r_before r_after sum det _i
+    local v="$1" pid t_down t_down_done bytes secs first outage gap_at r_before r_after sum det _i
     rm -f "$TMP/got"
+    local c0 c1
+    c0="$(tcp_counters "$HOSTB")"
+    snap "dl-$v-0"
     ip netns exec "$HOSTA" timeout -k 5 90 "$MPF_PYTHON" "$TMP/mp.py" fetch "$HOSTB_IP" 5001 \
         "$TMP/got" "$TMP/buckets-$v" >"$TMP/fetch-$v.out" 2>&1 </dev/null 9>&- &
     pid=$!; BG_PIDS+=("$pid")
@@ -498,7 +516,10 @@ download_with_failure() { # victim
     sleep 1.9
     t_down="$(now_ms)"
     tbpath down "$v"
+    t_down_done="$(now_ms)"
     wait "$pid" || true
+    c1="$(tcp_counters "$HOSTB")"
+    snap "dl-$v-1"
     read -r bytes secs first outage gap_at r_before r_after <"$TMP/fetch-$v.out" || true
     sum="$(sha256sum "$TMP/got" 2>/dev/null | cut -d' ' -f1 || true)"
     det="$(wait_path "$v" down "$t_down" 3)" || true
@@ -516,7 +537,15 @@ download_with_failure() { # victim
     local rel="?"
     [ -n "${first:-}" ] && [ -n "${gap_at:-}" ] && rel=$(( first + gap_at - t_down ))
     FIG[out_$v]="$outage ms, from +$rel ms after \`path down\`; detected gw +${det% *} / srv +${det#* } ms; ${r_before:-?} -> ${r_after:-?} Mbit/s"
-    note "$v down: the longest gap begins $rel ms after \`path down $v\` began; 'path $v down' logged by the gateway +${det% *} ms, the server +${det#* } ms after it"
+    note "$v down: the longest gap begins $rel ms after \`path down $v\` began (the command took $((t_down_done - t_down)) ms; its first two rules cut the path, one direction each); 'path $v down' logged by the gateway +${det% *} ms, the server +${det#* } ms after it began"
+    note "$v down: Host B's TCP (the sender) meanwhile: $(awk -v a="$c0" -v b="$c1" 'BEGIN { split(a, x, " "); split(b, y, " ")
+        printf "%d segments retransmitted, %d RTO timeouts, %d loss probes, %d SACK recoveries", y[1] - x[1], y[2] - x[2], y[3] - x[3], y[4] - x[4] }')"
+    local k mp=""
+    for k in srv.failover_resends srv.failover_flushed srv.retransmits srv.feedback_received \
+             gw.feedback_sent gw.reorder_held gw.reorder_timeouts gw.reorder_late gw.drop.duplicate; do
+        mp="$mp $k +$(dv "dl-$v-0" "dl-$v-1" "$k")"
+    done
+    note "$v down: mpf meanwhile:$mp"
     note "$v down: goodput before the gap ${r_before:-?} Mbit/s, after it ${r_after:-?} Mbit/s; per 0.5 s: $(awk '{ s[int($1 / 500)] += $2; if ($1 / 500 > m) m = int($1 / 500) }
         END { for (i = 0; i <= m; i++) printf "%.0f ", s[i] * 8 / 0.5 / 1e6 }' "$TMP/buckets-$v" 2>/dev/null)"
 }
@@ -524,7 +553,7 @@ download_with_failure wifi
 
 # ------------------------------------------------------------------ 6. a recovered path carries traffic again
 # WiFi is still down. A TCP upload runs on 5G; WiFi comes back during it.
-timeout --foreground 30 ip netns exec "$HOSTA" iperf3 -c "$HOSTB_IP" -p 5201 -C cubic -t 7 \
+timeout --foreground 30 ip netns exec "$HOSTA" iperf3 -c "$HOSTB_IP" -p 5201 -C "$CC" -t 7 \
     --json >"$TMP/iperf-rec.json" 2>&1 </dev/null 9>&- &
 ipid=$!; BG_PIDS+=("$ipid")
 sleep 2.5
