@@ -16,9 +16,12 @@
 #include "nat/nat_table.hpp"
 #include "nat/port_partition.hpp"
 #include "tunnel/wire.hpp"
-#include "worker_stats.hpp"
+#include "stats/lcore_stats.hpp"
 
 namespace mpf::dp {
+
+using stats::LcoreStats;
+using stats::kStatPorts;
 
 constexpr unsigned kMaxPorts = 16;     // interfaces per appliance
 constexpr unsigned kMaxWorkers = 32;

@@ -1,11 +1,12 @@
-// Counters one lcore owns (single writer, see stats/counter.hpp). Telemetry and the exit report
-// sum them over lcores.
+// Counters one lcore owns (single writer, see stats/counter.hpp). They live in the shared-memory
+// stats region (shm/layout.hpp), so mpf-controld reads them where the lcore writes them; readers
+// sum them over lcores. The names below are the stable API names (JSON keys, Prometheus labels).
 #pragma once
 #include <cstdint>
 
 #include "stats/drop_reason.hpp"
 
-namespace mpf::dp {
+namespace mpf::stats {
 
 constexpr unsigned kStatPorts = 16;
 
@@ -49,6 +50,12 @@ constexpr unsigned kStatPorts = 16;
   X(reorder_timeouts, "gaps given up after the hold time")                         \
   X(path_changes, "path state changes (up/down)")
 
+constexpr unsigned kLcoreCounters = 0
+#define MPF_X(name, text) +1
+    MPF_LCORE_COUNTERS(MPF_X)
+#undef MPF_X
+    ;
+
 struct alignas(64) LcoreStats {
 #define MPF_X(name, text) uint64_t name = 0;
   MPF_LCORE_COUNTERS(MPF_X)
@@ -60,4 +67,4 @@ struct alignas(64) LcoreStats {
   uint64_t drops[kDropReasons] = {};
 };
 
-}  // namespace mpf::dp
+}  // namespace mpf::stats
