@@ -40,6 +40,7 @@ PathPub::Value PathPub::read() const {
     if (s & 1) continue;
     uint64_t a = __atomic_load_n(&w0, __ATOMIC_RELAXED);
     uint64_t r = __atomic_load_n(&rate_Bps, __ATOMIC_RELAXED);
+    uint32_t wt = __atomic_load_n(&weight, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     if (__atomic_load_n(&seq, __ATOMIC_RELAXED) != s) continue;
     Value v;
@@ -47,6 +48,7 @@ PathPub::Value PathPub::read() const {
     v.rttvar_us = uint32_t(a >> 32) & 0x7fffffffu;
     v.owd_us = uint32_t(a);
     v.rate_Bps = r;
+    v.weight = wt;
     return v;
   }
 }
@@ -57,6 +59,7 @@ void PathPub::write(const Value& v) {
   __atomic_thread_fence(__ATOMIC_RELEASE);
   __atomic_store_n(&w0, a, __ATOMIC_RELAXED);
   __atomic_store_n(&rate_Bps, v.rate_Bps, __ATOMIC_RELAXED);
+  __atomic_store_n(&weight, v.weight, __ATOMIC_RELAXED);
   __atomic_store_n(&seq, seq + 1, __ATOMIC_RELEASE);
 }
 

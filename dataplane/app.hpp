@@ -16,6 +16,7 @@
 #include "nat/nat_table.hpp"
 #include "nat/port_partition.hpp"
 #include "tunnel/wire.hpp"
+#include "shm/layout.hpp"
 #include "stats/lcore_stats.hpp"
 
 namespace mpf::dp {
@@ -69,21 +70,33 @@ struct PathPub {
   uint32_t seq = 0;
   uint64_t w0 = 0;  // up bit 63 | rttvar_us (31 bits) << 32 | owd_us (32 bits)
   uint64_t rate_Bps = 0;
+  uint32_t weight = 1;
 
   struct Value {
     bool up = false;
     uint32_t owd_us = 0;     // one-way delay estimate (srtt / 2)
     uint32_t rttvar_us = 0;
     uint64_t rate_Bps = 0;   // what the path carries (shaping rate), 0 = unknown
+    uint32_t weight = 1;     // weighted mode
   };
   Value read() const;            // any thread
   void write(const Value& v);    // main lcore only
+};
+
+// What the operator set for a path at run time (mpfctl path set). Main lcore only: it folds
+// these into what it publishes.
+struct PathCtl {
+  shm::AdminState admin = shm::AdminState::automatic;  // up/down override the probes
+  uint32_t weight = 1;
+  uint64_t max_rate_bps = 0;  // 0 = unshaped
 };
 
 // One path of one peer, as every lcore sees it.
 struct PathShared {
   LearnedPath learned;      // server: where the gateway's path is (gateway: unused)
   PathPub pub;              // health, published by main
+  PathCtl ctl;              // main lcore only
+  bool health_up = false;   // main lcore only: what probes say, before ctl.admin
   uint64_t last_rx_us = 0;  // RX workers store "a frame arrived now" (plain store, last wins)
   // Health figures for telemetry: main lcore stores them (relaxed), anyone reads.
   uint64_t srtt_us = 0, rttvar_us = 0, min_rtt_us = 0, loss_ppm = 0, delivery_Bps = 0;
@@ -132,6 +145,7 @@ enum : uint8_t {
 };
 
 struct Worker;
+class Capture;
 
 struct App {
   config::Config cfg;
@@ -156,6 +170,11 @@ struct App {
   uint16_t epoch = 0;                              // our tunnel epoch
   uint64_t tsc_hz = 0;
   std::atomic<bool> quit{false};
+  // The shared-memory stats region (shm/layout.hpp): every lcore's counters live in its slot
+  // (workers: slot = worker index; the main lcore's housekeeping: slot n_workers). Set before
+  // any Worker is built.
+  shm::Region* shm = nullptr;
+  Capture* capture = nullptr;                      // packet capture (dataplane/capture.hpp)
 
   // Indexes of the interfaces by role.
   int lan = -1, wan = -1;

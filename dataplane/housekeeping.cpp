@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "capture.hpp"
 #include "net/arp.hpp"
 #include "net/bytes.hpp"
 #include "net/checksum.hpp"
@@ -32,7 +33,7 @@ const Mac kBroadcast{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
 
 bool Housekeeping::init(std::string* error) {
   (void)error;
-  tx_.init(&app_, app_.main_txq);
+  tx_.init(&app_, app_.main_txq, app_.n_workers);  // capture lane n_workers
   holds_.resize(kMaxHoldQueues);
   for (auto& h : holds_) h.pkts.reserve(app_.cfg.dataplane.arp_hold);
   last_request_ms_.assign(app_.ports.size(), 0);
@@ -84,7 +85,10 @@ unsigned Housekeeping::poll(uint64_t tsc) {
     next_probe_ms_ = now_ms_ + app_.cfg.multipath.probe_interval_ms;
     send_probes();
   }
+  commands_.poll(now_ms_);
+  app_.capture->poll(now_ms_);
   update_paths();
+  publisher_.poll(now_ms_);
   tx_.flush(stats_);
   return handled;
 }
@@ -222,16 +226,22 @@ void Housekeeping::on_probe_reply(uint16_t peer, const tunnel::Header& h, const 
 void Housekeeping::publish(uint16_t peer, uint8_t path, bool up, uint32_t srtt_us,
                            uint32_t rttvar_us) {
   PathShared& ps = app_.peers[peer].paths[path];
+  ps.health_up = up;
   PathPub::Value v;
-  v.up = up;
+  // The operator's override (mpfctl path set NAME up|down) wins over what probes say.
+  v.up = ps.ctl.admin == shm::AdminState::up     ? true
+         : ps.ctl.admin == shm::AdminState::down ? false
+                                                  : up;
   v.owd_us = srtt_us / 2;
   v.rttvar_us = rttvar_us;
-  v.rate_Bps = app_.cfg.path_profiles[path].max_rate_bps / 8;
+  v.rate_Bps = ps.ctl.max_rate_bps / 8;
+  v.weight = ps.ctl.weight;
   PathPub::Value cur = ps.pub.read();
   if (cur.up != v.up || cur.owd_us != v.owd_us || cur.rttvar_us != v.rttvar_us ||
-      cur.rate_Bps != v.rate_Bps)
+      cur.rate_Bps != v.rate_Bps || cur.weight != v.weight)
     ps.pub.write(v);
-  if (cur.up != v.up)  // after the write: a worker that sees the new generation sees the state
+  // After the write: a worker that sees the new generation sees the new values.
+  if (cur.up != v.up || cur.rate_Bps != v.rate_Bps || cur.weight != v.weight)
     __atomic_store_n(&app_.path_gen, app_.path_gen + 1, __ATOMIC_RELEASE);
   __atomic_store_n(&ps.srtt_us, srtt_us, __ATOMIC_RELAXED);
   __atomic_store_n(&ps.rttvar_us, rttvar_us, __ATOMIC_RELAXED);

@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "app.hpp"
+#include "commands.hpp"
 #include "path/path_health.hpp"
+#include "shm_publish.hpp"
 #include "tunnel/wire.hpp"
 #include "tx_buffer.hpp"
 
@@ -15,7 +17,8 @@ namespace mpf::dp {
 
 class Housekeeping {
  public:
-  explicit Housekeeping(App& app) : app_(app) {}
+  explicit Housekeeping(App& app)
+      : app_(app), stats_(app.shm->lcores[app.n_workers].stats), publisher_(app), commands_(app) {}
   bool init(std::string* error);
   // One pass over the workers' rings and the timers. Returns the packets it handled.
   unsigned poll(uint64_t tsc);
@@ -24,6 +27,7 @@ class Housekeeping {
   // Frees what is still held or in flight between lcores, counted (shutdown).
   void release();
   const LcoreStats& stats() const { return stats_; }
+  StatsPublisher& publisher() { return publisher_; }
 
  private:
   struct HoldQueue {
@@ -58,7 +62,9 @@ class Housekeeping {
 
   App& app_;
   TxBuffers tx_;
-  LcoreStats stats_;
+  LcoreStats& stats_;  // in app.shm, slot n_workers
+  StatsPublisher publisher_;
+  CommandChannel commands_;
   std::vector<HoldQueue> holds_;
   uint64_t now_ms_ = 0;
   uint64_t next_timer_ms_ = 0;

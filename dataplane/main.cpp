@@ -11,15 +11,19 @@
 #include <rte_version.h>
 
 #include <csignal>
+#include <fstream>
+#include <sstream>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "app.hpp"
+#include "capture.hpp"
 #include "config/config.hpp"
 #include "housekeeping.hpp"
 #include "ports.hpp"
+#include "shm/region.hpp"
 #include "stats_view.hpp"
 #include "telemetry.hpp"
 #include "worker.hpp"
@@ -40,6 +44,11 @@ const char kUsage[] =
     "       mpf-dataplane -- --version | --help\n"
     "\n"
     "  --config FILE  appliance configuration (libconfig; see docs/configuration.md)\n"
+    "  --name NAME    stats region /dev/shm/mpf-NAME for mpf-controld (default: control.name,\n"
+    "                 else the role)\n"
+    "  --capture PORT:FILE[:COUNT]\n"
+    "                 capture interface PORT (rx and tx) to FILE (pcapng) from start-up:\n"
+    "                 COUNT packets, else until exit (docs/operations.md, \"Capture\")\n"
     "  --version      print the version and exit\n"
     "  --help         this text\n"
     "\n"
@@ -48,6 +57,8 @@ const char kUsage[] =
 
 struct Options {
   std::string config;
+  std::string name;
+  std::string capture;  // --capture PORT:FILE[:COUNT]
 };
 
 // Parses what follows "--". Exits on --help/--version/usage errors.
@@ -69,6 +80,18 @@ Options parse_options(const std::vector<std::string>& args) {
       o.config = args[++i];
     } else if (a.rfind("--config=", 0) == 0) {
       o.config = a.substr(9);
+    } else if (a == "--name") {
+      if (i + 1 >= args.size()) {
+        std::fprintf(stderr, "mpf-dataplane: --name needs a NAME\n%s", kUsage);
+        std::exit(2);
+      }
+      o.name = args[++i];
+    } else if (a == "--capture" || a.rfind("--capture=", 0) == 0) {
+      if (a == "--capture" && i + 1 >= args.size()) {
+        std::fprintf(stderr, "mpf-dataplane: --capture needs PORT:FILE[:COUNT]\n%s", kUsage);
+        std::exit(2);
+      }
+      o.capture = a == "--capture" ? args[++i] : a.substr(10);
     } else {
       std::fprintf(stderr, "mpf-dataplane: unknown option '%s'\n%s", a.c_str(), kUsage);
       std::exit(2);
@@ -84,6 +107,14 @@ Options parse_options(const std::vector<std::string>& args) {
 [[noreturn]] void die(int code, const std::string& msg) {
   std::fprintf(stderr, "mpf-dataplane: %s\n", msg.c_str());
   std::exit(code);
+}
+
+// The configuration file as read at start (shown by `mpfctl config`); empty if unreadable now.
+std::string read_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
 }
 
 int lcore_main(void* arg) {
@@ -116,6 +147,13 @@ int main(int argc, char** argv) {
     die(2, e.what());
   }
   app.gateway = app.cfg.role == config::Role::gateway;
+  if (!opt.name.empty()) {
+    if (opt.name.size() > 31 || opt.name.find_first_not_of(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != std::string::npos)
+      die(2, "--name: 1 to 31 letters, digits, '-', '_' or '.'");
+    app.cfg.control.name = opt.name;
+  }
+  if (app.cfg.control.name.empty()) app.cfg.control.name = app.gateway ? "gateway" : "server";
 
   int eal_argc = sep < 0 ? argc : sep;
   if (rte_eal_init(eal_argc, argv) < 0) die(1, std::string("EAL init failed: ") + rte_strerror(rte_errno));
@@ -127,6 +165,17 @@ int main(int argc, char** argv) {
   }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
+
+  // The stats region: every lcore's counters live there from the start.
+  std::string err;
+  // static: die() (std::exit) still runs its destructor, which unlinks the file.
+  static std::unique_ptr<shm::MappedRegion> region;
+  region = shm::MappedRegion::create(app.cfg.control.name, &err);
+  if (!region) {
+    rte_eal_cleanup();
+    die(1, err);
+  }
+  app.shm = region->get();
 
   app.tsc_hz = rte_get_tsc_hz();
   app.tsc_per_us = std::max<uint64_t>(1, app.tsc_hz / 1000000);
@@ -164,8 +213,15 @@ int main(int argc, char** argv) {
                                      RTE_MBUF_DEFAULT_BUF_SIZE, int(rte_socket_id()));
   if (!app.pool) die(1, std::string("cannot create mbuf pool: ") + rte_strerror(rte_errno));
 
-  std::string err;
   if (!open_ports(app, &err)) die(1, err);
+  // Before any lcore runs: they tap through it. Unavailable capture does not stop us.
+  static Capture capture(app);
+  capture.init();
+  app.capture = &capture;
+  if (!opt.capture.empty()) {
+    bool usage = false;
+    if (!capture.start_option(opt.capture, &err, &usage)) die(usage ? 2 : 1, err);
+  }
 
   app.partition.first = app.cfg.nat.port_first;
   app.partition.last = app.cfg.nat.port_last;
@@ -186,6 +242,15 @@ int main(int argc, char** argv) {
       app.peers.back().n_paths = uint8_t(std::min<size_t>(app.cfg.path_profiles.size(), kMaxPaths));
     }
   }
+  for (PeerState& p : app.peers)
+    for (unsigned k = 0; k < p.n_paths; k++) {
+      p.paths[k].ctl.weight = app.cfg.path_profiles[k].weight;
+      p.paths[k].ctl.max_rate_bps = app.cfg.path_profiles[k].max_rate_bps;
+      PathPub::Value v;  // down until probes say otherwise; shaping and weight from the start
+      v.rate_Bps = p.paths[k].ctl.max_rate_bps / 8;
+      v.weight = p.paths[k].ctl.weight;
+      p.paths[k].pub.write(v);
+    }
   for (const auto& s : app.cfg.static_arp) app.neighbors.update(s.address, s.mac, true);
 
   for (unsigned i = 0; i < app.n_workers; i++) {
@@ -207,6 +272,7 @@ int main(int argc, char** argv) {
   static Housekeeping hk(app);
   if (!hk.init(&err)) die(1, err);
   register_telemetry(&app, &hk);
+  hk.publisher().start(read_text(opt.config));
 
   if (!app.main_is_worker)
     for (auto& w : app.workers) rte_eal_remote_launch(lcore_main, w.get(), w->lcore_id());
@@ -229,10 +295,12 @@ int main(int argc, char** argv) {
   for (const Port& p : app.ports) rte_eth_dev_stop(p.port_id);
   hk.release();
   for (auto& w : app.workers) w->release();
+  capture.release();  // the last copies written, the file closed
   std::fputs(format_stats(app, collect_stats(app, hk)).c_str(), stdout);
   std::fflush(stdout);
   close_ports(app);
   app.workers.clear();  // NAT tables live in EAL memory: free them before EAL goes
   rte_eal_cleanup();
+  region.reset();  // unlinks /dev/shm/mpf-NAME: mpf-controld sees the dataplane gone
   return 0;
 }

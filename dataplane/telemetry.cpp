@@ -86,7 +86,11 @@ int cmd_lcores(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_u64(e, "tx_packets", read_counter(s.tx_packets));
     rte_tel_data_add_dict_u64(e, "handoff_sent", read_counter(s.handoff_sent));
     rte_tel_data_add_dict_u64(e, "handoff_received", read_counter(s.handoff_received));
+    rte_tel_data_add_dict_u64(e, "polls", read_counter(s.polls));
+    rte_tel_data_add_dict_u64(e, "busy_polls", read_counter(s.busy_polls));
+    rte_tel_data_add_dict_u64(e, "busy_cycles", read_counter(s.busy_cycles));
     rte_tel_data_add_dict_u64(e, "nat_sessions", read_counter(w->nat()->stats().active));
+    rte_tel_data_add_dict_u64(e, "nat_capacity", w->nat()->params().max_sessions);
     rte_tel_data_add_dict_u64(e, "nat_port_first", g_app->partition.share_first(w->index()));
     rte_tel_data_add_dict_u64(e, "nat_port_last", g_app->partition.share_last(w->index()));
     std::string key = "worker" + std::to_string(w->index());
@@ -131,6 +135,9 @@ int cmd_paths(const char*, const char*, rte_tel_data* d) {
       rte_tel_data_add_dict_u64(e, "peer", peer.tunnel_id);
       rte_tel_data_add_dict_u64(e, "path_id", k);
       rte_tel_data_add_dict_string(e, "state", v.up ? "up" : "down");
+      static const char* const kAdmin[] = {"auto", "up", "down"};
+      rte_tel_data_add_dict_string(e, "admin", kAdmin[__atomic_load_n(reinterpret_cast<const uint8_t*>(&ps.ctl.admin), __ATOMIC_RELAXED) % 3]);
+      rte_tel_data_add_dict_u64(e, "weight", v.weight);
       rte_tel_data_add_dict_u64(e, "srtt_us", __atomic_load_n(&ps.srtt_us, __ATOMIC_RELAXED));
       rte_tel_data_add_dict_u64(e, "rttvar_us", __atomic_load_n(&ps.rttvar_us, __ATOMIC_RELAXED));
       rte_tel_data_add_dict_u64(e, "min_rtt_us", __atomic_load_n(&ps.min_rtt_us, __ATOMIC_RELAXED));

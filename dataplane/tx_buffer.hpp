@@ -5,13 +5,19 @@
 #include <rte_mbuf.h>
 
 #include "app.hpp"
+#include "capture.hpp"
 #include "stats/counter.hpp"
 
 namespace mpf::dp {
 
 class TxBuffers {
  public:
-  void init(const App* app, uint16_t txq) { app_ = app; txq_ = txq; }
+  // lane: this lcore's capture lane (Capture::tap).
+  void init(const App* app, uint16_t txq, unsigned lane) {
+    app_ = app;
+    txq_ = txq;
+    lane_ = lane;
+  }
 
   void send(rte_mbuf* m, uint8_t port, LcoreStats& st) {
     Buf& b = bufs_[port];
@@ -29,6 +35,7 @@ class TxBuffers {
     Buf& b = bufs_[port];
     uint64_t bytes = 0;
     for (uint16_t i = 0; i < b.n; i++) bytes += b.pkts[i]->pkt_len;
+    app_->capture->tap(lane_, port, b.pkts, b.n, shm::CaptureDir::tx);
     uint16_t sent = rte_eth_tx_burst(app_->ports[port].port_id, txq_, b.pkts, b.n);
     uint64_t unsent_bytes = 0;
     for (uint16_t i = sent; i < b.n; i++) {
@@ -49,6 +56,7 @@ class TxBuffers {
   };
   const App* app_ = nullptr;
   uint16_t txq_ = 0;
+  unsigned lane_ = 0;
   Buf bufs_[kMaxPorts];
 };
 

@@ -10,6 +10,7 @@
 
 #include <cstring>
 
+#include "capture.hpp"
 #include "housekeeping.hpp"
 #include "nat/nat_table.hpp"
 #include "net/arp.hpp"
@@ -36,12 +37,12 @@ bool is_martian_source(Ipv4 a) {
 }  // namespace
 
 Worker::Worker(App& app, unsigned index, unsigned lcore_id)
-    : app_(app), index_(index), lcore_id_(lcore_id) {}
+    : app_(app), index_(index), lcore_id_(lcore_id), stats_(app.shm->lcores[index].stats) {}
 
 bool Worker::init(std::string* error) {
   const auto& cfg = app_.cfg;
   burst_ = cfg.dataplane.burst;
-  tx_.init(&app_, txq);
+  tx_.init(&app_, txq, index_);
 
   nat::TableParams np;
   np.name = "mpf_nat_w" + std::to_string(index_);
@@ -110,13 +111,11 @@ bool Worker::init_multipath(std::string* error) {
     for (unsigned k = 0; k < app_.peers[i].n_paths; k++) {
       if (mp.retransmit)
         t.slab[k] = std::make_unique<recovery::RetransmitSlab>(slab_slots, uint16_t(1600));
-      const uint64_t rate = cfg.path_profiles[k].max_rate_bps / 8 / app_.n_workers;
-      if (rate) {
-        t.shaper[k] = std::make_unique<Shaper>();
-        t.shaper[k]->ring.assign(4096, nullptr);
-        // Pace per packet: a burst of two frames or a millisecond, whichever is larger.
-        t.shaper[k]->bucket = recovery::TokenBucket(rate, std::max<uint64_t>(3200, rate / 1000));
-      }
+      // Every path gets a shaper, limited or not: `mpfctl path set NAME max-rate R` may shape
+      // an unshaped path at run time.
+      t.shaper[k] = std::make_unique<Shaper>();
+      t.shaper[k]->ring.assign(4096, nullptr);
+      t.shaper[k]->set_rate(cfg.path_profiles[k].max_rate_bps / 8 / app_.n_workers, 0);
     }
     const uint64_t budget_base = rate_sum ? rate_sum : 12500000;  // unknown: 100 Mbit/s
     t.retx_budget = recovery::TokenBucket(
@@ -160,8 +159,15 @@ void Worker::run(Housekeeping* hk) {
   unsigned pass = 0;
   while (!app_.quit.load(std::memory_order_relaxed)) {
     unsigned got = poll_once();
+    // Run-time figures (vppctl show runtime): a second TSC read only in passes that did work.
+    bump(stats_.polls);
+    if (got) {
+      bump(stats_.busy_polls);
+      bump(stats_.busy_cycles, rte_rdtsc() - now_tsc_);
+    }
     if (hk && (++pass & 15) == 0) got += hk->poll(now_tsc_);
-    if (got == 0 && idle_us) rte_delay_us_sleep(idle_us);  // opt-in: shared test machines
+    // opt-in: shared test machines. Not while a flows scan is part way: it must finish in time.
+    if (got == 0 && idle_us && !flows_.busy()) rte_delay_us_sleep(idle_us);
   }
   tx_.flush(stats_);
 }
@@ -182,6 +188,7 @@ unsigned Worker::poll_once() {
   for (const RxQueue& q : rxqs_) {
     uint16_t n = rte_eth_rx_burst(app_.ports[q.port].port_id, q.queue, pkts, uint16_t(burst_));
     if (n == 0) continue;
+    app_.capture->tap(index_, q.port, pkts, n, shm::CaptureDir::rx);
     total += n;
     uint64_t bytes = 0;
     for (uint16_t i = 0; i < n && i < kPrefetchOffset; i++)
@@ -201,6 +208,11 @@ unsigned Worker::poll_once() {
   release_shapers();
   tx_.flush(stats_);
   nat_->expire(now_ms_, kExpireBudget);
+  // A flows request (mpfctl flows) not answered yet: one more slice of the NAT table. Acquire:
+  // the main lcore writes flow_args before it bumps flow_gen.
+  if (const uint64_t gen = __atomic_load_n(&app_.shm->flow_gen, __ATOMIC_ACQUIRE);
+      gen != flows_.answered())
+    flows_.step(*nat_, &app_.shm->flows[index_], gen, app_.shm->flow_args, now_ms_);
   return total;
 }
 

@@ -6,11 +6,13 @@
 #pragma once
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <vector>
 
 #include "app.hpp"
+#include "flow_dump.hpp"
 #include "net/ipv4_packet.hpp"
 #include "recovery/gap_detector.hpp"
 #include "recovery/retransmit_slab.hpp"
@@ -48,9 +50,18 @@ struct Shaper {
   uint32_t head = 0, tail = 0;
   uint64_t bytes = 0;
   recovery::TokenBucket bucket{1, 1};
+  uint64_t rate_Bps = 0;        // this worker's share of max_rate; 0 = not limited
   uint8_t port = 0;
+  bool limited() const { return rate_Bps != 0; }
   bool empty() const { return head == tail; }
   bool full() const { return tail - head == ring.size(); }
+  // Pace per packet: a burst of two frames or a millisecond, whichever is larger.
+  void set_rate(uint64_t rate, uint64_t now_us) {
+    rate_Bps = rate;
+    if (!rate) return;
+    bucket.set_rate(rate, now_us);
+    bucket.set_burst(std::max<uint64_t>(3200, rate / 1000));
+  }
 };
 
 // The sending side towards one peer.
@@ -174,9 +185,10 @@ class Worker {
   std::vector<RxQueue> rxqs_;
   TxBuffers tx_;
   std::unique_ptr<nat::NatTable> nat_;
+  FlowDump flows_;                // answers flows requests (region flow_gen) from nat_
   rte_ring* to_main_ = nullptr;   // SP/SC: this worker -> main lcore
   rte_ring* learn_ = nullptr;     // SP/SC elem ring of LearnMsg -> main lcore
-  LcoreStats stats_;
+  LcoreStats& stats_;  // in app.shm, slot index_
   uint64_t now_tsc_ = 0, now_ms_ = 0, now_us_ = 0, pass_ = 0;
   uint64_t path_gen_seen_ = 0;
   uint32_t burst_ = 32;

@@ -37,9 +37,11 @@ void Worker::refresh_views(uint16_t peer) {
     pv.up = v.up;
     pv.owd_us = v.owd_us;
     Shaper* s = t.shaper[k].get();
-    pv.rate_Bps = s ? s->bucket.rate() : v.rate_Bps / app_.n_workers;
-    pv.queued_bytes = s ? s->bytes : 0;
-    pv.weight = app_.cfg.path_profiles[k].weight;
+    if (const uint64_t share = v.rate_Bps / app_.n_workers; share != s->rate_Bps)
+      s->set_rate(share, now_us_);  // max_rate changed at run time
+    pv.rate_Bps = s->rate_Bps;
+    pv.queued_bytes = s->bytes;
+    pv.weight = v.weight;
     t.rttvar_us[k] = v.rttvar_us;
     if (v.up) up |= 1u << k;
   }
@@ -97,7 +99,7 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
     }
     // AQM before a path_seq is spent: a frame we drop here is congestion the inner TCP must
     // see, not a loss the receiver would report and we would resend.
-    if (Shaper* s = t.shaper[k].get()) {
+    if (Shaper* s = t.shaper[k].get(); s->limited()) {
       const uint64_t limit_bytes =
           s->bucket.rate() * app_.cfg.multipath.max_queue_ms / 1000;
       if (s->full() || s->bytes > limit_bytes) {
@@ -126,7 +128,7 @@ void Worker::send_on_path(rte_mbuf* m, uint16_t peer, uint8_t path, const tunnel
   bump(stats_.encapsulated);
   if (!r.mac_known) return hold(m, r.port, r.next_hop);
   Shaper* s = peer_tx_[peer].shaper[path].get();
-  if (!s || (s->empty() && s->bucket.take(m->pkt_len, now_us_))) return tx(m, r.port);
+  if (s->empty() && (!s->limited() || s->bucket.take(m->pkt_len, now_us_))) return tx(m, r.port);
   if (s->full()) {
     bump(path_ctr_[size_t(peer) * kMaxPaths + path].shaper_drops);
     return drop(m, Drop::shaper_queue_full);
@@ -144,7 +146,7 @@ void Worker::release_shapers() {
       if (!s) continue;
       while (!s->empty()) {
         rte_mbuf* m = s->ring[s->head & (s->ring.size() - 1)];
-        if (!s->bucket.take(m->pkt_len, now_us_)) break;
+        if (s->limited() && !s->bucket.take(m->pkt_len, now_us_)) break;
         s->head++;
         s->bytes -= m->pkt_len;
         tx(m, s->port);

@@ -695,7 +695,17 @@ class Loader {
   }
 
   void parse_control(const Setting& c) {
-    check_keys(c, {"socket"});
+    check_keys(c, {"socket", "name", "publish_interval_ms"});
+    opt_int(c, "publish_interval_ms", 10, 1000, &cfg_.control.publish_interval_ms);
+    if (c.exists("name")) {
+      const Setting& n = c["name"];
+      std::string v = string_of(n);
+      if (v.empty() || v.size() > 31) fail(n, "must be 1 to 31 characters");
+      for (char ch : v)
+        if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.')
+          fail(n, "may hold only letters, digits, '-', '_' and '.' (it names /dev/shm/mpf-NAME)");
+      cfg_.control.name = v;
+    }
     if (!c.exists("socket")) return;
     const Setting& s = c["socket"];
     std::string v = string_of(s);
@@ -1017,20 +1027,23 @@ Config load(const std::string& path) {
   }
   ::close(fd);
   if (err != 0) throw cannot_read(err);
+  return load_text(text, path);
+}
 
+Config load_text(const std::string& text, const std::string& file_name) {
   libconfig::Config lc;
   try {
     lc.readString(text);
   } catch (const libconfig::ParseException& e) {
     const char* f = e.getFile();
-    throw ConfigError(f && *f ? std::string(f) : path, e.getLine(), e.getError());
+    throw ConfigError(f && *f ? std::string(f) : file_name, e.getLine(), e.getError());
   }
-  check_integer_literals(path, text);
+  check_integer_literals(file_name, text);
   try {
-    return Loader(path).run(lc.getRoot());
+    return Loader(file_name).run(lc.getRoot());
   } catch (const libconfig::ConfigException& e) {
     // Not expected: every access is checked first. Keep the contract anyway.
-    throw ConfigError(path, 0, std::string("internal error: ") + e.what());
+    throw ConfigError(file_name, 0, std::string("internal error: ") + e.what());
   }
 }
 

@@ -129,6 +129,10 @@ struct Dataplane {
 
 struct Control {
   std::string socket = "/run/mpf/control.sock";
+  // Names the stats region /dev/shm/mpf-<name> that mpf-controld attaches to. Empty: the role
+  // ("gateway" or "server").
+  std::string name;
+  uint32_t publish_interval_ms = 100;  // 10..1000: snapshot and heartbeat period
 };
 
 struct Config {
@@ -165,6 +169,10 @@ struct ConfigError : std::runtime_error {
 
 // Reads and validates the whole file. Throws ConfigError on the first problem.
 Config load(const std::string& path);
+
+// The same validation on text already in memory (mpf-controld: the running configuration the
+// dataplane published). file_name only labels errors and Config::file.
+Config load_text(const std::string& text, const std::string& file_name);
 
 // Every port named in the config must be among the EAL-probed device names. Throws ConfigError
 // with the line of the first port that is not.

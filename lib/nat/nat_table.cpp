@@ -7,7 +7,10 @@
 //      mapping key (proto, in_addr, in_port)                           -> external port
 //    created with extendable buckets so that an insert never fails below capacity;
 //  - a session pool with a free list; sessions sit on one intrusive LRU list per timeout class,
-//    so a touch is O(1) and expiry pops heads only;
+//    so a touch is O(1) and expiry pops heads only. What a translated packet reads and writes
+//    (links, timeout, the rewrite target, the counters) fills one aligned cache line per
+//    session; what only creation, expiry and listings need (the remote endpoint, the creation
+//    time) sits in a parallel array;
 //  - per protocol (TCP, UDP, ICMP ids) a port pool over [port_first, port_last]: a two-level
 //    bitmap of free ports (constant-bounded next-fit search) and per port the mapping it carries
 //    (inside endpoint and a reference count of the sessions that use it).
@@ -89,17 +92,32 @@ inline int proto_index(uint8_t proto) {
   }
 }
 
-struct Session {
-  uint32_t prev, next;  // LRU links; next doubles as the free-list link
+// The per-packet part of a session: exactly one cache line, so that a translated packet
+// touches one line of the pool, counters included.
+struct alignas(64) Session {
   uint64_t expire_at;   // ms
-  net::Ipv4 in_addr, remote_addr;
-  uint16_t in_port, remote_port, ext_port;
-  uint8_t proto;
+  // out = inside -> outside, in = outside -> inside; bytes = IPv4 total length. Plain adds:
+  // only the owning lcore writes them, scan() reads them on the same lcore.
+  uint64_t packets_out, bytes_out, packets_in, bytes_in;
+  uint32_t prev, next;  // LRU links; next doubles as the free-list link
+  net::Ipv4 in_addr;
+  uint16_t in_port, ext_port;
+  uint8_t proto;  // 0 = free slot (scan skips it)
   uint8_t pidx;   // proto_index(proto)
   uint8_t tcp;    // kInAck... flags
   uint8_t cls;    // Class
+  uint8_t pad[4];
+};
+static_assert(sizeof(Session) == 64);
+
+// The rest of a session, same index: written at creation, read at expiry and by scan().
+struct SessionCold {
+  uint64_t created_ms;
+  net::Ipv4 remote_addr;
+  uint16_t remote_port;
   uint8_t pad[2];
 };
+static_assert(sizeof(SessionCold) == 16);
 
 struct PortSlot {
   net::Ipv4 in_addr;
@@ -328,6 +346,7 @@ struct NatTable::Impl {
   rte_hash* out_h = nullptr;
   rte_hash* map_h = nullptr;
   Session* sessions = nullptr;
+  SessionCold* cold = nullptr;  // [max_sessions], parallel to sessions
   uint32_t free_head = kNil;
   uint32_t head[kClasses];
   uint32_t tail[kClasses];
@@ -340,6 +359,7 @@ struct NatTable::Impl {
     rte_hash_free(out_h);
     rte_hash_free(map_h);
     rte_free(sessions);
+    rte_free(cold);
     for (PortPool& pp : pools) {
       rte_free(pp.words);
       rte_free(pp.slots);
@@ -372,12 +392,14 @@ struct NatTable::Impl {
   // ---- sessions ----
   void free_session(uint32_t i) {
     Session& s = sessions[i];
-    InKey ik = in_key(s.proto, s.in_addr, s.in_port, s.remote_addr, s.remote_port);
-    OutKey ok = out_key(s.proto, s.ext_port, s.remote_addr, s.remote_port);
+    const SessionCold& c = cold[i];
+    InKey ik = in_key(s.proto, s.in_addr, s.in_port, c.remote_addr, c.remote_port);
+    OutKey ok = out_key(s.proto, s.ext_port, c.remote_addr, c.remote_port);
     rte_hash_del_key(in_h, &ik);
     rte_hash_del_key(out_h, &ok);
     unlink(i);
     release_mapping(s.pidx, s.ext_port);
+    s.proto = 0;
     s.next = free_head;
     free_head = i;
     counter_set(stats.active, stats.active - 1);
@@ -471,10 +493,13 @@ struct NatTable::Impl {
     Session& s = sessions[i];
     free_head = s.next;
     s.in_addr = in_addr;
-    s.remote_addr = remote;
     s.in_port = in_port;
-    s.remote_port = remote_port;
     s.ext_port = ext_port;
+    s.packets_out = s.bytes_out = s.packets_in = s.bytes_in = 0;
+    SessionCold& c = cold[i];
+    c.created_ms = now;
+    c.remote_addr = remote;
+    c.remote_port = remote_port;
     s.proto = proto;
     s.pidx = pidx;
     s.tcp = 0;
@@ -528,7 +553,10 @@ struct NatTable::Impl {
       if (d != Drop::none) return d;
     }
     touch(i, class_after(i, p, true), now);
-    rewrite_endpoint(p, true, params.external_ip, sessions[i].ext_port);
+    Session& s = sessions[i];
+    s.packets_out += 1;
+    s.bytes_out += p.total_len;
+    rewrite_endpoint(p, true, params.external_ip, s.ext_port);
     return Drop::none;
   }
 
@@ -554,7 +582,9 @@ struct NatTable::Impl {
       if (d != Drop::none) return d;
     }
     touch(i, class_after(i, p, false), now);
-    const Session& s = sessions[i];
+    Session& s = sessions[i];
+    s.packets_in += 1;
+    s.bytes_in += p.total_len;
     rewrite_endpoint(p, false, s.in_addr, s.in_port);
     return Drop::none;
   }
@@ -682,7 +712,10 @@ std::unique_ptr<NatTable> NatTable::create(const TableParams& params, std::strin
 
   t.sessions = static_cast<Session*>(rte_zmalloc_socket(
       "nat_sessions", sizeof(Session) * size_t(params.max_sessions), 64, params.socket_id));
-  if (!t.sessions) return fail("cannot allocate the session pool");
+  t.cold = static_cast<SessionCold*>(rte_zmalloc_socket(
+      "nat_sessions_cold", sizeof(SessionCold) * size_t(params.max_sessions), 64,
+      params.socket_id));
+  if (!t.sessions || !t.cold) return fail("cannot allocate the session pool");
   for (uint32_t i = params.max_sessions; i-- > 0;) {
     t.sessions[i].next = t.free_head;
     t.free_head = i;
@@ -778,6 +811,53 @@ unsigned NatTable::expire(uint64_t now_ms, unsigned budget) {
   }
   if (done) bump(t.stats.expired, done);
   return done;
+}
+
+namespace {
+
+// The listing's view of the TCP flags the table tracks (session_info.hpp).
+TcpState tcp_state(const Session& s) {
+  if (s.proto != net::kProtoTcp) return TcpState::none;
+  if (s.tcp & kRstSeen) return TcpState::reset;
+  uint8_t fins = s.tcp & (kInFin | kOutFin);
+  if (fins == (kInFin | kOutFin)) return TcpState::closed;
+  if (fins) return TcpState::closing;
+  if ((s.tcp & (kInAck | kOutAck)) == (kInAck | kOutAck)) return TcpState::established;
+  return TcpState::opening;
+}
+
+}  // namespace
+
+uint32_t NatTable::scan(uint32_t* cursor, uint32_t budget, uint64_t now_ms, SessionVisitor fn,
+                        void* ctx) const {
+  const Impl& t = *impl_;
+  const uint32_t n = t.params.max_sessions;
+  const uint32_t first = *cursor < n ? *cursor : 0;
+  const uint32_t end = n - first > budget ? first + budget : n;
+  for (uint32_t i = first; i < end; ++i) {
+    const Session& s = t.sessions[i];
+    if (s.proto == 0 || s.expire_at <= now_ms) continue;  // free, or expired and not yet reaped
+    const SessionCold& c = t.cold[i];
+    SessionInfo info;
+    info.proto = s.proto;
+    info.tcp_state = uint8_t(tcp_state(s));
+    info.inside_ip = s.in_addr;
+    info.remote_ip = c.remote_addr;
+    info.external_ip = t.params.external_ip;
+    info.inside_port = s.in_port;
+    info.remote_port = c.remote_port;
+    info.external_port = s.ext_port;
+    info.created_ms = c.created_ms;
+    // touch() sets expire_at = last packet + the timeout of the class it moves the session to.
+    info.last_ms = s.expire_at - t.timeout_ms[s.cls];
+    info.packets_out = s.packets_out;
+    info.bytes_out = s.bytes_out;
+    info.packets_in = s.packets_in;
+    info.bytes_in = s.bytes_in;
+    fn(info, ctx);
+  }
+  *cursor = end == n ? 0 : end;
+  return end - first;
 }
 
 const TableStats& NatTable::stats() const { return impl_->stats; }

@@ -7,12 +7,16 @@
 // translated like ports, ICMP errors translated with their quoted packet (RFC 5508), static port
 // forwards (DNAT) translated statelessly, checksums updated incrementally (RFC 1624).
 // Sessions sit in LRU lists per timeout class; expiry pops idle heads, no scavenger thread.
+// Each session counts the packets and bytes it translates each way; scan() lists sessions a
+// bounded slice at a time, for flow listings taken by the owning lcore between bursts.
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "nat/session_info.hpp"
 #include "net/addr.hpp"
 #include "net/ipv4_packet.hpp"
 #include "stats/drop_reason.hpp"
@@ -85,14 +89,39 @@ class NatTable {
   // A packet from the inside going out: its source becomes external_ip and a port of this
   // table's share (or the forward's port). Rewrites addresses, ports/ids and checksums in place
   // and updates p's fields to match. Drop::none on success; else the packet is untouched.
+  // A packet translated by a session counts in its packets_out/bytes_out (p.total_len);
+  // forwarded packets and ICMP errors count in no session.
   Drop inside_to_outside(net::Ipv4Packet& p, uint64_t now_ms);
 
   // A packet from outside addressed to external_ip: its destination becomes the inside
-  // address/port of the session or forward. Same contract as inside_to_outside.
+  // address/port of the session or forward. Same contract as inside_to_outside (counting in
+  // packets_in/bytes_in).
   Drop outside_to_inside(net::Ipv4Packet& p, uint64_t now_ms);
 
   // Removes up to `budget` sessions whose timeout has passed. Returns how many.
   unsigned expire(uint64_t now_ms, unsigned budget);
+
+  // Visits the sessions stored in slots [*cursor, *cursor + budget) of the session pool (fewer
+  // at its end), calling fn(info, ctx) for each live one whose timeout has not passed at now_ms
+  // (a session expire() would remove is not listed). Advances *cursor past the slots visited
+  // and wraps it to 0 after the last slot: a pass over the whole table is done when *cursor is
+  // 0 again. A cursor beyond the pool restarts at 0. Returns the number of slots visited
+  // (<= budget; each costs one cache line read, plus one for a live session).
+  // Between calls the table may change: a session alive for a whole pass is visited exactly
+  // once in it; one created or freed during the pass may or may not be. Owning lcore only; fn
+  // must not call into this table. No allocation.
+  using SessionVisitor = void (*)(const SessionInfo& info, void* ctx);
+  uint32_t scan(uint32_t* cursor, uint32_t budget, uint64_t now_ms, SessionVisitor fn,
+                void* ctx) const;
+  // The same with any callable f(const SessionInfo&), called directly (no std::function).
+  template <class F>
+  uint32_t scan(uint32_t* cursor, uint32_t budget, uint64_t now_ms, F&& f) const {
+    using Fn = std::remove_reference_t<F>;
+    return scan(
+        cursor, budget, now_ms,
+        [](const SessionInfo& info, void* ctx) { (*static_cast<Fn*>(ctx))(info); },
+        const_cast<void*>(static_cast<const void*>(&f)));
+  }
 
   const TableStats& stats() const;
   const TableParams& params() const;

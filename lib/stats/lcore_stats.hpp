@@ -48,7 +48,10 @@ constexpr unsigned kStatPorts = 16;
   X(reorder_held, "frames held for reordering")                                    \
   X(reorder_late, "frames delivered after their gap was given up")                 \
   X(reorder_timeouts, "gaps given up after the hold time")                         \
-  X(path_changes, "path state changes (up/down)")
+  X(path_changes, "path state changes (up/down)")                                 \
+  X(polls, "loop passes over the lcore's queues and rings")                       \
+  X(busy_polls, "loop passes that found packets")                                  \
+  X(busy_cycles, "TSC cycles spent in passes that found packets")
 
 constexpr unsigned kLcoreCounters = 0
 #define MPF_X(name, text) +1

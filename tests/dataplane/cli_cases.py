@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import tempfile
 import threading
@@ -40,6 +41,8 @@ def run(binary, args, tmp, signal_after=None, sig=signal.SIGTERM, timeout=TIMEOU
     seconds, then sends sig. A run that should end by itself but reaches 'running' is stopped
     (SIGINT) and reported with rc None."""
     prefix = next((args[i + 1] for i, a in enumerate(args) if a == "--file-prefix"), None)
+    if prefix and "--config" in args and "--name" not in args:
+        args = args + ["--name", harness.region_name(prefix)]
     proc = subprocess.Popen([binary] + args, cwd=tmp, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, errors="replace")
     out, err = [], []
@@ -358,4 +361,111 @@ def check_sigterm(binary):
 
 check_sigterm.title = "cli: SIGTERM"
 
-CHECKS = [check_options, check_config_errors, check_txq_shortage, check_sigterm]
+# ---- --capture (docs/operations.md, "Capture") --------------------------------------------------
+
+def _pcapng_packets(path):
+    """[(direction, frame)] of a pcapng file's Enhanced Packet Blocks (direction: 1 in, 2 out,
+    0 unknown). ValueError when the file is not well-formed pcapng."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 12 or struct.unpack_from("<II", data, 0)[0] != 0x0A0D0D0A or \
+            struct.unpack_from("<I", data, 8)[0] != 0x1A2B3C4D:
+        raise ValueError("not a little-endian pcapng file")
+    out, off = [], 0
+    while off < len(data):
+        if off + 12 > len(data):
+            raise ValueError(f"truncated block at {off}")
+        btype, blen = struct.unpack_from("<II", data, off)
+        if blen < 12 or blen % 4 or off + blen > len(data) or \
+                struct.unpack_from("<I", data, off + blen - 4)[0] != blen:
+            raise ValueError(f"bad block length {blen} at {off}")
+        if btype == 6:
+            caplen = struct.unpack_from("<I", data, off + 20)[0]
+            direction, o, end = 0, off + 28 + ((caplen + 3) & ~3), off + blen - 4
+            while o + 4 <= end:  # options (DPDK writes no end-of-options)
+                code, olen = struct.unpack_from("<HH", data, o)
+                if code == 0:
+                    break
+                if code == 2 and olen == 4:
+                    direction = struct.unpack_from("<I", data, o + 4)[0] & 3
+                o += 4 + ((olen + 3) & ~3)
+            out.append((direction, data[off + 28:off + 28 + caplen]))
+        off += blen
+    return out
+
+
+def check_capture(binary):
+    """--capture PORT:FILE[:COUNT]: the dataplane writes what it receives and sends on PORT."""
+    res = []
+    tmp = _tmp("cap")
+    try:
+        with open(os.path.join(tmp, "gw.conf"), "w") as f:
+            f.write(G.gateway_config().replace("{tmp}", tmp))
+        req = pad60(bytes(Ether(dst=BCAST, src=HOST_A_MAC) /
+                          arp_pkt(1, HOST_A_MAC, HOST_A, "00:00:00:00:00:00", GW_LAN_IP)))
+        rep = bytes(Ether(dst=HOST_A_MAC, src=GW_LAN_MAC) /
+                    arp_pkt(2, GW_LAN_MAC, GW_LAN_IP, HOST_A_MAC, HOST_A))
+        echo = IP(src=HOST_A, dst=GW_LAN_IP, ttl=64, id=0x0101) / ICMP(type=8, id=7, seq=1) / \
+            Raw(b"capture")
+        reply = IP(src=GW_LAN_IP, dst=HOST_A, ttl=64, id=0x0101) / ICMP(type=0, id=7, seq=1) / \
+            Raw(b"capture")
+        harness.write_pcap(os.path.join(tmp, "lan.pcap"), [req, lan_in(echo)])
+        harness.write_pcap(os.path.join(tmp, "empty.pcap"), [])
+        vdevs = ["--vdev", f"net_pcap0,rx_pcap={tmp}/lan.pcap,tx_pcap={tmp}/out0.pcap",
+                 "--vdev", f"net_pcap1,rx_pcap={tmp}/empty.pcap,tx_pcap={tmp}/out1.pcap"]
+        conf = ["--", "--config", os.path.join(tmp, "gw.conf")]
+
+        # One lcore, a relative FILE, no COUNT: until the stop.
+        r = run(binary, _eal(f"mpfdp-cap1-{os.getpid()}") + vdevs + conf +
+                ["--capture", "lan:cap.pcapng"], tmp, signal_after=1.0, sig=signal.SIGINT)
+        want = sorted([(1, req), (1, lan_in(echo)), (2, rep), (2, lan_out(reply))])
+        try:
+            got, bad = sorted(_pcapng_packets(os.path.join(tmp, "cap.pcapng"))), None
+        except (OSError, ValueError) as e:
+            got, bad = [], str(e)
+        res.append(("cli: --capture lan:cap.pcapng -> ARP request and echo in, ARP reply and "
+                    "echo reply out, in a pcapng file in the working directory", _errs(
+                        (r.rc == 0, f"exit {r.rc}"), (bad is None, f"capture file: {bad}"),
+                        (got == want, f"captured {[(d, f.hex()) for d, f in got]}"),
+                        ("stopped (dataplane stopping): 4 packets, 0 dropped" in r.out,
+                         "no stop line with 4 packets"))))
+
+        # Two workers and the main lcore, an endless LAN pcap: exactly COUNT packets.
+        harness.write_pcap(os.path.join(tmp, "load.pcap"), _load_frames())
+        load = set(_load_frames())
+        mw = os.path.join(tmp, "mw.conf")
+        with open(mw, "w") as f:
+            f.write(M.mw_gateway_config().replace("{tmp}", tmp))
+        args = _eal(f"mpfdp-cap2-{os.getpid()}", "0-2")
+        args += ["--vdev", "net_pcap0," + ",".join([f"rx_pcap={tmp}/load.pcap"] * 2) +
+                 ",infinite_rx=1," + ",".join(["tx_pcap=/dev/null"] * 3)]
+        args += ["--vdev", f"net_pcap1,rx_pcap={tmp}/empty.pcap," +
+                 ",".join(["tx_pcap=/dev/null"] * 3)]
+        path = os.path.join(tmp, "cap2.pcapng")
+        r = run(binary, args + ["--", "--config", mw, "--capture", f"lan:{path}:50"], tmp,
+                signal_after=1.0)
+        try:
+            got, bad = _pcapng_packets(path), None
+        except (OSError, ValueError) as e:
+            got, bad = [], str(e)
+        res.append(("cli: --capture lan:FILE:50 with 2 workers under load -> exactly 50 received "
+                    "LAN frames, 'count reached'", _errs(
+                        (r.rc == 0, f"exit {r.rc}"), (bad is None, f"capture file: {bad}"),
+                        (len(got) == 50, f"{len(got)} packets"),
+                        (all(d == 1 and f in load for d, f in got), "a packet not from the load"),
+                        ("stopped (count reached): 50 packets" in r.out, "no 'count reached'"))))
+
+        r = run(binary, _eal(f"mpfdp-cap3-{os.getpid()}") + vdevs + conf +
+                ["--capture", "nope:/tmp/x.pcapng"], tmp)
+        res.append(("cli: --capture of an unknown interface -> exit 2, 'no interface'", _errs(
+            (r.rc == 2, f"exit {r.rc}"),
+            (r.err.startswith("mpf-dataplane: --capture: no interface 'nope' (interfaces: lan, "
+                              "5g)"), f"stderr {r.err[:80]!r}"))))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return res
+
+
+check_capture.title = "cli: --capture"
+
+CHECKS = [check_options, check_config_errors, check_txq_shortage, check_sigterm, check_capture]

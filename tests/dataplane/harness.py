@@ -25,6 +25,7 @@ counters through the DPDK telemetry socket and which worker thread blocks in rea
 That turns "packet B must reach the owner after packet A was handled" into a fact instead of
 a timing guess.
 """
+import hashlib
 import json
 import os
 import platform
@@ -393,6 +394,11 @@ def tx_name(port, q):
     return f"out{port}.pcap" if q == 0 else f"out{port}q{q}.pcap"
 
 
+def region_name(prefix):
+    """A stats region name (/dev/shm/mpf-NAME) per run, so runs side by side never meet."""
+    return "t" + hashlib.sha1(prefix.encode()).hexdigest()[:16]
+
+
 def lcore_args(workers):
     if workers == 1:
         return ["-l", "0"]
@@ -443,7 +449,7 @@ def run_dataplane(binary, scn: Scenario, inputs, keep=False):
             args = [f"rx_pcap={tmp}/{rx_name(p, q)}" for q in range(scn.rx_queues)]
             args += [f"tx_pcap={tmp}/{tx_name(p, t)}" for t in range(scn.tx_queues())]
             cmd += ["--vdev", f"net_pcap{p}," + ",".join(args)]
-        cmd += ["--", "--config", conf]
+        cmd += ["--", "--config", conf, "--name", region_name(prefix)]
         for fd in feeders:
             fd.start(n_stages)
         proc = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -843,6 +843,24 @@ TEST_F(ConfigTest, ControlSocket) {
                "control.socket: path is longer than 107 bytes");
 }
 
+TEST_F(ConfigTest, ControlNameAndPublishInterval) {
+  Config d = load_text(kGateway);
+  EXPECT_EQ(d.control.name, "");  // the dataplane uses the role
+  EXPECT_EQ(d.control.publish_interval_ms, 100u);
+  Config c = load_text(kGateway + "control = { name = \"gw-1.a_b\"; publish_interval_ms = 50; };\n");
+  EXPECT_EQ(c.control.name, "gw-1.a_b");
+  EXPECT_EQ(c.control.publish_interval_ms, 50u);
+  expect_error(kGateway + "control = { name = \"\"; };\n", 7, "control.name: must be 1 to 31 characters");
+  expect_error(kGateway + "control = { name = \"" + std::string(32, 'a') + "\"; };\n", 7,
+               "control.name: must be 1 to 31 characters");
+  expect_error(kGateway + "control = { name = \"../x\"; };\n", 7,
+               "control.name: may hold only letters, digits");
+  expect_error(kGateway + "control = { publish_interval_ms = 5; };\n", 7,
+               "control.publish_interval_ms: 5 is out of range");
+  expect_error(kGateway + "control = { publish_interval_ms = 1001; };\n", 7,
+               "control.publish_interval_ms: 1001 is out of range");
+}
+
 // --- paths: weight, max_rate; the server's paths ----------------------------------------------
 
 // kGateway with `extra` added to the 5g path's group (line 5).

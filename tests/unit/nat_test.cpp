@@ -8,9 +8,12 @@
 #include <cstdio>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "nat/flow_select.hpp"
 #include "nat/nat_table.hpp"
 #include "nat/port_partition.hpp"
 #include "net/ipv4_packet.hpp"
@@ -962,6 +965,362 @@ TEST(NatTable, RandomizedLargeTable) {
   for (unsigned n; (n = t->expire(10'000'000, 1000)) > 0;) total += n;
   EXPECT_EQ(total, t->stats().created);
   EXPECT_EQ(t->stats().active, 0u);
+}
+
+// ---- per-session counters, scan, flow selection ----
+
+// Every session scan() lists at now, one pass, `budget` slots per call.
+std::vector<SessionInfo> scan_all(const NatTable& t, uint64_t now, uint32_t budget = 1u << 30) {
+  std::vector<SessionInfo> v;
+  uint32_t cursor = 0;
+  do {
+    t.scan(&cursor, budget, now, [&](const SessionInfo& s) { v.push_back(s); });
+  } while (cursor != 0);
+  return v;
+}
+
+using FlowKey = std::tuple<uint8_t, Ipv4, uint16_t, Ipv4, uint16_t>;
+FlowKey key_of(const SessionInfo& s) {
+  return {s.proto, s.inside_ip, s.inside_port, s.remote_ip, s.remote_port};
+}
+
+TEST(NatTable, SessionCountersBothWays) {
+  auto t = make(params());
+  Bytes a = udp(kIn, 40000, kRem, 53, 10);  // 38 bytes
+  ASSERT_EQ(in2out(*t, a, 1000), Drop::none);
+  uint16_t e = sport_of(a);
+  Bytes r = udp(kRem, 53, kExt, e, 30);  // 58
+  ASSERT_EQ(out2in(*t, r, 1500), Drop::none);
+  Bytes a2 = udp(kIn, 40000, kRem, 53, 3);  // 31
+  ASSERT_EQ(in2out(*t, a2, 2000), Drop::none);
+  // An ICMP error quoting the session is translated but is not the session's traffic.
+  Bytes err = icmp_error(net::kIcmpDestUnreach, 3, kRouter, kExt, a2);
+  ASSERT_EQ(out2in(*t, err, 2100), Drop::none);
+
+  Bytes q = echo(net::kIcmpEchoRequest, kIn2, kRem2, 0x4242);  // 44
+  ASSERT_EQ(in2out(*t, q, 3000), Drop::none);
+  uint16_t id = sport_of(q);
+  Bytes qr = echo(net::kIcmpEchoReply, kRem2, kExt, id);
+  ASSERT_EQ(out2in(*t, qr, 3001), Drop::none);
+  // Dropped packets count nowhere.
+  Bytes stray = echo(net::kIcmpEchoReply, kRem, kExt, id);
+  EXPECT_EQ(out2in(*t, stray, 3002), Drop::nat_no_session);
+
+  std::vector<SessionInfo> v = scan_all(*t, 4000);
+  ASSERT_EQ(v.size(), 2u);
+  std::sort(v.begin(), v.end(), [](auto& x, auto& y) { return x.proto > y.proto; });
+  const SessionInfo& u = v[0];
+  EXPECT_EQ(u.proto, net::kProtoUdp);
+  EXPECT_EQ(u.tcp_state, uint8_t(TcpState::none));
+  EXPECT_EQ(u.inside_ip, kIn);
+  EXPECT_EQ(u.inside_port, 40000);
+  EXPECT_EQ(u.remote_ip, kRem);
+  EXPECT_EQ(u.remote_port, 53);
+  EXPECT_EQ(u.external_ip, kExt);
+  EXPECT_EQ(u.external_port, e);
+  EXPECT_EQ(u.created_ms, 1000u);
+  EXPECT_EQ(u.last_ms, 2000u);
+  EXPECT_EQ(u.packets_out, 2u);
+  EXPECT_EQ(u.bytes_out, 38u + 31u);
+  EXPECT_EQ(u.packets_in, 1u);
+  EXPECT_EQ(u.bytes_in, 58u);
+  EXPECT_EQ(u.bytes(), 38u + 31u + 58u);
+
+  const SessionInfo& i = v[1];
+  EXPECT_EQ(i.proto, net::kProtoIcmp);
+  EXPECT_EQ(i.inside_ip, kIn2);
+  EXPECT_EQ(i.inside_port, 0x4242);
+  EXPECT_EQ(i.external_port, id);
+  EXPECT_EQ(i.remote_ip, kRem2);
+  EXPECT_EQ(i.remote_port, 0);
+  EXPECT_EQ(i.created_ms, 3000u);
+  EXPECT_EQ(i.last_ms, 3001u);
+  EXPECT_EQ(i.packets_out, 1u);
+  EXPECT_EQ(i.bytes_out, 44u);
+  EXPECT_EQ(i.packets_in, 1u);
+  EXPECT_EQ(i.bytes_in, 44u);
+
+  // A slot freed and used again starts from zero.
+  EXPECT_EQ(t->expire(10'000'000, 100), 2u);
+  Bytes b = udp(kIn, 40000, kRem, 53, 0);  // 28
+  ASSERT_EQ(in2out(*t, b, 10'000'001), Drop::none);
+  v = scan_all(*t, 10'000'002);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].packets_out, 1u);
+  EXPECT_EQ(v[0].bytes_out, 28u);
+  EXPECT_EQ(v[0].packets_in, 0u);
+  EXPECT_EQ(v[0].bytes_in, 0u);
+  EXPECT_EQ(v[0].created_ms, 10'000'001u);
+}
+
+TEST(NatTable, SessionTcpStates) {
+  auto t = make(params());
+  auto state = [&](uint64_t now) {
+    std::vector<SessionInfo> v = scan_all(*t, now);
+    EXPECT_EQ(v.size(), 1u);
+    return v.empty() ? 0xff : v[0].tcp_state;
+  };
+  Bytes syn = tcp(kIn, 40000, kRem, 80, net::kTcpSyn, 0);
+  ASSERT_EQ(in2out(*t, syn, 0), Drop::none);
+  uint16_t e = sport_of(syn);
+  EXPECT_EQ(state(1), uint8_t(TcpState::opening));
+  Bytes sa = tcp(kRem, 80, kExt, e, net::kTcpSyn | net::kTcpAck, 0);
+  ASSERT_EQ(out2in(*t, sa, 1), Drop::none);
+  EXPECT_EQ(state(1), uint8_t(TcpState::opening));
+  Bytes ack = tcp(kIn, 40000, kRem, 80, net::kTcpAck, 0);
+  ASSERT_EQ(in2out(*t, ack, 2), Drop::none);
+  EXPECT_EQ(state(2), uint8_t(TcpState::established));
+  Bytes fin = tcp(kIn, 40000, kRem, 80, net::kTcpFin | net::kTcpAck, 0);
+  ASSERT_EQ(in2out(*t, fin, 3), Drop::none);
+  EXPECT_EQ(state(3), uint8_t(TcpState::closing));
+  Bytes fin2 = tcp(kRem, 80, kExt, e, net::kTcpFin | net::kTcpAck, 0);
+  ASSERT_EQ(out2in(*t, fin2, 4), Drop::none);
+  EXPECT_EQ(state(4), uint8_t(TcpState::closed));
+  Bytes rst = tcp(kRem, 80, kExt, e, net::kTcpRst, 0);
+  ASSERT_EQ(out2in(*t, rst, 5), Drop::none);
+  EXPECT_EQ(state(5), uint8_t(TcpState::reset));
+  // last_ms follows the class the session moved to (reset: at most 10 s).
+  std::vector<SessionInfo> v = scan_all(*t, 6);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].last_ms, 5u);
+  EXPECT_EQ(v[0].packets_out, 3u);
+  EXPECT_EQ(v[0].packets_in, 3u);
+  EXPECT_EQ(v[0].bytes_out, 3u * 40);
+  EXPECT_STREQ(tcp_state_name(uint8_t(TcpState::established)), "established");
+  EXPECT_STREQ(tcp_state_name(0), "-");
+}
+
+TEST(NatTable, PortForwardTrafficHasNoSession) {
+  PortForwards fw({{net::kProtoTcp, 20001, kIn2, 80}});
+  TableParams p = params(20000, 20003);
+  p.forwards = &fw;
+  auto t = make(p);
+  Bytes in = tcp(kRem, 40000, kExt, 20001, net::kTcpSyn, 5);
+  ASSERT_EQ(out2in(*t, in, 0), Drop::none);
+  Bytes back = tcp(kIn2, 80, kRem, 40000, net::kTcpSyn | net::kTcpAck, 5);
+  ASSERT_EQ(in2out(*t, back, 0), Drop::none);
+  EXPECT_TRUE(scan_all(*t, 1).empty());
+}
+
+TEST(NatTable, ScanCursorAndBudget) {
+  auto t = make(params(20000, 20999, 10));
+  uint32_t cursor = 0;
+  unsigned calls = 0;
+  auto none = [&](const SessionInfo&) { ++calls; };
+  EXPECT_EQ(t->scan(&cursor, 4, 0, none), 4u);
+  EXPECT_EQ(cursor, 4u);
+  EXPECT_EQ(t->scan(&cursor, 4, 0, none), 4u);
+  EXPECT_EQ(cursor, 8u);
+  EXPECT_EQ(t->scan(&cursor, 4, 0, none), 2u);  // the end: wraps
+  EXPECT_EQ(cursor, 0u);
+  EXPECT_EQ(t->scan(&cursor, 100, 0, none), 10u);
+  EXPECT_EQ(cursor, 0u);
+  cursor = 12345;  // beyond the pool: restarts at 0
+  EXPECT_EQ(t->scan(&cursor, 3, 0, none), 3u);
+  EXPECT_EQ(cursor, 3u);
+  EXPECT_EQ(t->scan(&cursor, 0, 0, none), 0u);
+  EXPECT_EQ(cursor, 3u);
+  EXPECT_EQ(calls, 0u);  // an empty table lists nothing
+
+  // The plain function pointer form.
+  Bytes a = udp(kIn, 40000, kRem, 53);
+  ASSERT_EQ(in2out(*t, a, 0), Drop::none);
+  cursor = 0;
+  unsigned n = 0;
+  EXPECT_EQ(t->scan(&cursor, 10, 1,
+                    [](const SessionInfo& s, void* ctx) {
+                      EXPECT_EQ(s.inside_port, 40000);
+                      ++*static_cast<unsigned*>(ctx);
+                    },
+                    &n),
+            10u);
+  EXPECT_EQ(n, 1u);
+  EXPECT_EQ(cursor, 0u);
+}
+
+TEST(NatTable, ScanVisitsEveryLiveSessionOnce) {
+  auto t = make(params(20000, 20999, 1024));
+  std::set<FlowKey> want;
+  for (uint16_t i = 0; i < 300; ++i) {
+    Bytes b = udp(ip4(10, 0, i >> 8, i & 255), uint16_t(30000 + i % 11), kRem, 53);
+    ASSERT_EQ(in2out(*t, b, 0), Drop::none);
+    want.insert({net::kProtoUdp, ip4(10, 0, i >> 8, i & 255), uint16_t(30000 + i % 11), kRem, 53});
+  }
+  uint32_t cursor = 0, slots = 0;
+  unsigned calls = 0;
+  std::multiset<FlowKey> seen;
+  do {
+    slots += t->scan(&cursor, 7, 1, [&](const SessionInfo& s) { seen.insert(key_of(s)); });
+    ++calls;
+  } while (cursor != 0);
+  EXPECT_EQ(slots, 1024u);
+  EXPECT_EQ(calls, (1024u + 6) / 7);
+  EXPECT_EQ(seen.size(), 300u);
+  EXPECT_EQ(std::set<FlowKey>(seen.begin(), seen.end()), want);
+}
+
+TEST(NatTable, ScanWhileTheTableChanges) {
+  auto t = make(params(20000, 20999, 1024));
+  std::set<FlowKey> stay;
+  for (uint16_t i = 0; i < 300; ++i) {
+    Ipv4 in = ip4(10, 1, 0, uint8_t(i));
+    if (i % 3 == 0) {  // ICMP: 60 s, expired mid-pass
+      Bytes b = echo(net::kIcmpEchoRequest, in, kRem, uint16_t(1000 + i));
+      ASSERT_EQ(in2out(*t, b, 0), Drop::none);
+    } else {  // UDP: 300 s, alive throughout
+      Bytes b = udp(in, 5000, kRem, 53);
+      ASSERT_EQ(in2out(*t, b, 0), Drop::none);
+      stay.insert({net::kProtoUdp, in, 5000, kRem, 53});
+    }
+  }
+  uint32_t cursor = 0;
+  std::multiset<FlowKey> seen;
+  auto collect = [&](const SessionInfo& s) { seen.insert(key_of(s)); };
+  uint64_t now = 1000;
+  for (int k = 0; k < 3; ++k) t->scan(&cursor, 50, now, collect);
+  ASSERT_NE(cursor, 0u);
+  // Mid-pass: the ICMP sessions expire and new sessions take their slots.
+  now = 61'000;
+  EXPECT_EQ(t->expire(now, 1000), 100u);
+  for (uint16_t i = 0; i < 150; ++i) {
+    Bytes b = udp(ip4(10, 2, 0, uint8_t(i)), 6000, kRem2, 123);
+    ASSERT_EQ(in2out(*t, b, now), Drop::none);
+  }
+  do t->scan(&cursor, 50, now, collect);
+  while (cursor != 0);
+  for (const FlowKey& k : stay) EXPECT_EQ(seen.count(k), 1u);
+  for (const FlowKey& k : seen) EXPECT_EQ(seen.count(k), 1u) << "visited twice";
+}
+
+TEST(NatTable, ScanSkipsExpiredSessions) {
+  auto t = make(params());
+  Bytes i = echo(net::kIcmpEchoRequest, kIn, kRem, 7);  // 60 s
+  Bytes u = udp(kIn, 40000, kRem, 53);                  // 300 s
+  Bytes c = tcp(kIn, 40001, kRem, 80, net::kTcpSyn);    // transitory 240 s
+  ASSERT_EQ(in2out(*t, i, 0), Drop::none);
+  ASSERT_EQ(in2out(*t, u, 0), Drop::none);
+  ASSERT_EQ(in2out(*t, c, 0), Drop::none);
+  EXPECT_EQ(scan_all(*t, 59'999, 5).size(), 3u);
+  // Expired but not reaped yet: the table still holds it, scan does not list it.
+  EXPECT_EQ(scan_all(*t, 60'000, 5).size(), 2u);
+  EXPECT_EQ(t->stats().active, 3u);
+  std::vector<SessionInfo> v = scan_all(*t, 240'000, 5);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].proto, net::kProtoUdp);
+  EXPECT_EQ(t->expire(240'000, 100), 2u);
+  EXPECT_EQ(scan_all(*t, 240'000, 5).size(), 1u);
+  EXPECT_EQ(scan_all(*t, 300'000, 5).size(), 0u);
+}
+
+SessionInfo flow_info(uint8_t proto, Ipv4 in, uint16_t inp, Ipv4 rem, uint16_t remp, Ipv4 ext,
+                      uint16_t extp, uint64_t bytes = 0) {
+  SessionInfo s;
+  s.proto = proto;
+  s.inside_ip = in;
+  s.inside_port = inp;
+  s.remote_ip = rem;
+  s.remote_port = remp;
+  s.external_ip = ext;
+  s.external_port = extp;
+  s.bytes_out = bytes;
+  return s;
+}
+
+TEST(FlowSelect, FilterMatches) {
+  const SessionInfo s = flow_info(net::kProtoTcp, kIn, 40000, kRem, 443, kExt, 20001);
+  auto filter = [](uint8_t proto, Ipv4 addr, uint8_t len, uint16_t port) {
+    shm::FlowFilter f{};
+    f.proto = proto;
+    f.addr = addr;
+    f.prefix_len = len;
+    f.port = port;
+    return f;
+  };
+  EXPECT_TRUE(matches(filter(0, 0, 0, 0), s));
+  EXPECT_TRUE(matches(filter(net::kProtoTcp, 0, 0, 0), s));
+  EXPECT_FALSE(matches(filter(net::kProtoUdp, 0, 0, 0), s));
+  EXPECT_TRUE(matches(filter(0, ip4(192, 168, 1, 0), 24, 0), s));    // inside
+  EXPECT_TRUE(matches(filter(0, ip4(203, 0, 113, 99), 24, 0), s));   // remote, host bits ignored
+  EXPECT_TRUE(matches(filter(0, kExt, 32, 0), s));                    // external
+  EXPECT_TRUE(matches(filter(0, kIn, 40, 0), s));                     // > 32 counts as 32
+  EXPECT_FALSE(matches(filter(0, kIn + 1, 32, 0), s));
+  EXPECT_FALSE(matches(filter(0, ip4(10, 0, 0, 0), 8, 0), s));
+  EXPECT_TRUE(matches(filter(0, ip4(10, 0, 0, 0), 0, 0), s));         // prefix 0: any address
+  EXPECT_TRUE(matches(filter(0, ip4(128, 0, 0, 0), 1, 0), s));        // 192/203/100: top bit
+  EXPECT_TRUE(matches(filter(0, 0, 0, 40000), s));
+  EXPECT_TRUE(matches(filter(0, 0, 0, 443), s));
+  EXPECT_TRUE(matches(filter(0, 0, 0, 20001), s));
+  EXPECT_FALSE(matches(filter(0, 0, 0, 80), s));
+  EXPECT_TRUE(matches(filter(net::kProtoTcp, ip4(192, 168, 0, 0), 16, 443), s));
+  EXPECT_FALSE(matches(filter(net::kProtoTcp, ip4(192, 168, 0, 0), 16, 80), s));
+  EXPECT_FALSE(matches(filter(net::kProtoIcmp, ip4(192, 168, 0, 0), 16, 443), s));
+}
+
+TEST(FlowSelect, TopNKeepsTheLargest) {
+  std::mt19937 rng(99);
+  TopN top(shm::kFlowsPerLcore);
+  for (uint32_t n : {0u, 1u, 10u, 256u, 1000u}) {
+    top.reset(n);
+    std::vector<uint64_t> all;
+    for (unsigned i = 0; i < 700; ++i) {
+      uint64_t bytes = (uint64_t(rng()) << 20) + i;  // distinct
+      all.push_back(bytes);
+      SessionInfo s = flow_info(net::kProtoUdp, kIn, uint16_t(i), kRem, 53, kExt, uint16_t(i));
+      s.bytes_out = bytes / 3;
+      s.bytes_in = bytes - bytes / 3;
+      top.offer(s);
+    }
+    std::sort(all.rbegin(), all.rend());
+    uint32_t keep = std::min<uint32_t>(n, shm::kFlowsPerLcore);
+    ASSERT_EQ(top.size(), keep);
+    std::span<const SessionInfo> got = top.sorted();
+    ASSERT_EQ(got.size(), keep);
+    for (uint32_t k = 0; k < keep; ++k) EXPECT_EQ(got[k].bytes(), all[k]) << "n " << n << " k " << k;
+  }
+  // Fewer offered than kept: all of them, sorted.
+  top.reset(5);
+  for (uint64_t b : {30u, 10u, 50u}) {
+    SessionInfo s;
+    s.bytes_in = b;
+    top.offer(s);
+  }
+  std::span<const SessionInfo> got = top.sorted();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].bytes(), 50u);
+  EXPECT_EQ(got[1].bytes(), 30u);
+  EXPECT_EQ(got[2].bytes(), 10u);
+}
+
+TEST(FlowSelect, ToFlow) {
+  SessionInfo s = flow_info(net::kProtoTcp, kIn, 40000, kRem, 443, kExt, 20001);
+  s.tcp_state = uint8_t(TcpState::established);
+  s.created_ms = 1000;
+  s.last_ms = 9000;
+  s.packets_out = 1;
+  s.bytes_out = 2;
+  s.packets_in = 3;
+  s.bytes_in = 4;
+  shm::Flow f = to_flow(s, 12'500);
+  EXPECT_EQ(f.proto, net::kProtoTcp);
+  EXPECT_EQ(f.tcp_state, uint8_t(TcpState::established));
+  EXPECT_EQ(f.inside_ip, kIn);
+  EXPECT_EQ(f.remote_ip, kRem);
+  EXPECT_EQ(f.external_ip, kExt);
+  EXPECT_EQ(f.inside_port, 40000);
+  EXPECT_EQ(f.remote_port, 443);
+  EXPECT_EQ(f.external_port, 20001);
+  EXPECT_EQ(f.idle_ms, 3500u);
+  EXPECT_EQ(f.age_s, 11u);
+  EXPECT_EQ(f.packets_out, 1u);
+  EXPECT_EQ(f.bytes_out, 2u);
+  EXPECT_EQ(f.packets_in, 3u);
+  EXPECT_EQ(f.bytes_in, 4u);
+  f = to_flow(s, 500);  // a clock behind the session: zero, not a wrap
+  EXPECT_EQ(f.idle_ms, 0u);
+  EXPECT_EQ(f.age_s, 0u);
+  s.last_ms = 0;
+  f = to_flow(s, uint64_t(1) << 40);
+  EXPECT_EQ(f.idle_ms, UINT32_MAX);
 }
 
 // Quick micro-measure, run with --gtest_also_run_disabled_tests.

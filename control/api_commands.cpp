@@ -1,0 +1,195 @@
+// Commands the dataplane carries out through the mailbox: path.set and capture. Names given by
+// the operator (path, peer, port) are resolved here against the snapshot, so the dataplane only
+// ever sees indexes.
+#include <cmath>
+#include <cstring>
+
+#include "api.hpp"
+#include "args.hpp"
+#include "region_view.hpp"
+#include "units.hpp"
+
+namespace mpf::control {
+
+namespace {
+
+constexpr uint64_t kMinRate = 64'000;           // bit/s, as the configuration's max_rate
+constexpr uint64_t kMaxRate = 400'000'000'000;
+
+[[noreturn]] void bad(const std::string& m) { throw ApiError("bad_request", m); }
+
+std::unique_ptr<shm::Snapshot> need_snapshot(const shm::Region& r) {
+  auto s = read_snapshot(r);
+  if (!s) throw ApiError("failed", "the dataplane's snapshot stays mid-update (is it stuck?)");
+  return s;
+}
+
+// The peer a path.set names: by tunnel id, else the first (the gateway's only peer).
+unsigned find_peer(const shm::Region& r, const shm::Snapshot& s, std::optional<int64_t> id) {
+  unsigned n = peer_count(r);
+  if (n == 0) throw ApiError("not_found", "the dataplane has no peers");
+  if (!id) return 0;
+  std::string have;
+  for (unsigned i = 0; i < n; i++) {
+    if (s.peers[i].tunnel_id == uint64_t(*id)) return i;
+    have += (have.empty() ? "" : ", ") + std::to_string(s.peers[i].tunnel_id);
+  }
+  throw ApiError("not_found", "no peer with tunnel id " + std::to_string(*id) + " (peers: " + have + ")");
+}
+
+int find_path(const shm::PeerSnap& peer, const std::string& name) {
+  std::string have;
+  for (unsigned k = 0; k < shm::kPaths; k++) {
+    if (!peer.paths[k].configured) continue;
+    if (field(peer.paths[k].name) == name) return int(k);
+    have += (have.empty() ? "" : ", ") + field(peer.paths[k].name);
+  }
+  throw ApiError("not_found", "no path \"" + name + "\" (paths: " + have + ")");
+}
+
+uint64_t rate_of(const json& v) {
+  std::optional<uint64_t> bps;
+  if (v.is_number_unsigned()) {
+    bps = v.get<uint64_t>();
+  } else if (v.is_number_float() && v.get<double>() >= 0 && v.get<double>() < 9e18) {
+    bps = uint64_t(std::llround(v.get<double>()));
+  } else if (v.is_string()) {
+    bps = parse_bit_rate(v.get<std::string>());
+  }
+  if (!bps)
+    bad("\"max_rate\" must be bit/s as a number or a string like \"48M\", not " + v.dump());
+  if (*bps != 0 && (*bps < kMinRate || *bps > kMaxRate))
+    bad("\"max_rate\" must be 0 (unlimited) or 64k..400G bit/s, not " + std::to_string(*bps));
+  return *bps;
+}
+
+// A capture port: a port name, or a path name (the port carrying that path).
+unsigned find_port(const shm::Region& r, const shm::Snapshot& s, const std::string& name) {
+  std::string have;
+  for (unsigned i = 0; i < port_count(r); i++) {
+    if (field(s.ports[i].name) == name) return i;
+    have += (have.empty() ? "" : ", ") + field(s.ports[i].name);
+  }
+  if (peer_count(r) > 0) {
+    for (unsigned k = 0; k < shm::kPaths; k++) {
+      const shm::PathSnap& p = s.peers[0].paths[k];
+      if (!p.configured || field(p.name) != name) continue;
+      for (unsigned i = 0; i < port_count(r); i++)
+        if (s.ports[i].kind == shm::PortKindCode::path && s.ports[i].path_id == k) return i;
+    }
+  }
+  throw ApiError("not_found", "no port or path \"" + name + "\" (ports: " + have + ")");
+}
+
+json capture_json(const shm::Region& r, const shm::Response& resp) {
+  const shm::CaptureState& c = resp.capture;
+  auto snap = read_snapshot(r);
+  json port;
+  if (snap && c.port_index < port_count(r)) port = field(snap->ports[c.port_index].name);
+  return json{{"active", c.active != 0},
+              {"port", port},
+              {"port_index", c.port_index},
+              {"packets", c.packets},
+              {"bytes", c.bytes},
+              {"dropped", c.dropped},
+              {"started_unix_ms", c.started_unix_ms},
+              {"stopped_unix_ms", c.stopped_unix_ms},
+              {"file", field(c.file)},
+              {"message", field(resp.message)}};
+}
+
+}  // namespace
+
+Outcome cmd_path_set(const ApiContext& ctx, const json& args) {
+  Args a(args);
+  std::optional<std::string> name = a.string("path");
+  std::optional<int64_t> peer_id = a.integer("peer", 0, 0xffffffffll);
+  std::optional<std::string> state = a.one_of("state", {"up", "down", "auto"});
+  std::optional<int64_t> weight = a.integer("weight", 1, 1000);
+  const json* rate = a.raw("max_rate");
+  const json* impairment = a.raw("impairment");
+  a.done();
+  if (!name) bad("\"path\" (the path's name) is required");
+  if (impairment) throw ApiError("unsupported", "impairment is not implemented yet");
+  if (!state && !weight && !rate) bad("nothing to set: give state, weight or max_rate");
+  MailboxJob job;
+  job.req.op = shm::Op::path_set;
+  shm::PathSetArgs& p = job.req.path_set;
+  p.weight = weight ? uint32_t(*weight) : shm::kKeepWeight;
+  p.max_rate_bps = rate ? rate_of(*rate) : shm::kKeepRate;
+  if (state) {
+    p.set_admin = 1;
+    p.admin = *state == "up"     ? shm::AdminState::up
+              : *state == "down" ? shm::AdminState::down
+                                 : shm::AdminState::automatic;
+  }
+  const shm::Region& r = need_region(ctx);
+  auto snap = need_snapshot(r);
+  p.peer_index = find_peer(r, *snap, peer_id);
+  p.path_id = uint8_t(find_path(snap->peers[p.peer_index], *name));
+  unsigned pi = p.peer_index, k = p.path_id;
+  job.finish = [pi, k](const shm::Region& reg, const shm::Response& resp) {
+    // The dataplane applied it: echo the path as the next snapshot shows it.
+    json j{{"peer", nullptr}, {"path", nullptr}, {"message", field(resp.message)}};
+    if (auto s = read_snapshot(reg)) {
+      const shm::PathSnap& p = s->peers[pi].paths[k];
+      j = {{"peer", s->peers[pi].tunnel_id},
+           {"path", field(p.name)},
+           {"path_id", k},
+           {"admin", admin_name(p.admin)},
+           {"weight", p.weight},
+           {"max_rate_bps", p.max_rate_bps},
+           {"message", field(resp.message)}};
+    }
+    return j;
+  };
+  return job;
+}
+
+Outcome cmd_capture(const ApiContext& ctx, const json& args) {
+  Args a(args);
+  std::string action = a.one_of("action", {"start", "stop", "status"}).value_or("");
+  std::optional<std::string> port = a.string("port");
+  std::optional<int64_t> count = a.integer("count", 1, 0xffffffffll);
+  const json* duration = a.raw("duration");
+  std::optional<std::string> file = a.string("file");
+  std::optional<std::string> dir = a.one_of("dir", {"rx", "tx", "both"});
+  std::optional<int64_t> snaplen = a.integer("snaplen", 1, 65535);
+  a.done();
+  if (action.empty()) bad("\"action\" (start|stop|status) is required");
+  MailboxJob job;
+  job.finish = capture_json;
+  if (action != "start") {
+    if (port || count || duration || file || dir || snaplen)
+      bad("capture " + action + " takes no other argument");
+    need_region(ctx);
+    job.req.op = action == "stop" ? shm::Op::capture_stop : shm::Op::capture_status;
+    return job;
+  }
+  job.req.op = shm::Op::capture_start;
+  shm::CaptureArgs& c = job.req.capture;
+  if (!port) bad("\"port\" (a port or path name) is required to start a capture");
+  if (!file) bad("\"file\" (an absolute path for the pcapng file) is required");
+  if (file->empty() || (*file)[0] != '/') bad("\"file\" must be an absolute path, not \"" + *file + "\"");
+  if (file->size() >= sizeof c.file) bad("\"file\" is longer than 255 bytes");
+  if (file->find('\0') != std::string::npos) bad("\"file\" holds a NUL byte");
+  if (duration) {
+    if (!duration->is_number() || duration->get<double>() <= 0 || duration->get<double>() > 86400)
+      bad("\"duration\" must be seconds, 0 < duration <= 86400, not " + duration->dump());
+    c.duration_ms = uint32_t(std::llround(duration->get<double>() * 1000));
+    if (c.duration_ms == 0) c.duration_ms = 1;
+  }
+  if (!count && !duration) bad("give \"count\" or \"duration\" (or both): a capture must end");
+  c.count = count ? uint32_t(*count) : 0;
+  c.snaplen = snaplen ? uint32_t(*snaplen) : 0;
+  c.dir = !dir || *dir == "both" ? shm::CaptureDir::both
+          : *dir == "rx"         ? shm::CaptureDir::rx
+                                 : shm::CaptureDir::tx;
+  std::memcpy(c.file, file->data(), file->size());
+  const shm::Region& r = need_region(ctx);
+  auto snap = need_snapshot(r);
+  c.port_index = uint8_t(find_port(r, *snap, *port));
+  return job;
+}
+
+}  // namespace mpf::control

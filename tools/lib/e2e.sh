@@ -1,0 +1,96 @@
+# shellcheck shell=bash
+# Shared scaffolding of the end-to-end tests (tests/e2e/*_test.sh). Source it after common.sh;
+# then call e2e_init "<tmp tag>" once, at the top of the test.
+#
+# e2e_init does what every test needs before its first check:
+#   - re-runs the script in a child bash and only waits for it here, so that Ctrl-C and TERM
+#     reach the test promptly as a TERM, whose trap ends it and runs the cleanup;
+#   - takes the test bed lock (one user of the fixed namespace names at a time);
+#   - makes $TMP, sets the EXIT/INT/TERM traps: background helpers are killed, the test bed is
+#     taken down (unless MPF_E2E_KEEP=1 and a check failed), $TMP removed; e2e_on_cleanup adds
+#     a function to run first (stopping daemons the test started).
+# Checks print "ok - ..." / "not ok - ..." (ok, nok); e2e_finish prints the summary and exits
+# 0 when every check passed, 1 otherwise.
+
+e2e_init() { # tmp-tag "$@"
+    local tag="$1"; shift
+    if [ "${MPF_E2E_INNER:-0}" != 1 ]; then
+        MPF_E2E_INNER=1 bash "$0" "$@" &
+        local child=$! sig=0 rc
+        trap 'sig=130; kill -TERM "$child" 2>/dev/null || true' INT
+        trap 'sig=143; kill -TERM "$child" 2>/dev/null || true' TERM
+        while :; do
+            rc=0
+            wait "$child" || rc=$?
+            kill -0 "$child" 2>/dev/null || break
+        done
+        if [ "$sig" != 0 ]; then exit "$sig"; fi
+        exit "$rc"
+    fi
+    testbed_lock || { echo "not ok - test bed busy"; exit 1; }
+    E2E_T0="$(now_ms)"
+    TMP="$(mktemp -d "/tmp/mpf-e2e-$tag.XXXXXX")"
+    PASS=0
+    FAILS=()
+    BG_PIDS=()
+    E2E_CLEANUPS=()
+    trap e2e_cleanup EXIT
+    trap 'echo "not ok - interrupted"; exit 130' INT
+    trap 'echo "not ok - interrupted (SIGTERM)"; exit 143' TERM
+    trap 'echo "# command failed (status $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
+}
+
+e2e_on_cleanup() { E2E_CLEANUPS+=("$1"); }
+
+# shellcheck disable=SC2317  # (invoked by trap)
+e2e_cleanup() {
+    local rc=$? p f
+    trap - EXIT INT TERM
+    for f in "${E2E_CLEANUPS[@]}"; do "$f" || true; done
+    for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    if [ "${MPF_E2E_KEEP:-0}" = 1 ] && [ "${#FAILS[@]}" -gt 0 ]; then
+        echo "# MPF_E2E_KEEP=1: test bed left up (tools/testbed status / down); files in $TMP"
+    else
+        bash "$MPF_ROOT/tools/testbed" down >/dev/null 2>&1 || true
+        rm -rf "$TMP"
+    fi
+    for p in "${BG_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    exit "$rc"
+}
+
+ok()  { PASS=$((PASS + 1)); echo "ok - $*"; }
+nok() { FAILS+=("$*"); echo "not ok - $*"; }
+note() { echo "# $*"; }
+check() { # description command...: ok when the command succeeds
+    local what="$1"; shift
+    if "$@"; then ok "$what"; else nok "$what"; fi
+}
+nsx() { local ns="$1"; shift; ip netns exec "$ns" "$@"; }
+# Start a helper in the background, killed at exit; output to the file named first. bgns runs
+# it in a namespace (the pid is the helper's own: ip netns exec execs it). LAST_BG = its pid.
+bg() { # outfile cmd...
+    local out="$1"; shift
+    "$@" >"$out" 2>&1 </dev/null 9>&- &
+    BG_PIDS+=("$!")
+    LAST_BG=$!
+}
+bgns() { # outfile ns cmd...
+    local out="$1" ns="$2"; shift 2
+    ip netns exec "$ns" "$@" >"$out" 2>&1 </dev/null 9>&- &
+    BG_PIDS+=("$!")
+    LAST_BG=$!
+}
+fcmp() { awk "BEGIN { exit !($1) }"; }
+
+e2e_finish() { # name
+    local secs
+    secs="$(fmt_secs $(( $(now_ms) - E2E_T0 )))"
+    if [ "${#FAILS[@]}" -eq 0 ]; then
+        echo "# $1: all $PASS checks passed in ${secs} s"
+        exit 0
+    fi
+    echo "# $1: ${#FAILS[@]} failed, $PASS passed in ${secs} s:"
+    local f
+    for f in "${FAILS[@]}"; do echo "#   $f"; done
+    exit 1
+}
