@@ -36,11 +36,7 @@ int main(int argc, char** argv) {
   mpf::control::ServerOptions opt;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
-    auto value = [&](const char* name) -> const char* {
-      if (i + 1 >= argc) return nullptr;
-      (void)name;
-      return argv[++i];
-    };
+    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
     if (a == "--help" || a == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
@@ -50,17 +46,17 @@ int main(int argc, char** argv) {
     } else if (a == "--foreground") {
       continue;
     } else if (a == "--dataplane" || a == "--shm") {
-      const char* v = value(a.c_str());
+      const char* v = value();
       if (!v || !*v) return usage((a + " needs a value").c_str());
       if (!region.empty()) return usage("give one of --dataplane and --shm, once");
       if (a == "--dataplane" && std::strchr(v, '/')) return usage("--dataplane takes a name; use --shm for a path");
       region = v;
     } else if (a == "--socket") {
-      const char* v = value("--socket");
+      const char* v = value();
       if (!v) return usage("--socket needs a path");
       opt.socket_path = v;
     } else if (a == "--metrics") {
-      const char* v = value("--metrics");
+      const char* v = value();
       if (!v) return usage("--metrics needs [HOST:]PORT");
       opt.metrics = v;
     } else {

@@ -1,12 +1,10 @@
 #include "commands.hpp"
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 
-#if __has_include("capture.hpp")  // TEMP until capture lands
 #include "capture.hpp"
-#define MPF_HAVE_CAPTURE 1
-#endif
 #include "worker.hpp"
 
 namespace mpf::dp {
@@ -40,11 +38,19 @@ void CommandChannel::poll(uint64_t now_ms) {
     if (!all) set_message(&r, "workers did not list their flows within 2 s");
     return answer(r);
   }
-  const uint64_t seq = __atomic_load_n(&reg.mailbox.req_seq, __ATOMIC_ACQUIRE);
+  uint64_t seq = __atomic_load_n(&reg.mailbox.req_seq, __ATOMIC_ACQUIRE);
   if (seq == handled_) return;
-  handled_ = seq;
   shm::Request q;
-  std::memcpy(&q, &reg.mailbox.req, sizeof q);
+  // A controld that gave up on an earlier answer may be writing the next request right now:
+  // act only on a copy the sequence number did not move under.
+  for (;;) {
+    std::memcpy(&q, &reg.mailbox.req, sizeof q);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    const uint64_t again = __atomic_load_n(&reg.mailbox.req_seq, __ATOMIC_ACQUIRE);
+    if (again == seq) break;
+    seq = again;
+  }
+  handled_ = seq;
   shm::Response r{};
   if (execute(q, &r, now_ms)) answer(r);
 }
@@ -54,6 +60,7 @@ bool CommandChannel::execute(const shm::Request& q, shm::Response* out, uint64_t
   switch (q.op) {
     case shm::Op::path_set:
       out->status = path_set(q.path_set, &msg);
+      if (out->status == shm::Status::ok) on_path_change_();
       break;
     case shm::Op::flows: {
       shm::Region& reg = *app_.shm;
@@ -72,10 +79,6 @@ bool CommandChannel::execute(const shm::Request& q, shm::Response* out, uint64_t
     case shm::Op::capture_start:
     case shm::Op::capture_stop:
     case shm::Op::capture_status:
-#ifndef MPF_HAVE_CAPTURE
-      out->status = shm::Status::unsupported;
-      break;
-#else
       if (!app_.capture) {
         out->status = shm::Status::unsupported;
         msg = "capture is not available (its memory could not be set up at start)";
@@ -86,7 +89,6 @@ bool CommandChannel::execute(const shm::Request& q, shm::Response* out, uint64_t
       else if (q.op == shm::Op::capture_stop) app_.capture->stop();
       out->capture = app_.capture->state();
       break;
-#endif
     default:
       out->status = shm::Status::bad_request;
       msg = "unknown operation " + std::to_string(uint32_t(q.op));

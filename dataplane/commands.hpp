@@ -3,6 +3,7 @@
 // lcore publishes (PathPub seqlock, path_gen), workers read once per pass. Nothing here blocks.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "app.hpp"
@@ -12,7 +13,9 @@ namespace mpf::dp {
 
 class CommandChannel {
  public:
-  explicit CommandChannel(App& app) : app_(app) {}
+  // on_path_change runs (main lcore) after a path setting changed, before the answer.
+  CommandChannel(App& app, std::function<void()> on_path_change)
+      : app_(app), on_path_change_(std::move(on_path_change)) {}
   // Every pass: one load when nothing is asked. A flows request is answered once every worker
   // has filled its list (or after a deadline).
   void poll(uint64_t now_ms);
@@ -24,6 +27,7 @@ class CommandChannel {
   void answer(const shm::Response& r);
 
   App& app_;
+  std::function<void()> on_path_change_;
   uint64_t handled_ = 0;        // req_seq of the last request answered (or being answered)
   bool flows_pending_ = false;
   uint64_t flows_deadline_ms_ = 0;

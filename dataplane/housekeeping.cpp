@@ -207,6 +207,9 @@ void Housekeeping::on_probe(rte_mbuf* m, uint16_t peer, const tunnel::Header& h,
   rh.timestamp_us = h.timestamp_us;  // echoed: the gateway measures the round trip
   if (!encapsulate(reply, r, rh, ip_id_++)) return drop(reply, Drop::mbuf_exhausted);
   bump(stats_.probe_replies_sent);
+  PathCounters& c = path_tx_[size_t(peer) * kMaxPaths + h.path_id];
+  bump(c.tx_frames);
+  bump(c.tx_bytes, reply->pkt_len - kEthHdrLen);
   tx_.send(reply, r.port, stats_);
 }
 
@@ -249,6 +252,11 @@ void Housekeeping::publish(uint16_t peer, uint8_t path, bool up, uint32_t srtt_u
 
 // Path states from what arrived: the gateway from its probes' answers (PathHealth), the server
 // from the gateway's probes (heard recently, and the gateway still receiving our frames).
+void Housekeeping::path_settings_changed() {
+  update_paths();
+  publisher_.publish(now_ms_);
+}
+
 void Housekeeping::update_paths() {
   const uint64_t dead_us = uint64_t(app_.cfg.multipath.dead_after_ms) * 1000;
   for (uint16_t peer = 0; peer < app_.peers.size(); peer++) {
@@ -474,6 +482,8 @@ void Housekeeping::send_probes() {
     }
     ph.probe_sent(pb.probe_seq, now_us_);
     bump(stats_.probes_sent);
+    bump(path_tx_[id].tx_frames);  // peer 0: the gateway's server
+    bump(path_tx_[id].tx_bytes, m->pkt_len - kEthHdrLen);
     tx_.send(m, r.port, stats_);
   }
 }

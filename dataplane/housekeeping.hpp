@@ -18,7 +18,11 @@ namespace mpf::dp {
 class Housekeeping {
  public:
   explicit Housekeeping(App& app)
-      : app_(app), stats_(app.shm->lcores[app.n_workers].stats), publisher_(app), commands_(app) {}
+      : app_(app),
+        stats_(app.shm->lcores[app.n_workers].stats),
+        path_tx_(app.peers.size() * kMaxPaths),
+        publisher_(app, path_tx_),
+        commands_(app, [this] { path_settings_changed(); }) {}
   bool init(std::string* error);
   // One pass over the workers' rings and the timers. Returns the packets it handled.
   unsigned poll(uint64_t tsc);
@@ -52,6 +56,9 @@ class Housekeeping {
   // Sums of the workers' per-path counters (frames/bytes received from the peer on the path).
   void path_rx(uint16_t peer, uint8_t path, uint64_t* frames, uint64_t* bytes) const;
   void update_paths();
+  // A command changed a path's admin state, weight or rate: publish it to the workers and to
+  // the stats region before the command is answered, so the answer shows the new state.
+  void path_settings_changed();
   void publish(uint16_t peer, uint8_t path, bool up, uint32_t srtt_us, uint32_t rttvar_us);
   void resolved(net::Ipv4 ip, const net::Mac& mac);
   void request(uint8_t port, net::Ipv4 target);
@@ -63,6 +70,9 @@ class Housekeeping {
   App& app_;
   TxBuffers tx_;
   LcoreStats& stats_;  // in app.shm, slot n_workers
+  // Frames this lcore sends on each path (probes, probe replies) [peer * kMaxPaths + path];
+  // the publisher adds them to the workers' figures.
+  std::vector<PathCounters> path_tx_;
   StatsPublisher publisher_;
   CommandChannel commands_;
   std::vector<HoldQueue> holds_;

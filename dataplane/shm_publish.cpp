@@ -31,7 +31,8 @@ uint64_t relaxed(const uint64_t& v) { return __atomic_load_n(&v, __ATOMIC_RELAXE
 
 }  // namespace
 
-StatsPublisher::StatsPublisher(App& app) : app_(app), staging_(std::make_unique<shm::Snapshot>()) {}
+StatsPublisher::StatsPublisher(App& app, const std::vector<PathCounters>& main_paths)
+    : app_(app), main_paths_(main_paths), staging_(std::make_unique<shm::Snapshot>()) {}
 
 void StatsPublisher::start(const std::string& config_text) {
   shm::Region& r = *app_.shm;
@@ -138,6 +139,9 @@ void StatsPublisher::publish(uint64_t now_ms) {
         q.retransmits += read_counter(c.retransmits);
         q.shaper_drops += read_counter(c.shaper_drops);
       }
+      const PathCounters& mc = main_paths_[pi * kMaxPaths + k];
+      q.tx_frames += mc.tx_frames;
+      q.tx_bytes += mc.tx_bytes;
       if (!app_.gateway) {
         LearnedPath::Value l = p.learned.read();
         if (l.valid) {

@@ -6,14 +6,19 @@
 #include <memory>
 #include <string>
 
+#include <vector>
+
 #include "app.hpp"
 #include "shm/layout.hpp"
 
 namespace mpf::dp {
 
+struct PathCounters;
+
 class StatsPublisher {
  public:
-  explicit StatsPublisher(App& app);
+  // main_paths: the main lcore's own per-path frame counters, added to the workers'.
+  StatsPublisher(App& app, const std::vector<PathCounters>& main_paths);
   // Before the lcores start: header fields, lcore slots, the configuration text; sets ready.
   void start(const std::string& config_text);
   // Main lcore, every pass: publishes when the interval has passed (cheap otherwise).
@@ -24,6 +29,7 @@ class StatsPublisher {
 
  private:
   App& app_;
+  const std::vector<PathCounters>& main_paths_;
   std::unique_ptr<shm::Snapshot> staging_;  // built here, then copied in under the seqlock
   uint64_t next_ms_ = 0;
   uint64_t start_ms_ = 0;
