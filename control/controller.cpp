@@ -62,7 +62,11 @@ void Controller::request(uint64_t client, std::string_view line, uint64_t now_ms
     auto cmd = req.find("cmd");
     if (cmd == req.end() || !cmd->is_string())
       throw ApiError("bad_request", "\"cmd\" must be a string naming the command");
-    json args = req.contains("args") ? req["args"] : json();
+    // Absent args means none; present, it must be an object (null included is refused, as
+    // docs/control-api.md says: one shape per field keeps clients honest).
+    auto ait = req.find("args");
+    if (ait != req.end() && !ait->is_object()) throw ApiError("bad_request", "\"args\" must be an object");
+    json args = ait != req.end() ? *ait : json();
     Outcome out = dispatch(cmd->get<std::string>(), args, context(now_ms));
     if (json* result = std::get_if<json>(&out)) {
       send_(client, ok_line(id, *result));

@@ -1,5 +1,6 @@
 #include "metrics.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -37,8 +38,12 @@ class Out {
       std::snprintf(buf, sizeof buf, " NaN\n");
     else if (v == std::floor(v) && std::fabs(v) < 1e15)
       std::snprintf(buf, sizeof buf, " %.0f\n", v);
-    else
-      std::snprintf(buf, sizeof buf, " %.9g\n", v);
+    else {  // shortest text that reads back as the same double (%g would round unix times)
+      buf[0] = ' ';
+      auto r = std::to_chars(buf + 1, buf + sizeof buf - 2, v);
+      *r.ptr++ = '\n';
+      *r.ptr = '\0';
+    }
     s_ += buf;
   }
   void one(const std::string& name, const char* type, const std::string& help, double v) {
@@ -69,8 +74,8 @@ const PathMetric kPathMetrics[] = {
      [](const shm::PathSnap& p) { return double(uint8_t(p.admin)); }},
     {"mpf_path_weight", "gauge", "weight for the weighted mode",
      [](const shm::PathSnap& p) { return double(p.weight); }},
-    {"mpf_path_max_rate_bits_per_second", "gauge", "shaping rate in force, 0 = unlimited",
-     [](const shm::PathSnap& p) { return double(p.max_rate_bps); }},
+    {"mpf_path_max_rate_bytes_per_second", "gauge", "shaping rate in force, 0 = unlimited",
+     [](const shm::PathSnap& p) { return double(p.max_rate_bps) / 8; }},
     {"mpf_path_rtt_seconds", "gauge", "smoothed round-trip time from probes",
      [](const shm::PathSnap& p) { return double(p.srtt_us) / 1e6; }},
     {"mpf_path_rtt_variation_seconds", "gauge", "round-trip time variation",
@@ -81,8 +86,8 @@ const PathMetric kPathMetrics[] = {
      [](const shm::PathSnap& p) { return double(p.owd_us) / 1e6; }},
     {"mpf_path_loss_ratio", "gauge", "probe loss, 0..1",
      [](const shm::PathSnap& p) { return double(p.loss_ppm) / 1e6; }},
-    {"mpf_path_delivery_rate_bits_per_second", "gauge", "rate the far side reports receiving",
-     [](const shm::PathSnap& p) { return double(p.delivery_Bps) * 8; }},
+    {"mpf_path_delivery_rate_bytes_per_second", "gauge", "rate the far side reports receiving",
+     [](const shm::PathSnap& p) { return double(p.delivery_Bps); }},
     {"mpf_path_state_changes_total", "counter", "up/down transitions",
      [](const shm::PathSnap& p) { return double(p.changes); }},
     {"mpf_path_tx_frames_total", "counter", "tunnel frames sent on the path",
@@ -208,8 +213,8 @@ void ports(Out& o, const shm::Region& r, const shm::Snapshot& snap, const stats:
       [&](unsigned i) { return t.port_tx_bytes[i]; });
   fam("mpf_port_link_up", "gauge", "1 when the port's link is up",
       [&](unsigned i) { return snap.ports[i].link_up; });
-  fam("mpf_port_link_speed_bits_per_second", "gauge", "link speed the device reports",
-      [&](unsigned i) { return double(snap.ports[i].link_speed_mbps) * 1e6; });
+  fam("mpf_port_link_speed_bytes_per_second", "gauge", "link speed the device reports",
+      [&](unsigned i) { return double(snap.ports[i].link_speed_mbps) * 125000; });
   fam("mpf_port_device_rx_missed_total", "counter", "packets the device dropped: RX queue full",
       [&](unsigned i) { return snap.ports[i].pmd_imissed; });
   fam("mpf_port_device_rx_errors_total", "counter", "erroneous packets the device received",

@@ -195,11 +195,6 @@ wait_listen() { # ns tcp|udp port
 #   fetch HOST PORT OUT BUCKETS
 #                       fetch a file over TCP; log bytes per 10 ms; print: bytes secs
 #                       first_byte_epoch_ms outage_ms outage_start_ms (from the first byte)
-#   usend HOST PORT N SPACING_MS
-#                       N UDP datagrams with sequence numbers, paced on an absolute schedule
-#   urecv PORT N IDLE_S DEADLINE_S
-#                       count them: print "unique dup missing bad first_missing..."; ends IDLE_S
-#                       after the last datagram (or at the deadline)
 #   watch SECS PATH     poll the gateway's counters every 100 ms: print the epoch ms of the
 #                       first 100 ms in which PATH's tx frames grew by more than its probes
 #                       (> 10 frames; "-" when not within SECS), then the per-100 ms series
@@ -306,48 +301,6 @@ def fetch(host, port, out, buckets_path):
     print(n, "%.3f" % (time.monotonic() - t0), int((first_epoch or 0) * 1000), gap * 10, gap_at * 10,
           "%.1f" % rb, "%.1f" % ra)
 
-def usend(host, port, n, spacing_ms):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    pad = b"\0" * 160                          # an RTP-sized payload
-    t0 = time.monotonic()
-    for i in range(n):
-        dt = t0 + i * spacing_ms / 1000.0 - time.monotonic()
-        if dt > 0:
-            time.sleep(dt)
-        for _ in range(100):
-            try:
-                s.sendto(struct.pack("!I", i) + pad, (host, port)); break
-            except OSError:                    # ENOBUFS on a busy machine: retry
-                time.sleep(0.001)
-    print(n, "%.3f" % (time.monotonic() - t0))
-
-def urecv(port, n, idle, deadline):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-    s.bind(("0.0.0.0", port)); s.settimeout(0.1)
-    seen = bytearray(n); dup = bad = 0
-    start = time.monotonic(); last = None
-    while True:
-        now = time.monotonic()
-        if now - start > deadline or (last is not None and now - last > idle):
-            break
-        try:
-            d, _ = s.recvfrom(4096)
-        except socket.timeout:
-            continue
-        last = time.monotonic()
-        if len(d) < 4:
-            bad += 1; continue
-        q = struct.unpack("!I", d[:4])[0]
-        if q >= n:
-            bad += 1
-        elif seen[q]:
-            dup += 1
-        else:
-            seen[q] = 1
-    missing = [i for i in range(n) if not seen[i]]
-    print(n - len(missing), dup, len(missing), bad, " ".join(map(str, missing[:10])))
-
 def watch(secs, path):
     t = tel_open("mpf-gw")
     def sample():
@@ -399,8 +352,6 @@ if cmd == "snap": snap(a[0])
 elif cmd == "get": get(a[0], a[1], a[2])
 elif cmd == "fserve": fserve(int(a[0]), a[1], int(a[2]), a[3])
 elif cmd == "fetch": fetch(a[0], int(a[1]), a[2], a[3])
-elif cmd == "usend": usend(a[0], int(a[1]), int(a[2]), float(a[3]))
-elif cmd == "urecv": urecv(int(a[0]), int(a[1]), float(a[2]), float(a[3]))
 elif cmd == "watch": watch(float(a[0]), a[1])
 elif cmd == "logwatch": logwatch(a[0], *a[1:])
 elif cmd == "json": jget(a[0], a[1])
@@ -594,11 +545,11 @@ rm -f "$TMP/got" "$TMP/blob"
 
 # ------------------------------------------------------------------ 4. redundant UDP, WiFi dies
 N4=2000; PORT4=20000
-bgns "$TMP/urecv4.out" "$HOSTB" "$MPF_PYTHON" "$TMP/mp.py" urecv "$PORT4" "$N4" 2 30
+bgns "$TMP/urecv4.out" "$HOSTB" "$MPF_PYTHON" "$HERE/udpseq.py" recv "$PORT4" "$N4" 2 30
 rpid=$LAST_BG
 if wait_listen "$HOSTB" udp "$PORT4"; then
     snap red0
-    bgns "$TMP/usend4.out" "$HOSTA" "$MPF_PYTHON" "$TMP/mp.py" usend "$HOSTB_IP" "$PORT4" "$N4" 1
+    bgns "$TMP/usend4.out" "$HOSTA" "$MPF_PYTHON" "$HERE/udpseq.py" send "$HOSTB_IP" "$PORT4" "$N4" 1
     spid=$LAST_BG
     sleep 1
     t_cmd="$(now_ms)"
@@ -635,11 +586,11 @@ if w="$(wait_path wifi up "$t_cmd" 5)"; then :; else nok "4. wifi not up again o
 N5=500
 pinned_phase() { # tag -> sets P5_* ; sends N5 datagrams to Host B:53
     local tag="$1" rp sp
-    bgns "$TMP/urecv5-$tag.out" "$HOSTB" "$MPF_PYTHON" "$TMP/mp.py" urecv 53 "$N5" 1.5 20
+    bgns "$TMP/urecv5-$tag.out" "$HOSTB" "$MPF_PYTHON" "$HERE/udpseq.py" recv 53 "$N5" 1.5 20
     rp=$LAST_BG
     wait_listen "$HOSTB" udp 53 || { nok "5. UDP receiver on Host B port 53 did not start"; return 1; }
     snap "pin-$tag-0"
-    bgns "$TMP/usend5-$tag.out" "$HOSTA" "$MPF_PYTHON" "$TMP/mp.py" usend "$HOSTB_IP" 53 "$N5" 1
+    bgns "$TMP/usend5-$tag.out" "$HOSTA" "$MPF_PYTHON" "$HERE/udpseq.py" send "$HOSTB_IP" 53 "$N5" 1
     sp=$LAST_BG
     wait "$sp" || true
     sleep 0.2

@@ -227,6 +227,7 @@ TEST(ControlRequests, RefusesMalformedRequests) {
   EXPECT_EQ(code_of(ask(R"({"args":{}})")), "bad_request");
   EXPECT_EQ(code_of(ask(R"({"cmd":"stats","extra":1})")), "bad_request");
   EXPECT_EQ(code_of(ask(R"({"cmd":"stats","args":[1]})")), "bad_request");
+  EXPECT_EQ(code_of(ask(R"({"cmd":"stats","args":null})")), "bad_request");
   EXPECT_EQ(code_of(ask(R"({"cmd":"stats","args":{"x":1}})")), "bad_request");
   EXPECT_EQ(code_of(ask(R"({"cmd":"nope"})")), "unknown_command");
   EXPECT_EQ(code_of(ask(R"({"cmd":"flows","args":{"top":"ten"}})")), "bad_request");
