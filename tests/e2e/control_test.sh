@@ -23,6 +23,8 @@
 #      give pcapng files that tshark reads with 10 packets each (ICMP in the LAN one)
 #   8. dataplane restarted: controld says not attached while it is gone (mpfctl stats exit 1)
 #      and re-attaches to the new one (new pid) within 10 s; counters start again
+#   9. when 450 free 2 MiB hugepages exist, the restarted dataplanes run on them and the stock
+#      dpdk-dumpcap captures 10 packets from the gateway's LAN port (rte_pdump)
 # Prints "ok - <what>" / "not ok - <what>" per check and a summary; exit 0 when all pass, 1 when
 # any fails, 77 (skip) when a binary or tool is missing.
 # Environment: MPF_BUILD_DIR (default build), MPF_DATAPLANE, MPF_E2E_KEEP=1 (leave the test bed
@@ -279,6 +281,16 @@ done
 rc=0; "$CTL" --socket "$GW_SOCK" stats >/dev/null 2>"$TMP/e8" || rc=$?
 if [ "$att" = False ] && [ "$rc" = 1 ]; then ok "8. dataplane gone: status attached false, mpfctl stats exits 1 ($(head -n1 "$TMP/e8"))"
 else nok "8. dataplane gone: status attached '$att', mpfctl stats exit $rc (expected False, 1)"; fi
+# The new dataplanes run on hugepages when enough are free, so that the stock dpdk-dumpcap (a
+# DPDK secondary process: it needs shared hugepage memory) can be checked against rte_pdump.
+huge=0
+free_pages="$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)"
+if [ "$(awk '/^Hugepagesize:/ { print $2 }' /proc/meminfo)" = 2048 ] && [ "${free_pages:-0}" -ge 450 ] &&
+   mount | grep -q ' /dev/hugepages type hugetlbfs' && have dpdk-dumpcap; then
+    huge=1; export MPF_EAL_MEM="-m 200"
+else
+    note "8. dataplanes restart without hugepages ($free_pages free 2 MiB pages, 450 wanted): dpdk-dumpcap not checked"
+fi
 t8="$(now_ms)"
 if "${TB[@]}" start-appliances >"$TMP/start2.log" 2>&1; then
     new_pid="$(cat "${MPF_TESTBED_STATE:-/tmp/mpf-testbed}/gw.pid")"
@@ -292,6 +304,17 @@ if "${TB[@]}" start-appliances >"$TMP/start2.log" 2>&1; then
     rx2="$(counter gw rx_packets)"
     if [ "$GOT" = 100 ] && [ $(( rx2 - rx )) -ge 100 ]; then ok "8. new dataplane forwards; its counters move (rx_packets +$((rx2 - rx)))"
     else nok "8. after the restart: got $GOT of 100, rx_packets +$((rx2 - rx))"; fi
+    if [ "$huge" = 1 ]; then
+        bgns "$TMP/ping9.out" "$HOSTA" ping -c 100 -i 0.02 "$HOSTB_IP"
+        ppid=$LAST_BG
+        rc=0
+        timeout 20 dpdk-dumpcap --file-prefix=mpf-gw -i net_af_packet0 -c 10 -w "$TMP/dumpcap.pcapng" \
+            >"$TMP/dumpcap.out" 2>&1 9>&- || rc=$?
+        kill "$ppid" 2>/dev/null || true
+        n="$(tshark -r "$TMP/dumpcap.pcapng" -Y icmp -T fields -e frame.number 2>/dev/null | wc -l)"
+        if [ "$rc" = 0 ] && [ "$n" = 10 ]; then ok "9. dpdk-dumpcap (pdump, hugepages) on the gateway's LAN port: 10 ICMP packets"
+        else nok "9. dpdk-dumpcap: exit $rc, $n ICMP packets of 10: $(tail -n 2 "$TMP/dumpcap.out" | tr '\n' ' ')"; fi
+    fi
 else
     nok "8. start-appliances (again) failed"; tail -n 5 "$TMP/start2.log" | sed 's/^/#   /'
 fi
