@@ -6,6 +6,7 @@
 
 #include "api.hpp"
 #include "args.hpp"
+#include "shm/capture_name.hpp"
 #include "region_view.hpp"
 #include "units.hpp"
 
@@ -169,10 +170,10 @@ Outcome cmd_capture(const ApiContext& ctx, const json& args) {
   job.req.op = shm::Op::capture_start;
   shm::CaptureArgs& c = job.req.capture;
   if (!port) bad("\"port\" (a port or path name) is required to start a capture");
-  if (!file) bad("\"file\" (an absolute path for the pcapng file) is required");
-  if (file->empty() || (*file)[0] != '/') bad("\"file\" must be an absolute path, not \"" + *file + "\"");
-  if (file->size() >= sizeof c.file) bad("\"file\" is longer than 255 bytes");
-  if (file->find('\0') != std::string::npos) bad("\"file\" holds a NUL byte");
+  if (!file) bad("\"file\" (the pcapng file's name in the dataplane's capture directory) is required");
+  if (!shm::capture_name_ok(*file))
+    bad("\"file\" must be a plain file name (A-Za-z0-9._-, 1..200, not starting with '.'), "
+        "created in the dataplane's control.capture_dir, not \"" + *file + "\"");
   if (duration) {
     if (!duration->is_number() || duration->get<double>() <= 0 || duration->get<double>() > 86400)
       bad("\"duration\" must be seconds, 0 < duration <= 86400, not " + duration->dump());

@@ -1,8 +1,10 @@
 // mpfctl: the operator's command line for mpf-controld (docs/control-api.md, "mpfctl").
 // Exit codes: 0 ok, 1 the daemon refused, 2 usage, 3 daemon unreachable.
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -258,6 +260,36 @@ int cmd_path(Session& s, const std::vector<std::string>& a) {
   return kOk;
 }
 
+// Copies the finished capture SRC (in the dataplane's capture directory) into OUT; "" or why not.
+std::string copy_capture(const std::string& src, int out) {
+  if (src.empty()) return "the dataplane did not say where it wrote the capture";
+  const int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (in < 0) return "cannot read " + src + ": " + std::strerror(errno);
+  char buf[65536];
+  std::string why;
+  for (;;) {
+    ssize_t n = ::read(in, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      why = "reading " + src + ": " + std::strerror(errno);
+      break;
+    }
+    for (ssize_t off = 0; off < n;) {
+      ssize_t w = ::write(out, buf + off, size_t(n - off));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        why = std::string("writing the copy: ") + std::strerror(errno);
+        break;
+      }
+      off += w;
+    }
+    if (!why.empty()) break;
+  }
+  ::close(in);
+  return why;
+}
+
 int cmd_capture(Session& s, const std::vector<std::string>& a) {
   json args{{"action", "start"}};
   std::string port, file;
@@ -295,25 +327,41 @@ int cmd_capture(Session& s, const std::vector<std::string>& a) {
   if (file.empty()) throw UsageError{"capture: -w FILE.pcapng is required"};
   if (!args.contains("count") && !args.contains("duration"))
     throw UsageError{"capture: give --count N or --duration S (or both)"};
-  if (file[0] != '/') {
-    char cwd[4096];
-    if (!::getcwd(cwd, sizeof cwd)) throw UsageError{"capture: cannot make the file path absolute"};
-    file = std::string(cwd) + "/" + file;
-  }
+  // Our own file first, with our own rights: a FILE we may not write fails before anything runs.
+  const int out = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out < 0) throw UsageError{"capture: cannot write " + file + ": " + std::strerror(errno)};
+  // The dataplane (root) writes only new files in its capture directory; we copy from there.
   args["port"] = port;
-  args["file"] = file;
+  args["file"] = "mpfctl-" + std::to_string(::getpid()) + "-" + std::to_string(::time(nullptr)) + ".pcapng";
   auto r = s.call("capture", args);
-  if (!r) return kDaemonError;
+  if (!r) {
+    ::close(out);
+    ::unlink(file.c_str());
+    return kDaemonError;
+  }
   if (!s.as_json())
     std::fprintf(stderr, "capturing on %s into %s (Ctrl-C stops)\n", port.c_str(), file.c_str());
   json last = *r;
   while (last.value("active", false)) {
     nap(300);
     auto st = s.call("capture", json{{"action", g_interrupted ? "stop" : "status"}});
-    if (!st) return kDaemonError;
+    if (!st) {
+      ::close(out);
+      return kDaemonError;
+    }
     last = *st;
     if (g_interrupted) break;
   }
+  const std::string src = last.value("file", std::string());
+  std::string why = copy_capture(src, out);
+  ::close(out);
+  if (!why.empty()) {
+    std::fprintf(stderr, "mpfctl: capture: %s (the capture stays in %s)\n", why.c_str(), src.c_str());
+    return kDaemonError;
+  }
+  if (::unlink(src.c_str()) != 0)
+    std::fprintf(stderr, "mpfctl: warning: could not remove %s: %s\n", src.c_str(), std::strerror(errno));
+  last["file"] = file;
   s.print(last, view_capture);
   return kOk;
 }

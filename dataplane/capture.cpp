@@ -12,6 +12,7 @@
 #include <rte_pcapng.h>
 #include <rte_pdump.h>
 #include <rte_version.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "shm/capture_name.hpp"
 #include "stats/counter.hpp"
 
 namespace mpf::dp {
@@ -98,6 +100,7 @@ void Capture::init() {
     rte_pktmbuf_free(m);
   }
   pool_ = pool;
+  open_dir();
 }
 
 void Capture::copy(unsigned lane, uint8_t port, rte_mbuf* const* pkts, unsigned n,
@@ -148,8 +151,61 @@ uint64_t Capture::tsc_to_unix_ns(uint64_t tsc) const {
   return start_unix_ns_ + uint64_t((unsigned __int128)d * 1000000000u / app_.tsc_hz);
 }
 
-shm::Status Capture::start(const shm::CaptureArgs& a, std::string* message,
-                           bool allow_unbounded) {
+void Capture::open_dir() {
+  const std::string& dir = app_.cfg.control.capture_dir;
+  // mkdir -p: every missing component (0750: captures are the operators' business).
+  for (size_t i = 1; i <= dir.size(); i++)
+    if (i == dir.size() || dir[i] == '/') mkdir(dir.substr(0, i).c_str(), 0750);
+  dir_fd_ = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd_ < 0)
+    std::printf("mpf-dataplane: warning: capture directory %s unusable (%s): mpfctl capture "
+                "is refused, --capture still works\n", dir.c_str(), std::strerror(errno));
+}
+
+int Capture::open_file(const shm::CaptureArgs& a, Origin origin, std::string* path,
+                       std::string* message, shm::Status* status) const {
+  const size_t len = strnlen(a.file, sizeof a.file);
+  *status = shm::Status::bad_request;
+  if (origin == Origin::command_line) {
+    if (len == 0 || len == sizeof a.file || a.file[0] != '/') {
+      *message = "the capture file must be an absolute path of at most 255 bytes";
+      return -1;
+    }
+    *path = std::string(a.file, len);
+    // O_NOFOLLOW: we run as root; a link planted at the path must not redirect the write.
+    const int fd = open(path->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (fd < 0) {
+      *message = "cannot open " + *path + ": " + std::strerror(errno);
+      *status = shm::Status::failed;
+    }
+    return fd;
+  }
+  if (!shm::capture_name_ok(std::string_view(a.file, len))) {
+    *message = "the capture file must be a plain name (A-Za-z0-9._-, 1..200, not starting with "
+               "'.'): it is created in control.capture_dir";
+    return -1;
+  }
+  *path = app_.cfg.control.capture_dir + "/" + std::string(a.file, len);
+  if (path->size() >= sizeof a.file) {
+    *message = "the capture file's full path " + *path + " is longer than 255 bytes";
+    return -1;
+  }
+  if (dir_fd_ < 0) {
+    *message = "the capture directory " + app_.cfg.control.capture_dir + " is unusable (see the log)";
+    *status = shm::Status::unsupported;
+    return -1;
+  }
+  // A new file only: nothing that exists (a file, a link planted there) is written through.
+  const int fd = openat(dir_fd_, std::string(a.file, len).c_str(),
+                        O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+  if (fd < 0) {
+    *message = "cannot create " + *path + ": " + std::strerror(errno);
+    *status = shm::Status::failed;
+  }
+  return fd;
+}
+
+shm::Status Capture::start(const shm::CaptureArgs& a, std::string* message, Origin origin) {
   if (!available()) {
     *message = "capture is not available (its memory could not be set up at start)";
     return shm::Status::unsupported;
@@ -167,22 +223,14 @@ shm::Status Capture::start(const shm::CaptureArgs& a, std::string* message,
     *message = "direction must be both, rx or tx";
     return shm::Status::bad_request;
   }
-  if (a.count == 0 && a.duration_ms == 0 && !allow_unbounded) {
+  if (a.count == 0 && a.duration_ms == 0 && origin == Origin::control) {
     *message = "a capture needs a packet count or a duration";
     return shm::Status::bad_request;
   }
-  const size_t len = strnlen(a.file, sizeof a.file);
-  if (len == 0 || len == sizeof a.file || a.file[0] != '/') {
-    *message = "the capture file must be an absolute path of at most 255 bytes";
-    return shm::Status::bad_request;
-  }
-  const std::string path(a.file, len);
-  // O_NOFOLLOW: we run as root; a link planted at the path must not redirect the write.
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-  if (fd < 0) {
-    *message = "cannot open " + path + ": " + std::strerror(errno);
-    return shm::Status::failed;
-  }
+  std::string path;
+  shm::Status open_status;
+  const int fd = open_file(a, origin, &path, message, &open_status);
+  if (fd < 0) return open_status;
 
   const Port& port = app_.ports[a.port_index];
   // 22.11 writes one interface per DPDK port (named "dpdk:<port id>" unless the device has a
@@ -217,7 +265,7 @@ shm::Status Capture::start(const shm::CaptureArgs& a, std::string* message,
   state_.active = 1;
   state_.port_index = a.port_index;
   state_.started_unix_ms = start_unix_ns_ / 1000000;
-  std::memcpy(state_.file, path.c_str(), len + 1);
+  std::memcpy(state_.file, path.c_str(), path.size() + 1);  // < sizeof: open_file checked
   snaplen_ = a.snaplen == 0 ? kMaxSnap : std::min(a.snaplen, kMaxSnap);
 
   uint32_t mask = 0;
@@ -284,7 +332,7 @@ bool Capture::start_option(const std::string& spec, std::string* message, bool* 
   a.dir = shm::CaptureDir::both;
   a.count = uint32_t(count);
   *usage_error = false;
-  if (start(a, message, true) != shm::Status::ok) {
+  if (start(a, message, Origin::command_line) != shm::Status::ok) {
     *message = "--capture: " + *message;
     return false;
   }
@@ -392,6 +440,8 @@ void Capture::release() {
   pool_ = nullptr;
   if (pdump_) rte_pdump_uninit();
   pdump_ = false;
+  if (dir_fd_ >= 0) close(dir_fd_);
+  dir_fd_ = -1;
 }
 
 }  // namespace mpf::dp

@@ -56,13 +56,20 @@ class Capture {
   // lanes hold, then ends the capture once it has `count` packets or its duration is over.
   void poll(uint64_t now_ms);
 
-  // Main lcore. Starts a capture of a.port_index in direction a.dir into a.file: truncates or
-  // creates it (mode 0640, a symbolic link is refused), writes the section header and one
-  // interface per DPDK port. bad_request: no count and no duration (unless allow_unbounded,
-  // for the --capture start-up option: until stop or exit), a file that is not an absolute
-  // path, a bad direction; not_found: no such port; busy: a capture runs; unsupported: capture
-  // unavailable; failed: the file could not be opened or written (*message says why).
-  shm::Status start(const shm::CaptureArgs& a, std::string* message, bool allow_unbounded = false);
+  // Who asked: a client of mpf-controld (a.file is a plain file name, created new in
+  // control.capture_dir: whoever reaches the control socket must not pick a file of the
+  // system for us, root, to write), or the operator's --capture option (any absolute path,
+  // truncated if it exists; no count and no duration: until stop or exit).
+  enum class Origin : uint8_t { control, command_line };
+
+  // Main lcore. Starts a capture of a.port_index in direction a.dir into a.file (see Origin;
+  // mode 0640, a symbolic link is never followed), writes the section header and one
+  // interface per DPDK port. bad_request: no count and no duration (control), a file name
+  // that is not a plain name (control) or not an absolute path (command line), a bad
+  // direction; not_found: no such port; busy: a capture runs; unsupported: capture or the
+  // capture directory unavailable; failed: the file exists already (control) or could not be
+  // opened or written (*message says why). state().file names the full path.
+  shm::Status start(const shm::CaptureArgs& a, std::string* message, Origin origin = Origin::control);
   // The --capture option's "PORT:FILE[:COUNT]" (PORT an interface name; FILE made absolute
   // against the working directory; no COUNT: until exit). Starts it as start() does; false
   // with *message when the text is wrong or the capture does not start (*usage_error tells
@@ -95,8 +102,15 @@ class Capture {
   uint64_t dropped_total() const;
   uint64_t tsc_to_unix_ns(uint64_t tsc) const;
 
+  // Opens (creating it, mode 0750, when missing) control.capture_dir; -1 when that fails.
+  void open_dir();
+  // The file for a start(): opened for writing, its full path in *path; -1 with *message.
+  int open_file(const shm::CaptureArgs& a, Origin origin, std::string* path, std::string* message,
+                shm::Status* status) const;
+
   App& app_;
   bool pdump_ = false;            // rte_pdump_init succeeded
+  int dir_fd_ = -1;               // control.capture_dir, for captures asked through controld
   unsigned n_lanes_ = 0;
 
   // Read by the lcores that tap; written by the main lcore before it sets active_mask_

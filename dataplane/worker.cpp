@@ -163,7 +163,7 @@ void Worker::run(Housekeeping* hk) {
     bump(stats_.polls);
     if (got) {
       bump(stats_.busy_polls);
-      bump(stats_.busy_cycles, rte_rdtsc() - now_tsc_);
+      if constexpr (kCountersEnabled) bump(stats_.busy_cycles, rte_rdtsc() - now_tsc_);
     }
     if (hk && (++pass & 15) == 0) got += hk->poll(now_tsc_);
     // opt-in: shared test machines. Not while a flows scan is part way: it must finish in time.

@@ -695,7 +695,16 @@ class Loader {
   }
 
   void parse_control(const Setting& c) {
-    check_keys(c, {"socket", "name", "publish_interval_ms"});
+    check_keys(c, {"socket", "name", "publish_interval_ms", "capture_dir"});
+    if (c.exists("capture_dir")) {
+      const Setting& d = c["capture_dir"];
+      std::string v = string_of(d);
+      if (v.empty() || v[0] != '/') fail(d, "must be an absolute path");
+      if (v.size() > 200) fail(d, "path is longer than 200 bytes");
+      if (("/" + v + "/").find("/../") != std::string::npos) fail(d, "must not contain \"..\"");
+      while (v.size() > 1 && v.back() == '/') v.pop_back();
+      cfg_.control.capture_dir = v;
+    }
     opt_int(c, "publish_interval_ms", 10, 1000, &cfg_.control.publish_interval_ms);
     if (c.exists("name")) {
       const Setting& n = c["name"];

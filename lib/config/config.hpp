@@ -133,6 +133,9 @@ struct Control {
   // ("gateway" or "server").
   std::string name;
   uint32_t publish_interval_ms = 100;  // 10..1000: snapshot and heartbeat period
+  // The only directory captures requested through mpf-controld are written to (the dataplane
+  // runs as root: a client must not name any file of the system). Absolute, no "..".
+  std::string capture_dir = "/var/lib/mpf/captures";
 };
 
 struct Config {

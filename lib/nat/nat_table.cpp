@@ -554,8 +554,8 @@ struct NatTable::Impl {
     }
     touch(i, class_after(i, p, true), now);
     Session& s = sessions[i];
-    s.packets_out += 1;
-    s.bytes_out += p.total_len;
+    bump(s.packets_out);
+    bump(s.bytes_out, p.total_len);
     rewrite_endpoint(p, true, params.external_ip, s.ext_port);
     return Drop::none;
   }
@@ -583,8 +583,8 @@ struct NatTable::Impl {
     }
     touch(i, class_after(i, p, false), now);
     Session& s = sessions[i];
-    s.packets_in += 1;
-    s.bytes_in += p.total_len;
+    bump(s.packets_in);
+    bump(s.bytes_in, p.total_len);
     rewrite_endpoint(p, false, s.in_addr, s.in_port);
     return Drop::none;
   }

@@ -52,6 +52,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "stats/counter.hpp"
+
 namespace mpf::reorder {
 
 enum class Verdict : uint8_t {
@@ -140,9 +142,7 @@ class ReorderWindow {
 
   // The helpers of the per-frame paths are forced inline: a large caller (a worker's burst
   // loop) must not end up calling them out of line.
-  [[gnu::always_inline]] static void add(uint64_t& c, uint64_t n = 1) {
-    __atomic_store_n(&c, __atomic_load_n(&c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
-  }
+  [[gnu::always_inline]] static void add(uint64_t& c, uint64_t n = 1) { bump(c, n); }
   [[gnu::always_inline]] Slot& slot(uint32_t seq) { return slots_[seq & mask_]; }
 
   // The history bitmap holds one "skipped, not seen since" bit per seq, 2 x history() bits so

@@ -20,7 +20,8 @@
 #   6. Prometheus: the --metrics scrape passes `promtool check metrics` and Python's
 #      prometheus_client parser; mpf_dataplane_up 1, mpf_path_up{path="5g"} 1
 #   7. capture: `mpfctl capture lan --count 10` during a ping and `capture 5g --count 10`
-#      give pcapng files that tshark reads with 10 packets each (ICMP in the LAN one)
+#      give pcapng files that tshark reads with 10 packets each (ICMP in the LAN one); nothing
+#      left in the capture directory; a request naming a file that exists there is refused
 #   8. dataplane restarted: controld says not attached while it is gone (mpfctl stats exit 1)
 #      and re-attaches to the new one (new pid) within 10 s; counters start again
 #   9. when 450 free 2 MiB hugepages exist, the restarted dataplanes run on them and the stock
@@ -269,6 +270,25 @@ icmp="$(tshark -r "$TMP/lan.pcapng" -Y icmp -T fields -e frame.number 2>/dev/nul
 [ "$icmp" -ge 5 ] || nok "7. the LAN capture holds $icmp ICMP packets (ping running: expected >= 5)"
 cap 5g "$TMP/5g.pcapng"
 kill "$ppid" 2>/dev/null || true
+# The dataplane (root) writes only new files in its capture directory; mpfctl copied from there
+# and removed its file. A name that exists already is refused, the file left as it was.
+CAPDIR=/var/lib/mpf/captures
+left="$(find "$CAPDIR" -name "mpfctl-*" 2>/dev/null | wc -l)"
+[ "$left" = 0 ] || nok "7. $left mpfctl capture file(s) left in $CAPDIR"
+echo "keep me" >"$CAPDIR/mpf-e2e-exists.pcapng"
+resp="$("$MPF_PYTHON" - "$GW_SOCK" <<'PYEOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b'{"cmd":"capture","args":{"action":"start","port":"lan","count":1,"file":"mpf-e2e-exists.pcapng"}}\n')
+print(s.makefile().readline().strip())
+PYEOF
+)" || true
+if grep -q '"ok":false' <<<"$resp" && [ "$(cat "$CAPDIR/mpf-e2e-exists.pcapng")" = "keep me" ]; then
+    ok "7. capture into an existing file refused, the file untouched: $(cut -c1-140 <<<"$resp")"
+else
+    nok "7. capture into an existing file: $(cut -c1-200 <<<"$resp"); file now: $(head -c 40 "$CAPDIR/mpf-e2e-exists.pcapng" | tr -c '[:print:]' .)"
+fi
+rm -f "$CAPDIR/mpf-e2e-exists.pcapng"
 
 # ------------------------------------------------------------------ 8. dataplane restarted
 "${TB[@]}" stop-appliances >"$TMP/stop.log" 2>&1 || nok "8. stop-appliances failed"

@@ -843,6 +843,18 @@ TEST_F(ConfigTest, ControlSocket) {
                "control.socket: path is longer than 107 bytes");
 }
 
+TEST_F(ConfigTest, ControlCaptureDir) {
+  EXPECT_EQ(load_text(kGateway).control.capture_dir, "/var/lib/mpf/captures");
+  EXPECT_EQ(load_text(kGateway + "control = { capture_dir = \"/srv/cap//\"; };\n").control.capture_dir,
+            "/srv/cap");
+  expect_error(kGateway + "control = { capture_dir = \"cap\"; };\n", 7,
+               "control.capture_dir: must be an absolute path");
+  expect_error(kGateway + "control = { capture_dir = \"/var/../etc\"; };\n", 7,
+               "control.capture_dir: must not contain \"..\"");
+  expect_error(kGateway + "control = { capture_dir = \"/" + std::string(210, 'x') + "\"; };\n", 7,
+               "control.capture_dir: path is longer than 200 bytes");
+}
+
 TEST_F(ConfigTest, ControlNameAndPublishInterval) {
   Config d = load_text(kGateway);
   EXPECT_EQ(d.control.name, "");  // the dataplane uses the role

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "shm/capture_name.hpp"
 #include "shm/region.hpp"
 #include "shm/seqlock.hpp"
 
@@ -153,4 +154,15 @@ TEST(Shm, SeqlockReaderNeverSeesATornCopy) {
   stop = true;
   writer.join();
   EXPECT_GT(good, 0u);
+}
+
+TEST(CaptureName, OnlyPlainNamesPass) {
+  using mpf::shm::capture_name_ok;
+  EXPECT_TRUE(capture_name_ok("lan.pcapng"));
+  EXPECT_TRUE(capture_name_ok("mpfctl-123-1700000000.pcapng"));
+  EXPECT_TRUE(capture_name_ok(std::string(200, 'a')));
+  EXPECT_FALSE(capture_name_ok(std::string(201, 'a')));
+  for (const char* bad : {"", ".", "..", ".x", "../etc/passwd", "/etc/passwd", "a/b", "a b", "a\nb",
+                          "caf\xc3\xa9", "x\\y", "x;y"})
+    EXPECT_FALSE(capture_name_ok(bad)) << bad;
 }

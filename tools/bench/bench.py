@@ -11,6 +11,11 @@ CPUs make absolute rates noisy.
 Rates come from DPDK telemetry (/mpf/stats for mpf, /ethdev/stats for testpmd) read at t0 and
 t1; CPU time from /proc/PID/stat over the same interval, so cycles per packet = core Hz x CPU
 seconds / packets (time the hypervisor stole from us is not counted).
+
+`dataplane --stats-cost`: what the statistics counters cost. The same sources built with and
+without them (build-counters, build-nocounters: meson -Dcounters=false makes bump() a no-op),
+run in interleaved pairs; packets are counted from the ethdev counters for both, since the
+build without counters reports zeros in /mpf/stats.
 """
 import argparse
 import json
@@ -19,6 +24,7 @@ import platform
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -147,6 +153,10 @@ class Proc:
             Proc.live.remove(self)
         # DPDK leaves its runtime directory (config, telemetry socket) behind.
         shutil.rmtree(os.path.join(RUNTIME_DIR, self.prefix), ignore_errors=True)
+        try:  # mpf's stats region, named after the prefix (see measure())
+            os.unlink(f"/dev/shm/mpf-{self.prefix}")
+        except OSError:
+            pass
         return self.p.returncode
 
     def output(self, tail=30):
@@ -190,10 +200,12 @@ def lcores_arg(kind, cpus):
     return ",".join(f"{i}@{c}" for i, c in enumerate(cpus))
 
 
-def sample(kind, tel, pid):
+def sample(kind, tel, pid, ethdev_counts=False):
+    """Counters and CPU time now. ethdev_counts: count mpf's packets as testpmd's (port 0 rx,
+    port 1 tx), not from /mpf/stats, which a -Dcounters=false build leaves at zero."""
     t_a, c_a = time.monotonic(), proc_cpu_seconds(pid)
     s = {}
-    if kind == "mpf":
+    if kind == "mpf" and not ethdev_counts:
         st = tel.cmd("/mpf/stats")
         e0 = tel.cmd("/ethdev/stats,0")
         s["rx"], s["tx"] = st["rx_packets"], st["tx_packets"]
@@ -207,6 +219,9 @@ def sample(kind, tel, pid):
         s["rx"], s["tx"] = e0["ipackets"], e1["opackets"]
         s["drops"] = {"tx_oerrors": e1.get("oerrors", 0)}
         s["dropped"] = e1.get("oerrors", 0)
+        if kind == "mpf":  # what mpf's own counters say: zero when built without them
+            s["mpf_stats_rx"] = tel.cmd("/mpf/stats")["rx_packets"]
+            s["to_main"], s["held"], s["nat_sessions"] = 0, 0, 0
     # Frames the PMD could not deliver (no mbuf) are lost before either program sees them.
     s["pmd_rx_nombuf"] = e0.get("rx_nombuf", 0)
     s["pmd_imissed"] = e0.get("imissed", 0)
@@ -216,14 +231,19 @@ def sample(kind, tel, pid):
     return s
 
 
-def measure(kind, args, scenario, pcap, cpus, workdir, seq, hz):
+def measure(kind, args, scenario, pcap, cpus, workdir, seq, hz, dataplane=None,
+            ethdev_counts=False):
+    """One run of mpf (args.dataplane, or `dataplane`) or testpmd; ethdev_counts: see sample()."""
     prefix = f"mpfbench{os.getpid()}-{seq}"
     eal = eal_args(prefix, pcap, len(cpus))
     if kind == "mpf":
         conf = os.path.join(workdir, f"{scenario}.conf")
         with open(conf, "w") as f:
             f.write(F.CONFIGS[scenario].format(pcap="net_pcap0", null="net_null0", mbufs=MBUFS_MPF))
-        cmd = [args.dataplane, "--lcores", lcores_arg(kind, cpus)] + eal + ["--", "--config", conf]
+            # A stats region of our own (/dev/shm/mpf-PREFIX): a dataplane running beside the
+            # benchmark keeps its default one.
+            f.write(f'control = {{ name = "{prefix}"; }};\n')
+        cmd = [dataplane or args.dataplane, "--lcores", lcores_arg(kind, cpus)] + eal + ["--", "--config", conf]
     else:
         cmd = [args.testpmd, "--lcores", lcores_arg(kind, cpus)] + eal + [
             "--", "--forward-mode=io", "--nb-cores=1", f"--total-num-mbufs={MBUFS_TESTPMD}",
@@ -240,7 +260,7 @@ def measure(kind, args, scenario, pcap, cpus, workdir, seq, hz):
                 if not proc.alive():
                     raise RuntimeError("exited during start-up")
                 try:
-                    if sample(kind, tel, proc.pid)["rx"] > 0:
+                    if sample(kind, tel, proc.pid, ethdev_counts)["rx"] > 0:
                         break
                 except (TelemetryError, KeyError):
                     pass
@@ -251,9 +271,9 @@ def measure(kind, args, scenario, pcap, cpus, workdir, seq, hz):
             time.sleep(args.warmup)
             if args.perf and kind == "mpf":
                 perf = start_perf(proc.pid, workdir, prefix, args.seconds)
-            s0 = sample(kind, tel, proc.pid)
+            s0 = sample(kind, tel, proc.pid, ethdev_counts)
             time.sleep(args.seconds)
-            s1 = sample(kind, tel, proc.pid)
+            s1 = sample(kind, tel, proc.pid, ethdev_counts)
             if not proc.alive():
                 raise RuntimeError("exited during the measurement")
         done = True
@@ -289,6 +309,8 @@ def measure(kind, args, scenario, pcap, cpus, workdir, seq, hz):
     if kind == "mpf":
         res["to_main"] = s1["to_main"] - s0["to_main"]
         res["nat_sessions"] = s1["nat_sessions"]
+    if "mpf_stats_rx" in s1:
+        res["mpf_stats_rx_packets"] = s1["mpf_stats_rx"] - s0["mpf_stats_rx"]
     return res
 
 
@@ -443,15 +465,8 @@ def print_table(rep):
                      fmt(r["cycles_mpf_own"], ".0f"),
                      f"{r['mpf']['busy_cores']:.2f}/{r['testpmd']['busy_cores']:.2f}",
                      str(r["mpf"]["drops"]) + (" !" if r["flags"] else "")))
-    w = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
-         for i, h in enumerate(hdr)]
-    line = lambda cells: "  ".join(c.ljust(w[i]) if i == 0 else c.rjust(w[i])  # noqa: E731
-                                   for i, c in enumerate(cells))
     print()
-    print(line(hdr))
-    print(line(["-" * x for x in w]))
-    for row in rows:
-        print(line(row))
+    print_rows(hdr, rows)
     print()
     for scn in dict.fromkeys(r["scenario"] for r in rep["results"]):
         print(f"  {scn}: {F.DESCRIPTIONS[scn]}")
@@ -479,6 +494,211 @@ def print_table(rep):
             print(f"    {e['pct']:5.1f}%  {e['symbol'][:70]}  ({e['dso']})")
 
 
+# ---- --stats-cost: the same binary with and without its counters ------------------------------
+
+STATS_COST_SIZES = (64, 1400)
+STATS_COST_BUILDS = ("build-counters", "build-nocounters")
+VARIANTS = (("with", True), ("without", False))   # label, meson option counters
+
+
+def build_options(builddir):
+    """{name: value} of a configured meson build directory ({} when not configured)."""
+    try:
+        with open(os.path.join(builddir, "meson-info", "intro-buildoptions.json")) as f:
+            return {o["name"]: o["value"] for o in json.load(f)}
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def ensure_build(builddir, counters, buildtype):
+    """Configures builddir (-Dcounters=...) if needed, builds it; returns mpf-dataplane's path.
+    meson and ninja print on stderr: stdout stays clean for --json."""
+    if not os.path.isfile(os.path.join(builddir, "build.ninja")):
+        cmd = ["meson", "setup", builddir, ROOT, f"-Dcounters={str(counters).lower()}"]
+        if buildtype:
+            cmd.append(f"--buildtype={buildtype}")
+        log("$ " + " ".join(cmd))
+        if subprocess.run(cmd, stdout=sys.stderr).returncode != 0:
+            raise RuntimeError(f"meson setup {builddir} failed")
+    log(f"$ ninja -C {builddir}")
+    if subprocess.run(["ninja", "-C", builddir], stdout=sys.stderr).returncode != 0:
+        raise RuntimeError(f"ninja -C {builddir} failed")
+    got = build_options(builddir).get("counters")
+    if got is not counters:
+        raise RuntimeError(f"{builddir} is configured with counters={got}, want {counters} "
+                           f"(meson configure {builddir} -Dcounters={str(counters).lower()})")
+    return os.path.join(builddir, "dataplane", "mpf-dataplane")
+
+
+def stats_cost_binaries(args):
+    """{"with": binary, "without": binary}, both built with the main build's buildtype."""
+    buildtype = build_options(args.build).get("buildtype")
+    return {label: ensure_build(d, counters, buildtype)
+            for (label, counters), d in zip(VARIANTS, args.builds)}
+
+
+def cost_run_flags(label, m):
+    """What makes one run suspicious: lost packets, or counters that are not what the build
+    says (the 'without' build must leave /mpf/stats at zero, the 'with' build must count)."""
+    flags = []
+    lost = m["rx_packets"] - m["tx_packets"]
+    if abs(lost) > max(1000, m["rx_packets"] // 1000):
+        flags.append(f"{label}: source rx - sink tx = {lost}")
+    if m["drops"]:
+        flags.append(f"{label}: " + ", ".join(f"{k} {v}" for k, v in
+                                               sorted(m["drops_by_reason"].items())))
+    counted = m.get("mpf_stats_rx_packets", 0)
+    if label == "without" and counted:
+        flags.append(f"without: /mpf/stats counted {counted} packets (counters not off?)")
+    if label == "with" and not counted:
+        flags.append("with: /mpf/stats counted nothing (counters off?)")
+    return flags
+
+
+def median_of(runs, key):
+    vals = [r[key] for r in runs if r.get(key) is not None]
+    return statistics.median(vals) if vals else None
+
+
+def summarise_cost(row):
+    """Medians over the repeats, the difference and ratio of cycles per packet, per-pair
+    differences (their spread is the noise)."""
+    runs = row["runs"]
+    w = median_of(runs["with"], "cycles_per_packet")
+    wo = median_of(runs["without"], "cycles_per_packet")
+    pairs = [a["cycles_per_packet"] - b["cycles_per_packet"]
+             for a, b in zip(runs["with"], runs["without"])
+             if a["cycles_per_packet"] is not None and b["cycles_per_packet"] is not None]
+    row.update({
+        "cycles_with": w, "cycles_without": wo,
+        "cycles_counters": w - wo if (w is not None and wo is not None) else None,
+        "ratio": w / wo if (w and wo) else None,
+        "pair_differences": pairs,
+        "mpps_with": median_of(runs["with"], "mpps"),
+        "mpps_without": median_of(runs["without"], "mpps"),
+        "busy_with": median_of(runs["with"], "busy_cores"),
+        "busy_without": median_of(runs["without"], "busy_cores"),
+    })
+    if runs.get("testpmd"):
+        row["cycles_testpmd"] = median_of(runs["testpmd"], "cycles_per_packet")
+        row["mpps_testpmd"] = median_of(runs["testpmd"], "mpps")
+
+
+def measure_cost_row(args, binaries, scn, size, pcap, cpus, workdir, hz, seq, quiet):
+    """Interleaved A/B: with, without, with, without, ... (args.repeat pairs), then testpmd
+    once per pair with --baseline."""
+    runs = {"with": [], "without": []}
+    if args.baseline:
+        runs["testpmd"] = []
+    flags = []
+    for rep in range(args.repeat):
+        for label, _ in VARIANTS:
+            m = measure("mpf", args, scn, pcap, cpus, workdir, next(seq), hz,
+                        dataplane=binaries[label], ethdev_counts=True)
+            log(f"    {rep + 1}/{args.repeat} {label:7} {m['mpps']:.2f} Mpps, "
+                f"{fmt(m['cycles_per_packet'], '.0f')} cyc/pkt", quiet)
+            runs[label].append(m)
+            flags += cost_run_flags(label, m)
+        if args.baseline:
+            t = measure("testpmd", args, scn, pcap, cpus, workdir, next(seq), hz)
+            log(f"    {rep + 1}/{args.repeat} testpmd {t['mpps']:.2f} Mpps", quiet)
+            runs["testpmd"].append(t)
+    row = {"scenario": scn, "frame_bytes": size, "flows": args.flows, "lcores": len(cpus),
+           "cpus": cpus, "runs": runs, "flags": flags}
+    summarise_cost(row)
+    return row
+
+
+def run_stats_cost(args):
+    quiet = args.json
+    binaries = stats_cost_binaries(args)
+    model, mhz = cpuinfo()
+    hz = mhz * 1e6 if mhz else None
+    cpus = sorted(os.sched_getaffinity(0))
+    lcores = args.lcores[0]
+    if lcores > len(cpus):
+        raise RuntimeError(f"{lcores} lcores wanted, {len(cpus)} CPUs usable")
+    machine = {"nproc": os.cpu_count(), "usable_cpus": cpus, "model": model, "mhz": mhz,
+               "kernel": platform.release(), "dpdk": dpdk_version(), "mpf_rev": git_rev()}
+    workdir = tempfile.mkdtemp(prefix="mpf-bench-")
+    results, seq = [], iter(range(1 << 30))
+    try:
+        t_start = time.monotonic()
+        for scn in args.scenarios:
+            for size in args.sizes:
+                pcap = os.path.join(workdir, f"{scn}-{size}.pcap")
+                F.write_pcap(pcap, F.frames(scn, size, args.flows))
+                log(f"{scn} {size} B, {args.flows} flows, {lcores} lcore(s):", quiet)
+                results.append(measure_cost_row(args, binaries, scn, size, pcap,
+                                                cpus[:lcores], workdir, hz, seq, quiet))
+        elapsed = time.monotonic() - t_start
+    finally:
+        Proc.stop_all()
+        shutil.rmtree(workdir, ignore_errors=True)
+    report = {"benchmark": "dataplane-stats-cost", "machine": machine,
+              "builds": {label: os.path.relpath(b, ROOT) for label, b in binaries.items()},
+              "seconds": args.seconds, "warmup_seconds": args.warmup, "repeat": args.repeat,
+              "flows": args.flows, "elapsed_seconds": round(elapsed, 1), "results": results}
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        print()
+    else:
+        print_cost_table(report)
+    return 1 if any(r["flags"] for r in results) else 0
+
+
+def print_rows(hdr, rows):
+    w = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
+         for i, h in enumerate(hdr)]
+    line = lambda cells: "  ".join(c.ljust(w[i]) if i == 0 else c.rjust(w[i])  # noqa: E731
+                                   for i, c in enumerate(cells))
+    print(line(hdr))
+    print(line(["-" * x for x in w]))
+    for row in rows:
+        print(line(row))
+
+
+def print_cost_table(rep):
+    m = rep["machine"]
+    print(f"mpf bench dataplane --stats-cost: {m['model']}, nproc {m['nproc']}, "
+          f"{fmt(m['mhz'], '.0f')} MHz, kernel {m['kernel']}, DPDK {m['dpdk']}, "
+          f"mpf {m['mpf_rev']}")
+    print(f"with = {rep['builds']['with']}, without = {rep['builds']['without']}; "
+          f"{rep['repeat']} interleaved pairs x {rep['seconds']} s after {rep['warmup_seconds']}"
+          f" s warm-up; {rep['elapsed_seconds']} s in all")
+    baseline = any("cycles_testpmd" in r for r in rep["results"])
+    hdr = ["scenario", "frame", "lcores", "cyc/pkt with", "cyc/pkt without", "counters cyc",
+           "pairs min..max", "with/without", "Mpps with", "Mpps without", "CPUs busy"]
+    if baseline:
+        hdr += ["cyc/pkt testpmd"]
+    rows = []
+    for r in rep["results"]:
+        pairs = r["pair_differences"]
+        row = [r["scenario"], f"{r['frame_bytes']} B", str(r["lcores"]),
+               fmt(r["cycles_with"], ".0f"), fmt(r["cycles_without"], ".0f"),
+               fmt(r["cycles_counters"], "+.1f") + (" !" if r["flags"] else ""),
+               f"{min(pairs):+.0f}..{max(pairs):+.0f}" if pairs else "-",
+               fmt(r["ratio"], ".3f"), fmt(r["mpps_with"], ".2f"), fmt(r["mpps_without"], ".2f"),
+               f"{fmt(r['busy_with'], '.2f')}/{fmt(r['busy_without'], '.2f')}"]
+        if baseline:
+            row.append(fmt(r.get("cycles_testpmd"), ".0f"))
+        rows.append(row)
+    print()
+    print_rows(hdr, rows)
+    print()
+    for scn in dict.fromkeys(r["scenario"] for r in rep["results"]):
+        print(f"  {scn}: {F.DESCRIPTIONS[scn]}")
+    print("  packets: ethdev counters (pcap port ipackets, null port opackets), not /mpf/stats "
+          "(zero without counters)")
+    print("  cyc/pkt = core Hz x CPU seconds / packets sent, median of the repeats; counters cyc "
+          "= with - without;")
+    print("  pairs min..max = the same difference within each interleaved pair (its spread is "
+          "the noise); with/without = ratio of cyc/pkt")
+    for r in rep["results"]:
+        for f in r["flags"]:
+            print(f"  ! {r['scenario']} {r['frame_bytes']} B: {f}")
+
+
 # ---- command line ------------------------------------------------------------------------------
 
 def int_list(s):
@@ -486,6 +706,32 @@ def int_list(s):
         return [int(x) for x in s.split(",") if x]
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a comma-separated list of integers: {s}")
+
+
+def stats_cost_errors(args):
+    """Checks --stats-cost's options; makes args.builds a pair of absolute paths."""
+    errors = []
+    dirs = [d for d in args.builds.split(",") if d]
+    if len(dirs) != 2:
+        errors.append("--builds takes two directories: DIR_WITH,DIR_WITHOUT")
+    args.builds = [d if os.path.isabs(d) else os.path.join(ROOT, d) for d in dirs]
+    if args.repeat < 1:
+        errors.append("--repeat must be >= 1")
+    if len(args.lcores) != 1:
+        errors.append("--stats-cost takes one lcore count")
+    if args.perf:
+        errors.append("--perf and --stats-cost do not go together")
+    return errors
+
+
+def needed_binaries(args):
+    """(what, path) of the programs this run starts and does not build itself."""
+    need = []
+    if not args.stats_cost:
+        need.append(("mpf-dataplane", args.dataplane))
+    if not args.stats_cost or args.baseline:
+        need.append(("dpdk-testpmd", args.testpmd))
+    return need
 
 
 def main(argv):
@@ -515,8 +761,9 @@ def main(argv):
     dp.add_argument("--sizes", type=int_list, default=None,
                     help="frame sizes in bytes incl. FCS, e.g. 64,512,1400 (default; given "
                          "explicitly, every size runs at every lcore count)")
-    dp.add_argument("--lcores", type=int_list, default=[1, 2],
-                    help="lcore counts: 1 (main lcore polls) and/or 2 (main + 1 worker)")
+    dp.add_argument("--lcores", type=int_list, default=None,
+                    help="lcore counts: 1 (main lcore polls) and/or 2 (main + 1 worker); "
+                         "default 1,2 (--stats-cost: 1, one count only)")
     dp.add_argument("--scenarios", type=lambda s: s.split(","), default=list(F.SCENARIOS),
                     help="comma-separated, from: " + ", ".join(F.SCENARIOS))
     dp.add_argument("--perf", action="store_true",
@@ -526,15 +773,34 @@ def main(argv):
                     help="mpf-dataplane binary (default: $MPF_BUILD_DIR/dataplane/mpf-dataplane)")
     dp.add_argument("--testpmd", default=shutil.which("dpdk-testpmd") or "dpdk-testpmd",
                     help="dpdk-testpmd binary (Debian package dpdk)")
+    sc = dp.add_argument_group(
+        "--stats-cost", "what the statistics counters cost: mpf-dataplane built with and "
+        "without them (meson -Dcounters=false), interleaved A/B runs, packets counted from the "
+        "ethdev counters; default sizes 64,1400, 1 lcore")
+    sc.add_argument("--stats-cost", action="store_true",
+                    help="measure cycles/packet with and without the counters")
+    sc.add_argument("--builds", metavar="DIR_WITH,DIR_WITHOUT", default=",".join(
+                        STATS_COST_BUILDS),
+                    help="the two build directories, relative to the repository root unless "
+                         "absolute; configured (meson setup -Dcounters=true|false) when "
+                         "missing, then built with ninja (default %(default)s)")
+    sc.add_argument("--repeat", type=int, default=3,
+                    help="A/B pairs per scenario and size (default 3); medians are reported")
+    sc.add_argument("--baseline", action="store_true",
+                    help="also run dpdk-testpmd once per pair (not needed for the difference)")
     args = ap.parse_args(argv)
     if args.bench is None:
         ap.print_help()
         return 2
 
+    args.build = build
+    args.dataplane = os.path.abspath(args.dataplane)  # the runs' cwd is a temp directory
     args.sizes_given = args.sizes is not None
     if args.sizes is None:
-        args.sizes = list(DEFAULT_SIZES)
-    errors = []
+        args.sizes = list(STATS_COST_SIZES if args.stats_cost else DEFAULT_SIZES)
+    if args.lcores is None:
+        args.lcores = [1] if args.stats_cost else [1, 2]
+    errors = stats_cost_errors(args) if args.stats_cost else []
     if args.seconds <= 0 or args.warmup < 0:
         errors.append("--seconds must be > 0 and --warmup >= 0")
     if not 1 <= args.flows <= F.MAX_FLOWS:
@@ -554,7 +820,7 @@ def main(argv):
         print("tools/mpf bench: must run as root (DPDK runtime directory in /var/run/dpdk)",
               file=sys.stderr)
         return 2
-    for what, path in (("mpf-dataplane", args.dataplane), ("dpdk-testpmd", args.testpmd)):
+    for what, path in needed_binaries(args):
         if not (os.path.isfile(path) and os.access(path, os.X_OK)):
             print(f"tools/mpf bench: {what} not found at {path} "
                   "(tools/mpf build; tools/mpf setup installs dpdk)", file=sys.stderr)
@@ -563,7 +829,7 @@ def main(argv):
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _on_signal)
     try:
-        return run_dataplane(args)
+        return run_stats_cost(args) if args.stats_cost else run_dataplane(args)
     except Interrupted as e:
         Proc.stop_all()
         print(f"tools/mpf bench: interrupted ({e}); processes stopped, temp files removed",

@@ -46,10 +46,17 @@ def write_pcap(path, frames):
             f.write(p)
 
 
+# Stream id of the data frames: sender 0, flow bucket 255, beyond the server's multipath.streams
+# (default 8), so the server delivers them without a reorder window. The pcap replays the same
+# stream seqs forever; a window would drop every replay as a duplicate.
+UNORDERED_STREAM = 0x00ff
+
+
 def mpf_header(seq):
     # version 1 / type data, flags, path id 0, tag length 0, tunnel id, epoch, stream, stream
     # seq, path seq, timestamp (docs/protocol.md)
-    return struct.pack("!BBBBIHHIII", (1 << 4) | 0, 0, 0, 0, TUN_ID, 0xbeef, 0, seq, seq, 0)
+    return struct.pack("!BBBBIHHIII", (1 << 4) | 0, 0, 0, 0, TUN_ID, 0xbeef, UNORDERED_STREAM,
+                       seq, seq, 0)
 
 
 def _csum(data, start=0):
