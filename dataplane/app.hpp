@@ -133,6 +133,7 @@ struct PktMeta {
   uint32_t seq;         // kMetaReorder: stream_seq
   uint16_t stream;      // kMetaReorder: stream_id
   uint16_t epoch;       // kMetaReorder: sender epoch
+  uint32_t release_us;  // kMetaReorder: deliver no earlier (32-bit us clock, delay equalisation)
 };
 // kind: why the packet travels. To main: kMetaLocal (for the appliance), kMetaHold (waiting for
 // ARP). Between workers: kMetaInside / kMetaOutside (which NAT direction the owner runs).

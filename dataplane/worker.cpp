@@ -131,8 +131,9 @@ bool Worker::init_multipath(std::string* error) {
       for (unsigned b = 0; b < mp.streams; b++) {
         const uint16_t stream = uint16_t(sdr << 8 | b);
         if (reorder_owner(uint16_t(i), stream) != index_) continue;
-        windows_[i * streams_total_ + sdr * mp.streams + b].w =
-            std::make_unique<reorder::ReorderWindow>(2048);
+        Window& w = windows_[i * streams_total_ + sdr * mp.streams + b];
+        w.w = std::make_unique<reorder::ReorderWindow>(2048);
+        if (mp.equalize) w.line = std::make_unique<reorder::DelayLine>(1024);
       }
   active_windows_.reserve(windows_.size());
   return true;
@@ -146,12 +147,17 @@ void Worker::release() {
           rte_pktmbuf_free(s->ring[s->head++ & (s->ring.size() - 1)]);
           bump(stats_.freed_at_exit);
         }
-  for (Window& w : windows_)
+  for (Window& w : windows_) {
     if (w.w)
       w.w->flush([this](void* item) {
         rte_pktmbuf_free(static_cast<rte_mbuf*>(item));
         bump(stats_.freed_at_exit);
       });
+    while (w.line && !w.line->empty()) {
+      rte_pktmbuf_free(static_cast<rte_mbuf*>(w.line->pop()));
+      bump(stats_.freed_at_exit);
+    }
+  }
 }
 
 void Worker::run(Housekeeping* hk) {

@@ -17,6 +17,8 @@
 #include "recovery/gap_detector.hpp"
 #include "recovery/retransmit_slab.hpp"
 #include "recovery/token_bucket.hpp"
+#include "reorder/delay_line.hpp"
+#include "reorder/equalizer.hpp"
 #include "reorder/reorder_window.hpp"
 #include "sched/policy.hpp"
 #include "sched/scheduler.hpp"
@@ -86,13 +88,16 @@ struct PeerRx {
   // Pending feedback per sender worker, sent at the end of the pass.
   std::array<tunnel::FeedbackBody, kMaxSenders> feedback{};
   uint32_t feedback_mask = 0;
+  // Delay equalisation: each path's base delay as this worker receives it.
+  std::array<reorder::BaseDelay, kMaxPaths> base{};
 };
 
 // One (peer, stream) reorder window owned by this worker.
 struct Window {
   std::unique_ptr<reorder::ReorderWindow> w;
+  std::unique_ptr<reorder::DelayLine> line;  // in order, waiting for release (equalisation)
   uint16_t epoch = 0;
-  bool active = false;  // on the active list (holds frames)
+  bool active = false;  // on the active list (holds frames, or its line does)
 };
 
 class Worker {
@@ -175,6 +180,8 @@ class Worker {
   void send_feedback();
   unsigned reorder_owner(uint16_t peer, uint16_t stream) const;
   void reorder_push(rte_mbuf* m);
+  uint32_t release_time(uint16_t peer, const tunnel::Header& h);
+  void deliver_in_line(Window& w, rte_mbuf* m);
   void deliver_inner(rte_mbuf* m);
   void expire_windows();
   Window* window_for(uint16_t peer, uint16_t stream);

@@ -113,6 +113,7 @@ void Worker::tunnel_frame(rte_mbuf* m, const Port& in, Ipv4Packet& outer) {
       md->seq = h.stream_seq;
       md->stream = h.stream_id;
       md->epoch = h.epoch;
+      md->release_us = release_time(peer, h);
       const unsigned owner = reorder_owner(peer, h.stream_id);
       if (owner != index_) return handoff(m, owner, kMetaReorder);
       return reorder_push(m);
@@ -194,6 +195,25 @@ void Worker::send_feedback() {
   }
 }
 
+// Delay equalisation (reorder/equalizer.hpp): when this data frame may be delivered. Frames the
+// sender marked prompt, copies and retransmits go at once (the arrival time).
+uint32_t Worker::release_time(uint16_t peer, const tunnel::Header& h) {
+  const uint32_t now32 = uint32_t(now_us_);
+  constexpr uint8_t kNoHold = tunnel::kFlagPrompt | tunnel::kFlagRetransmit | tunnel::kFlagDuplicate;
+  if (!app_.cfg.multipath.equalize || (h.flags & kNoHold)) return now32;
+  const int32_t d = int32_t(now32 - h.timestamp_us);
+  const int32_t base = peer_rx_[peer].base[h.path_id].observe(d, now_us_);
+  refresh_views(peer);
+  const PeerTx& t = peer_tx_[peer];
+  uint32_t slowest = 0;
+  for (unsigned k = 0; k < app_.peers[peer].n_paths; k++)
+    if (t.views[k].up && t.views[k].owd_us > slowest) slowest = t.views[k].owd_us;
+  const uint32_t own = t.views[h.path_id].owd_us;
+  if (slowest <= own) return now32;
+  return now32 + reorder::equalize_hold_us(slowest - own, d, base,
+                                           app_.cfg.multipath.reorder_max_ms * 1000);
+}
+
 unsigned Worker::reorder_owner(uint16_t peer, uint16_t stream) const {
   uint32_t h = (uint32_t(peer) * 0x9e3779b1u) ^ (uint32_t(stream) * 0x85ebca6bu);
   return (h >> 16) % app_.n_workers;
@@ -212,7 +232,7 @@ void Worker::reorder_push(rte_mbuf* m) {
   const PktMeta md = *app_.meta(m);
   Window* w = window_for(md.peer, md.stream);
   if (!w) return deliver_inner(m);  // a stream id outside what we track: no reordering
-  auto deliver = [this](void* item) { deliver_inner(static_cast<rte_mbuf*>(item)); };
+  auto deliver = [this, w](void* item) { deliver_in_line(*w, static_cast<rte_mbuf*>(item)); };
   if (w->epoch != md.epoch) {  // the peer restarted: its numbering starts over
     w->w->flush(deliver);
     w->w->reset();
@@ -223,15 +243,12 @@ void Worker::reorder_push(rte_mbuf* m) {
   reorder::HoldTime ht(1000, app_.cfg.multipath.reorder_max_ms * 1000);
   for (unsigned k = 0; k < app_.peers[md.peer].n_paths; k++)
     if (t.views[k].up) ht.add_path(t.views[k].owd_us, t.rttvar_us[k]);
-  switch (w->w->push(md.seq, m, now_us_, ht.hold_us(), deliver)) {
+  const reorder::Verdict v = w->w->push(md.seq, m, now_us_, ht.hold_us(), deliver);
+  switch (v) {
     case reorder::Verdict::deliver:
       break;
     case reorder::Verdict::held:
       bump(stats_.reorder_held);
-      if (!w->active) {
-        w->active = true;
-        active_windows_.push_back(uint32_t(w - windows_.data()));
-      }
       break;
     case reorder::Verdict::late:
       bump(stats_.reorder_late);
@@ -241,6 +258,28 @@ void Worker::reorder_push(rte_mbuf* m) {
     case reorder::Verdict::stale:
       return drop(m, Drop::stale);
   }
+  if (!w->active && (w->w->held() != 0 || (w->line && !w->line->empty()))) {
+    w->active = true;
+    active_windows_.push_back(uint32_t(w - windows_.data()));
+  }
+}
+
+// Out of the reorder window, in order: delivered now, or queued behind the window's delay line
+// until its release time (a frame that is due still waits for the ones before it).
+void Worker::deliver_in_line(Window& w, rte_mbuf* m) {
+  const uint32_t rel = app_.meta(m)->release_us;
+  const uint32_t now32 = uint32_t(now_us_);
+  reorder::DelayLine* line = w.line.get();
+  if (!line || (line->empty() && reorder::due(rel, now32))) return deliver_inner(m);
+  if (line->full()) {  // more in flight than the line holds: the oldest goes early, not lost
+    bump(stats_.equalize_early);
+    deliver_inner(static_cast<rte_mbuf*>(line->pop()));
+  }
+  if (!reorder::due(rel, now32)) {
+    bump(stats_.equalized);
+    bump(stats_.equalize_hold_us, rel - now32);
+  }
+  line->push(m, rel);
 }
 
 void Worker::expire_windows() {
@@ -249,10 +288,11 @@ void Worker::expire_windows() {
     Window& w = windows_[active_windows_[i]];
     if (w.w->next_deadline_us() <= now_us_) {
       const uint64_t before = w.w->stats().hold_timeouts;
-      w.w->expire(now_us_, deliver);
+      w.w->expire(now_us_, [this, &w](void* item) { deliver_in_line(w, static_cast<rte_mbuf*>(item)); });
       bump(stats_.reorder_timeouts, w.w->stats().hold_timeouts - before);
     }
-    if (w.w->held() == 0) {
+    if (w.line) w.line->release(uint32_t(now_us_), deliver);
+    if (w.w->held() == 0 && (!w.line || w.line->empty())) {
       w.active = false;
       active_windows_[i] = active_windows_.back();
       active_windows_.pop_back();

@@ -75,6 +75,10 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
   h.stream_seq = t.stream_seq[bucket];  // spent only when a copy goes out
   h.timestamp_us = uint32_t(now_us_);
   const uint16_t len = p.total_len;
+  // Only a flow split over paths gets the receiver's delay equalisation; ICMP never (echo is
+  // how operators measure latency, and no congestion control runs on it).
+  const bool split = a.mode == sched::Mode::aggregate || a.mode == sched::Mode::weighted;
+  const uint8_t prompt = split && p.proto != net::kProtoIcmp ? 0 : tunnel::kFlagPrompt;
 
   bool first = true, sent = false;
   while (mask) {
@@ -89,7 +93,7 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
         continue;
       }
     }
-    h.flags = first ? 0 : tunnel::kFlagDuplicate;
+    h.flags = uint8_t((first ? 0 : tunnel::kFlagDuplicate) | prompt);
     if (!first) bump(stats_.redundant_copies);
     first = false;
     PathRoute r = route_to_peer(app_, peer, k);

@@ -764,7 +764,8 @@ class Loader {
 
   void parse_multipath(const Setting& g) {
     check_keys(g, {"mode", "path", "streams", "probe_interval_ms", "dead_after_ms", "up_after",
-                   "reorder_max_ms", "max_queue_ms", "retransmit", "retransmit_budget"});
+                   "reorder_max_ms", "max_queue_ms", "retransmit", "retransmit_budget",
+                   "equalize"});
     Multipath& mp = cfg_.multipath;
     parse_mode_path(g, false, &mp.mode, &mp.path);
     opt_int(g, "streams", 1, 256, &mp.streams);
@@ -774,6 +775,7 @@ class Loader {
     opt_int(g, "reorder_max_ms", 0, 2000, &mp.reorder_max_ms);
     opt_int(g, "max_queue_ms", 1, 1000, &mp.max_queue_ms);
     if (const Setting* r = find(g, "retransmit", Setting::TypeBoolean)) mp.retransmit = bool(*r);
+    if (const Setting* e = find(g, "equalize", Setting::TypeBoolean)) mp.equalize = bool(*e);
     opt_int(g, "retransmit_budget", 0, 100, &mp.retransmit_budget_pct);
     if (mp.dead_after_ms < 2 * mp.probe_interval_ms) {
       const Setting& at = g.exists("dead_after_ms") ? g["dead_after_ms"] : g["probe_interval_ms"];

@@ -64,6 +64,9 @@ struct Multipath {
   uint32_t max_queue_ms = 50;        // 1..1000: longest wait in a path's shaper queue
   bool retransmit = true;
   uint32_t retransmit_budget_pct = 10;  // 0..100, share of a path's rate for retransmits
+  // Receiver: frames of flows split over paths are delivered no earlier than the slowest up
+  // path would bring them (reorder/equalizer.hpp), held at most reorder_max_ms.
+  bool equalize = true;
 };
 
 // A `policy` rule's match; a default-constructed match matches every packet. Every field is

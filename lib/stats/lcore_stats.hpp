@@ -48,6 +48,9 @@ constexpr unsigned kStatPorts = 16;
   X(reorder_held, "frames held for reordering")                                    \
   X(reorder_late, "frames delivered after their gap was given up")                 \
   X(reorder_timeouts, "gaps given up after the hold time")                         \
+  X(equalized, "frames held to arrive no earlier than over the slowest path")     \
+  X(equalize_hold_us, "microseconds those frames were to be held, summed")         \
+  X(equalize_early, "frames released before their time: the delay line was full") \
   X(path_changes, "path state changes (up/down)")                                 \
   X(polls, "loop passes over the lcore's queues and rings")                       \
   X(busy_polls, "loop passes that found packets")                                  \

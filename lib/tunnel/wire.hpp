@@ -26,7 +26,10 @@ constexpr uint8_t kMaxFrameType = 3;
 // Flags (byte 1).
 constexpr uint8_t kFlagDuplicate = 0x01;  // a redundant copy sent on another path
 constexpr uint8_t kFlagRetransmit = 0x02; // resent after a loss report
-constexpr uint8_t kFlagsKnown = 0x03;
+// Deliver at once, no delay equalisation: the sender's mode keeps the flow on one path or
+// copies it (pinned, active-backup, lowest-rtt, redundant), so latency comes first.
+constexpr uint8_t kFlagPrompt = 0x04;
+constexpr uint8_t kFlagsKnown = 0x07;
 
 struct Header {
   FrameType type = FrameType::data;

@@ -69,7 +69,7 @@ MPF_TS = {MPF + 20, MPF + 21, MPF + 22, MPF + 23}
 TUNNEL_MASK = frozenset(OUTER_IP_ID | OUTER_IP_CSUM | MPF_EPOCH | MPF_TS)
 
 T_DATA, T_PROBE, T_PROBE_REPLY, T_FEEDBACK = 0, 1, 2, 3
-F_DUPLICATE, F_RETRANSMIT = 0x01, 0x02  # mpf header flags (protocol.md 4)
+F_DUPLICATE, F_RETRANSMIT, F_PROMPT = 0x01, 0x02, 0x04  # mpf header flags (protocol.md 4)
 MPF_STREAM = {MPF + 10, MPF + 11}
 MPF_SSEQ = {MPF + 12, MPF + 13, MPF + 14, MPF + 15}
 MPF_PSEQ = {MPF + 16, MPF + 17, MPF + 18, MPF + 19}
@@ -118,6 +118,12 @@ def inner_checksums_ok(frame: bytes):
     if rebuilt(IP(inner)) is None or bytes(rebuilt(IP(inner))) != inner:
         return "inner checksums wrong"
     return None
+
+
+def data_flags(inner) -> int:
+    """The flags of a data frame in aggregate mode: ICMP goes prompt (no delay equalisation at
+    the receiver), everything else 0."""
+    return F_PROMPT if inner is not None and len(inner) > 9 and inner[9] == 1 else 0
 
 
 def mpf_header(ftype=T_DATA, tunnel_id=TUN_ID, flags=0, path_id=0, tag_len=0, epoch=0,
@@ -204,7 +210,8 @@ class Numbering:
             stream = stream_of(inner, self.worker, self.streams)
         s = self.sseq.get(stream, 0)
         self.sseq[stream] = (s + 1) & M32
-        return dict(path_id=path, stream=stream, sseq=s, pseq=self._path(path), flags=0)
+        return dict(path_id=path, stream=stream, sseq=s, pseq=self._path(path),
+                    flags=data_flags(inner))
 
     def resend(self, stream, sseq, path=0, flags=F_RETRANSMIT):
         """A retransmit (or copy): same stream and stream_seq, a new path_seq."""

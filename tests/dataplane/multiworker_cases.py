@@ -189,7 +189,7 @@ def gw_encap(inner: bytes, worker: int, what: str, sseq=None) -> Exp:
     of its stream (a run where the worker sends one flow only)."""
     frame = fast_tunnel(GW_PATH_MAC, NH_5G_MAC, GW_PATH_IP, SRV_TUN_IP,
                         mpf_header(T_DATA, stream=stream_of(inner, worker), sseq=sseq or 0,
-                                   pseq=sseq or 0) + inner)
+                                   pseq=sseq or 0, flags=data_flags(inner)) + inner)
     mask = TUNNEL_MASK if sseq is not None else TUNNEL_MASK | SEQ
     # The inner packet is compared byte for byte (checksums included): only the outer header
     # checksum needs a check of its own.
@@ -200,8 +200,8 @@ def srv_encap(inner: bytes, tx: Numbering, what: str) -> Exp:
     """A data frame the server's worker tx.worker sends (next numbers of tx, its TX queue)."""
     n = tx.data(inner)
     frame = fast_tunnel(SRV_TUN_MAC, SRV_ROUTER_MAC, SRV_TUN_IP, GW_PATH_IP,
-                        mpf_header(T_DATA, stream=n["stream"], sseq=n["sseq"], pseq=n["pseq"]) +
-                        inner)
+                        mpf_header(T_DATA, stream=n["stream"], sseq=n["sseq"], pseq=n["pseq"],
+                                   flags=n["flags"]) + inner)
     return Exp(TUN, frame, TUNNEL_MASK, what, [outer_ip_checksum_ok], txq=tx.worker)
 
 

@@ -119,8 +119,8 @@ def scenario_gw_malformed():
          from_server(inner, mpf_header(7)), "tunnel_bad_type")
     case("gw-bad: tunnel frame with a truncated mpf header (12 bytes) -> tunnel_truncated", PATH,
          from_server(b"", mpf_header(T_DATA)[:12]), "tunnel_truncated")
-    case("gw-bad: tunnel frame with an unknown flag (0x04) -> tunnel_bad_length", PATH,
-         from_server(inner, mpf_header(T_DATA, flags=0x04)), "tunnel_bad_length")
+    case("gw-bad: tunnel frame with an unknown flag (0x08) -> tunnel_bad_length", PATH,
+         from_server(inner, mpf_header(T_DATA, flags=0x08)), "tunnel_bad_length")
     c.append(Case("gw-bad: tunnel frame with tag_len beyond the frame -> tunnel_bad_length",
                   [(PATH, from_server(inner, mpf_header(T_DATA, tag_len=200)))], [],
                   {"drops.tunnel_bad_length": 1}))

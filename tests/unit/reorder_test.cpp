@@ -13,6 +13,8 @@
 #include <set>
 #include <vector>
 
+#include "reorder/delay_line.hpp"
+#include "reorder/equalizer.hpp"
 #include "reorder/hold_time.hpp"
 #include "reorder/reorder_window.hpp"
 
@@ -862,3 +864,66 @@ TEST(ReorderBench, DISABLED_NsPerPush) {
 
 }  // namespace
 }  // namespace mpf::reorder
+
+// ---- delay equalisation: delay line, base delay, hold -------------------------------------
+
+TEST(DelayLine, ReleasesInOrderWhenDue) {
+  mpf::reorder::DelayLine line(3);  // rounded up to 4
+  EXPECT_EQ(line.capacity(), 4u);
+  int a, b, c, d, e;
+  std::vector<void*> out;
+  auto deliver = [&](void* p) { out.push_back(p); };
+  ASSERT_TRUE(line.push(&a, 100));
+  ASSERT_TRUE(line.push(&b, 50));  // due earlier, but behind a: waits for it
+  ASSERT_TRUE(line.push(&c, 120));
+  ASSERT_TRUE(line.push(&d, 130));
+  EXPECT_TRUE(line.full());
+  EXPECT_FALSE(line.push(&e, 1));
+  EXPECT_EQ(line.release(99, deliver), 0u);
+  EXPECT_EQ(line.release(100, deliver), 2u);  // a, then b (already due)
+  EXPECT_EQ(out, (std::vector<void*>{&a, &b}));
+  EXPECT_EQ(line.release(1000, deliver), 2u);
+  EXPECT_TRUE(line.empty());
+  EXPECT_EQ(line.pop(), nullptr);
+}
+
+TEST(DelayLine, ClockWraps) {
+  mpf::reorder::DelayLine line(2);
+  int a;
+  std::vector<void*> out;
+  ASSERT_TRUE(line.push(&a, 5));  // released at 5, just after the 32-bit clock wrapped
+  EXPECT_EQ(line.release(0xfffffff0u, [&](void* p) { out.push_back(p); }), 0u);
+  EXPECT_EQ(line.release(5, [&](void* p) { out.push_back(p); }), 1u);
+  EXPECT_TRUE(mpf::reorder::due(0xfffffff0u, 3));
+  EXPECT_FALSE(mpf::reorder::due(3, 0xfffffff0u));
+}
+
+TEST(BaseDelay, WindowedMinimum) {
+  using mpf::reorder::BaseDelay;
+  BaseDelay b;
+  const uint64_t s = 1'000'000;  // 1 s in us
+  EXPECT_EQ(b.observe(5000, 0), 5000);
+  EXPECT_EQ(b.observe(7000, 1 * s), 5000);
+  EXPECT_EQ(b.observe(4000, 2 * s), 4000);
+  EXPECT_EQ(b.observe(9000, 6 * s), 4000);   // new bucket; the previous one's 4000 still counts
+  EXPECT_EQ(b.observe(8000, 11 * s), 8000);  // two buckets on: 4000 forgotten, 9000 vs 8000
+  EXPECT_EQ(b.observe(8500, 12 * s), 8000);
+  EXPECT_EQ(b.observe(6000, 30 * s), 6000);  // after a long silence: only the new sample
+  EXPECT_EQ(b.observe(-20, 30 * s), -20);    // offsets make d negative: fine
+}
+
+TEST(BaseDelay, HoldFromSpreadAndQueueing) {
+  using mpf::reorder::equalize_hold_us;
+  // Idle fast path: held by the whole spread (11 ms).
+  EXPECT_EQ(equalize_hold_us(11000, 4000, 4000, 100000), 11000u);
+  // It queued 6 ms: held 5 ms; queued 11 ms or more: not held.
+  EXPECT_EQ(equalize_hold_us(11000, 10000, 4000, 100000), 5000u);
+  EXPECT_EQ(equalize_hold_us(11000, 15000, 4000, 100000), 0u);
+  EXPECT_EQ(equalize_hold_us(11000, 90000, 4000, 100000), 0u);
+  // The cap; no spread; a sample below the base (cannot happen, base is the minimum) ignored.
+  EXPECT_EQ(equalize_hold_us(300000, 4000, 4000, 100000), 100000u);
+  EXPECT_EQ(equalize_hold_us(0, 4000, 4000, 100000), 0u);
+  EXPECT_EQ(equalize_hold_us(11000, 3000, 4000, 100000), 11000u);
+  // Offsets of any sign cancel.
+  EXPECT_EQ(equalize_hold_us(11000, -2000000000 + 6000, -2000000000, 100000), 5000u);
+}
