@@ -133,7 +133,7 @@ bool Worker::init_multipath(std::string* error) {
         if (reorder_owner(uint16_t(i), stream) != index_) continue;
         Window& w = windows_[i * streams_total_ + sdr * mp.streams + b];
         w.w = std::make_unique<reorder::ReorderWindow>(2048);
-        if (mp.equalize) w.line = std::make_unique<reorder::DelayLine>(1024);
+        w.line = std::make_unique<reorder::DelayLine>(1024);  // the senders decide
       }
   active_windows_.reserve(windows_.size());
   return true;

@@ -200,7 +200,7 @@ void Worker::send_feedback() {
 uint32_t Worker::release_time(uint16_t peer, const tunnel::Header& h) {
   const uint32_t now32 = uint32_t(now_us_);
   constexpr uint8_t kNoHold = tunnel::kFlagPrompt | tunnel::kFlagRetransmit | tunnel::kFlagDuplicate;
-  if (!app_.cfg.multipath.equalize || (h.flags & kNoHold)) return now32;
+  if (h.flags & kNoHold) return now32;  // the sender's multipath.equalize decides
   const int32_t d = int32_t(now32 - h.timestamp_us);
   const int32_t base = peer_rx_[peer].base[h.path_id].observe(d, now_us_);
   refresh_views(peer);

@@ -55,7 +55,12 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
   refresh_views(peer);
   PeerTx& t = peer_tx_[peer];
   const sched::Action& a = policy_->classify(p);
-  uint32_t mask = t.sched.pick(a, t.views.data(), p.total_len);
+  // Only a flow split over paths gets the receiver's delay equalisation (multipath.equalize);
+  // ICMP never (echo is how operators measure latency, and no congestion control runs on it).
+  const bool split = a.mode == sched::Mode::aggregate || a.mode == sched::Mode::weighted;
+  const bool equalized = app_.cfg.multipath.equalize && split && p.proto != net::kProtoIcmp;
+  const uint8_t prompt = equalized ? 0 : tunnel::kFlagPrompt;
+  uint32_t mask = t.sched.pick(a, t.views.data(), p.total_len, equalized);
   if (mask == 0) {
     // No path is known to be up (start-up, before probes are answered, or everything looks
     // dead): try the first path we have a route for rather than drop; if it is really dead
@@ -75,10 +80,6 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
   h.stream_seq = t.stream_seq[bucket];  // spent only when a copy goes out
   h.timestamp_us = uint32_t(now_us_);
   const uint16_t len = p.total_len;
-  // Only a flow split over paths gets the receiver's delay equalisation; ICMP never (echo is
-  // how operators measure latency, and no congestion control runs on it).
-  const bool split = a.mode == sched::Mode::aggregate || a.mode == sched::Mode::weighted;
-  const uint8_t prompt = split && p.proto != net::kProtoIcmp ? 0 : tunnel::kFlagPrompt;
 
   bool first = true, sent = false;
   while (mask) {

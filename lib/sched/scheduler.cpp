@@ -19,21 +19,22 @@ uint64_t Scheduler::expected_delivery_us(const PathView& v, uint32_t bytes) {
   return v.owd_us + backlog * 1000000 / v.rate_Bps;
 }
 
-uint32_t Scheduler::aggregate(const PathView* v, uint32_t bytes) const {
+uint32_t Scheduler::aggregate(const PathView* v, uint32_t bytes, bool equalized) const {
   unsigned best = n_;
   uint64_t best_cost = 0;
   for (unsigned i = 0; i < n_; ++i) {
     if (!v[i].up) continue;
     const uint64_t c = expected_delivery_us(v[i], bytes);
-    if (best == n_ || c < best_cost) {
+    const uint64_t cost = equalized ? c - v[i].owd_us : c;  // equalized: the drain time alone
+    if (best == n_ || cost < best_cost) {
       best = i;
-      best_cost = c;
+      best_cost = cost;
     }
   }
   return best == n_ ? 0 : uint32_t(1) << best;
 }
 
-uint32_t Scheduler::weighted(const PathView* v, uint32_t bytes) {
+uint32_t Scheduler::weighted(const PathView* v, uint32_t bytes, bool equalized) {
   uint32_t set = 0;
   int64_t total = 0;
   for (unsigned i = 0; i < n_; ++i)
@@ -41,7 +42,7 @@ uint32_t Scheduler::weighted(const PathView* v, uint32_t bytes) {
       set |= uint32_t(1) << i;
       total += v[i].weight;
     }
-  if (set == 0) return aggregate(v, bytes);
+  if (set == 0) return aggregate(v, bytes, equalized);
   if (set != wrr_set_) {  // a path came or went: start the rotation afresh
     wrr_cur_.fill(0);
     wrr_set_ = set;
@@ -56,12 +57,12 @@ uint32_t Scheduler::weighted(const PathView* v, uint32_t bytes) {
   return uint32_t(1) << best;
 }
 
-uint32_t Scheduler::pick(const Action& a, const PathView* v, uint32_t bytes) {
+uint32_t Scheduler::pick(const Action& a, const PathView* v, uint32_t bytes, bool equalized) {
   switch (a.mode) {
     case Mode::aggregate:
-      return aggregate(v, bytes);
+      return aggregate(v, bytes, equalized);
     case Mode::weighted:
-      return weighted(v, bytes);
+      return weighted(v, bytes, equalized);
     case Mode::active_backup:
       for (unsigned i = 0; i < n_; ++i)
         if (v[i].up) return uint32_t(1) << i;
@@ -81,9 +82,9 @@ uint32_t Scheduler::pick(const Action& a, const PathView* v, uint32_t bytes) {
     case Mode::pinned:
       if (a.path >= 0 && unsigned(a.path) < n_ && v[unsigned(a.path)].up)
         return uint32_t(1) << unsigned(a.path);
-      return aggregate(v, bytes);
+      return aggregate(v, bytes, equalized);
   }
-  return aggregate(v, bytes);
+  return aggregate(v, bytes, equalized);
 }
 
 }  // namespace mpf::sched

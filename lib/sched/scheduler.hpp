@@ -29,14 +29,22 @@ class Scheduler {
 
   // Bitmask of the paths to send this packet of `bytes` on (bit i = path i; several bits only
   // for `redundant`); 0 when no path is up. `views` has n_paths() entries.
-  //  aggregate      the up path with the smallest expected_delivery_us(); ties -> lower index
+  //  aggregate      the up path with the smallest expected_delivery_us(); ties -> lower index.
+  //                 equalized (the receiver holds the frame until the slowest up path would
+  //                 have delivered it, minus the queueing it saw: reorder/equalizer.hpp): every
+  //                 path then delivers at that floor plus its drain time, so the cost is the
+  //                 drain time (queued + bytes) / rate alone (rate 0: 0), ties -> lower index.
+  //                 The traffic spreads by rate at any load, instead of piling on the fastest
+  //                 path until its queue makes up the delay difference: the slow path is in
+  //                 use from a flow's first packets (the delay its end hosts measure is the one
+  //                 they will live with) and at once when it comes back
   //  weighted       smooth weighted round robin over the up paths with weight > 0 (restarted
   //                 whenever that set changes); none -> aggregate
   //  active_backup  the first up path by index
   //  lowest_rtt     the up path with the smallest owd_us; ties -> lower index
   //  redundant      every up path
   //  pinned         action.path when it is up, else aggregate over the up paths
-  uint32_t pick(const Action& a, const PathView* views, uint32_t bytes);
+  uint32_t pick(const Action& a, const PathView* views, uint32_t bytes, bool equalized = false);
 
   // owd_us + (queued_bytes + bytes) / rate_Bps in microseconds (rate 0: owd_us only). Backlogs
   // are capped at 2^40 bytes so the product cannot overflow.
@@ -45,8 +53,8 @@ class Scheduler {
   unsigned n_paths() const { return n_; }
 
  private:
-  uint32_t aggregate(const PathView* v, uint32_t bytes) const;
-  uint32_t weighted(const PathView* v, uint32_t bytes);
+  uint32_t aggregate(const PathView* v, uint32_t bytes, bool equalized) const;
+  uint32_t weighted(const PathView* v, uint32_t bytes, bool equalized);
 
   unsigned n_;
   uint32_t wrr_set_ = 0;                      // the paths the round robin state belongs to

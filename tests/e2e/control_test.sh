@@ -6,7 +6,8 @@
 # Checks, in order:
 #   1. controld attaches (status: attached, the dataplane's pid), its socket is mode 0660;
 #      mpfctl's exit statuses: 2 usage, 3 no daemon, 1 an error from the daemon
-#   2. counters match the traffic: 1000 UDP datagrams Host A -> Host B move the gateway's
+#   2. counters match the traffic (and `stats --watch` redraws with rates meanwhile): 1000 UDP
+#      datagrams Host A -> Host B move the gateway's
 #      nat_in2out and encapsulated and the server's decapsulated and nat_in2out by 1000 (a
 #      few stray packets allowed), and `flows --port` shows the session with packets_out 1000
 #   3. `path set 5g down`: the next 1000 datagrams all go on wifi (5g carries probes only),
@@ -154,7 +155,18 @@ fi
 declare -A B=() A=()
 keys=(gw:nat_in2out gw:encapsulated srv:decapsulated srv:nat_in2out)
 for k in "${keys[@]}"; do B[$k]="$(counter "${k%%:*}" "${k#*:}")"; done
+# `stats --watch` while the datagrams flow: redraws with rates, Ctrl-C (INT) ends it with 0.
+timeout --preserve-status -s INT 1.8 "$CTL" --socket "$GW_SOCK" stats --watch 0.4 >"$TMP/watch.out" 2>&1 9>&- &
+wpid=$!
 udp_run 5001 "$N" 1
+wrc=0; wait "$wpid" || wrc=$?
+draws="$(grep -o $'\e\[2J' "$TMP/watch.out" | wc -l)"
+rxrate="$(tr '\033' '\n' <"$TMP/watch.out" | awk '$1 == "rx_packets" && NF >= 4 { r = $3 " " $4 } END { print r }')"
+if [ "$wrc" = 0 ] && [ "$draws" -ge 3 ] && grep -q "rates over" "$TMP/watch.out" && grep -q "pps" <<<"$rxrate"; then
+    ok "2. stats --watch 0.4: $draws redraws with rates (last rx_packets rate $rxrate), exit 0 on SIGINT"
+else
+    nok "2. stats --watch: exit $wrc, $draws redraws, rx_packets rate '$rxrate'"
+fi
 sleep 0.3
 for k in "${keys[@]}"; do A[$k]="$(counter "${k%%:*}" "${k#*:}")"; done
 desc=""; good=1

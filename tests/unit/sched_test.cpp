@@ -246,6 +246,35 @@ TEST(Scheduler, AggregateChoices) {
   EXPECT_EQ(s.pick(kAgg, v, 1500), 1u << 1);
 }
 
+TEST(Scheduler, AggregateEqualizedSpreadsByRate) {
+  // std-like: 5G 15 ms at 6 MB/s, WiFi 4 ms at 3.5 MB/s. The receiver holds everything to the
+  // 15 ms floor, so the shorter drain time wins: the traffic is shared by rate from the first
+  // packet (plain aggregate would put it all on WiFi until its queue reached 11 ms).
+  Scheduler s(2);
+  PathView v[2] = {view(true, 15000, 6000000), view(true, 4000, 3500000)};
+  EXPECT_EQ(s.pick(kAgg, v, 1500), 1u << 1);                          // plain: lowest delay
+  unsigned on[2] = {0, 0};
+  for (int i = 0; i < 950; i++) {
+    const uint32_t m = s.pick(kAgg, v, 1500, true);
+    ASSERT_EQ(__builtin_popcount(m), 1);
+    const unsigned k = unsigned(__builtin_ctz(m));
+    ++on[k];
+    v[k].queued_bytes += 1500;
+  }
+  // 6 : 3.5 within a packet or two.
+  EXPECT_NEAR(double(on[0]) / on[1], 6.0 / 3.5, 0.02);
+  // Drain times decide, whatever the delays: 5G 1 ms of backlog, WiFi 1.3 ms.
+  PathView w[2] = {view(true, 15000, 6000000, 6000), view(true, 4000, 3500000, 3000)};
+  EXPECT_EQ(s.pick(kAgg, w, 1500, true), 1u << 0);
+  EXPECT_EQ(s.pick(kAgg, w, 1500), 1u << 1);  // plain: 4 + 1.3 ms beats 15 + 1 ms
+  // A path that is down is not used.
+  PathView d[2] = {view(false, 40000, 6000000), view(true, 4000, 3500000, 7000)};
+  EXPECT_EQ(s.pick(kAgg, d, 1500, true), 1u << 1);
+  // Pinned falls back to aggregate with the caller's choice.
+  PathView p[2] = {view(false, 15000, 6000000), view(true, 4000, 3500000)};
+  EXPECT_EQ(s.pick(Action{Mode::pinned, 0}, p, 1500, true), 1u << 1);
+}
+
 TEST(Scheduler, AggregateUnknownRateAndTies) {
   Scheduler s(3);
   // Unknown rate counts as infinitely fast: only the delay matters, whatever the backlog.
