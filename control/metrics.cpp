@@ -138,15 +138,18 @@ const ReorderMetric kReorderMetrics[] = {
 
 void counters(Out& o, const shm::Region& r) {
   stats::LcoreStats t = sum_lcores(r);
-  // polls/busy_polls/busy_cycles mean something per lcore only: mpf_lcore_* below.
-  auto per_lcore_only = [](const char* name) {
-    return !std::strcmp(name, "polls") || !std::strcmp(name, "busy_polls") ||
-           !std::strcmp(name, "busy_cycles");
+  // polls/busy_polls/busy_cycles mean something per lcore only: mpf_lcore_* below; the
+  // microsecond sum goes out in seconds, the base unit, under a name of its own.
+  auto generic = [](const char* name) {
+    return std::strcmp(name, "polls") && std::strcmp(name, "busy_polls") &&
+           std::strcmp(name, "busy_cycles") && std::strcmp(name, "equalize_hold_us");
   };
 #define MPF_X(name, text) \
-  if (!per_lcore_only(#name)) o.one("mpf_" #name "_total", "counter", text, double(t.name));
+  if (generic(#name)) o.one("mpf_" #name "_total", "counter", text, double(t.name));
   MPF_LCORE_COUNTERS(MPF_X)
 #undef MPF_X
+  o.one("mpf_equalize_hold_seconds_total", "counter",
+        "time frames were to be held for delay equalisation, summed", double(t.equalize_hold_us) / 1e6);
   o.family("mpf_drops_total", "counter", "packets dropped, by reason (docs: mpfctl drops)");
   for (unsigned d = 1; d < kDropReasons; d++) o.sample({{"reason", drop_name(Drop(d))}}, double(t.drops[d]));
 }
