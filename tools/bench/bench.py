@@ -434,12 +434,17 @@ def run_dataplane(args):
     report = {"benchmark": "dataplane", "machine": machine, "seconds": args.seconds,
               "warmup_seconds": args.warmup, "flows": args.flows, "elapsed_seconds":
               round(elapsed, 1), "results": results}
-    if args.json:
+    return emit(report, args.json, print_table)
+
+
+def emit(report, as_json, printer):
+    """Prints the report (JSON or the printer's table); exit status 1 when a row is flagged."""
+    if as_json:
         json.dump(report, sys.stdout, indent=2)
         print()
     else:
-        print_table(report)
-    return 1 if any(r["flags"] for r in results) else 0
+        printer(report)
+    return 1 if any(r["flags"] for r in report["results"]) else 0
 
 
 def fmt(v, spec, none="-"):
@@ -639,12 +644,7 @@ def run_stats_cost(args):
               "builds": {label: os.path.relpath(b, ROOT) for label, b in binaries.items()},
               "seconds": args.seconds, "warmup_seconds": args.warmup, "repeat": args.repeat,
               "flows": args.flows, "elapsed_seconds": round(elapsed, 1), "results": results}
-    if args.json:
-        json.dump(report, sys.stdout, indent=2)
-        print()
-    else:
-        print_cost_table(report)
-    return 1 if any(r["flags"] for r in results) else 0
+    return emit(report, args.json, print_cost_table)
 
 
 def print_rows(hdr, rows):
