@@ -11,12 +11,12 @@ Scheduler::Scheduler(unsigned n_paths) : n_(n_paths) {
                                 std::to_string(n_paths));
 }
 
-uint64_t Scheduler::expected_delivery_us(const PathView& v, uint32_t bytes) {
-  if (v.rate_Bps == 0) return v.owd_us;
+uint64_t Scheduler::drain_us(const PathView& v, uint32_t bytes) {
+  if (v.rate_Bps == 0) return 0;
   constexpr uint64_t kMaxBacklog = uint64_t(1) << 40;  // * 1e6 stays below 2^64
   uint64_t backlog = v.queued_bytes + bytes;
   if (backlog > kMaxBacklog || backlog < v.queued_bytes) backlog = kMaxBacklog;
-  return v.owd_us + backlog * 1000000 / v.rate_Bps;
+  return backlog * 1000000 / v.rate_Bps;
 }
 
 uint32_t Scheduler::aggregate(const PathView* v, uint32_t bytes, bool equalized) const {
@@ -24,8 +24,8 @@ uint32_t Scheduler::aggregate(const PathView* v, uint32_t bytes, bool equalized)
   uint64_t best_cost = 0;
   for (unsigned i = 0; i < n_; ++i) {
     if (!v[i].up) continue;
-    const uint64_t c = expected_delivery_us(v[i], bytes);
-    const uint64_t cost = equalized ? c - v[i].owd_us : c;  // equalized: the drain time alone
+    // Equalized: every path delivers at the slowest one's delay plus its drain time.
+    const uint64_t cost = equalized ? drain_us(v[i], bytes) : expected_delivery_us(v[i], bytes);
     if (best == n_ || cost < best_cost) {
       best = i;
       best_cost = cost;

@@ -46,9 +46,13 @@ class Scheduler {
   //  pinned         action.path when it is up, else aggregate over the up paths
   uint32_t pick(const Action& a, const PathView* views, uint32_t bytes, bool equalized = false);
 
-  // owd_us + (queued_bytes + bytes) / rate_Bps in microseconds (rate 0: owd_us only). Backlogs
-  // are capped at 2^40 bytes so the product cannot overflow.
-  static uint64_t expected_delivery_us(const PathView& v, uint32_t bytes);
+  // (queued_bytes + bytes) / rate_Bps in microseconds (rate 0: 0). Backlogs are capped at 2^40
+  // bytes so the product cannot overflow.
+  static uint64_t drain_us(const PathView& v, uint32_t bytes);
+  // owd_us + drain_us().
+  static uint64_t expected_delivery_us(const PathView& v, uint32_t bytes) {
+    return v.owd_us + drain_us(v, bytes);
+  }
 
   unsigned n_paths() const { return n_; }
 
