@@ -295,7 +295,10 @@ s.sendall(b'{"cmd":"capture","args":{"action":"start","port":"lan","count":1,"fi
 print(s.makefile().readline().strip())
 PYEOF
 )" || true
-if grep -q '"ok":false' <<<"$resp" && [ "$(cat "$CAPDIR/mpf-e2e-exists.pcapng")" = "keep me" ]; then
+# (The dataplane's refusal itself, "failed: ... File exists": a request refused earlier, for its
+# name, would leave the file alone too.)
+if grep -q '"code":"failed"' <<<"$resp" && grep -q 'File exists' <<<"$resp" &&
+   [ "$(cat "$CAPDIR/mpf-e2e-exists.pcapng")" = "keep me" ]; then
     ok "7. capture into an existing file refused, the file untouched: $(cut -c1-140 <<<"$resp")"
 else
     nok "7. capture into an existing file: $(cut -c1-200 <<<"$resp"); file now: $(head -c 40 "$CAPDIR/mpf-e2e-exists.pcapng" | tr -c '[:print:]' .)"

@@ -10,7 +10,8 @@
 #   7. ping Host A -> Host B over two paths: 20/20
 #   2. one TCP flow (iperf3 -C cubic, 8 s) each way gets more than the best single path
 #      (> MPF_MP_MIN_MBIT, default 55 Mbit/s; 5G alone ~45) and both paths carry a real share of
-#      its frames (gateway per-port counters: each path > 20 %)
+#      its frames (gateway per-port counters: each path > 20 %); delay equalisation: a UDP ping
+#      beside a 40 Mbit/s upload has the 5G round trip even for requests sent on WiFi
 #   3. a 40 MiB TCP download (sha256 checked) survives the WiFi path dying ~2 s in, then the 5G
 #      path dying; Host A logs received bytes per 10 ms: the outage (longest run of 10 ms slots
 #      without a byte) must be < MPF_MP_MAX_OUTAGE_MS (default 2000; the 200 ms target is the
@@ -447,6 +448,27 @@ tcp_flow() { # down|up
 tcp_flow down
 tcp_flow up
 
+# Delay equalisation: a UDP ping (port 5005, aggregate) beside a 40 Mbit/s UDP upload. The
+# upload keeps a queue on 5G, so some requests go out on WiFi (4 ms) with nothing of their own
+# stream in flight on 5G (15 ms): the server holds them ~11 ms (its `equalized` grows) and
+# every round trip takes the 5G delay both ways (~31 ms). Without equalisation those requests
+# would come back in ~21 ms.
+bgns "$TMP/echo.log" "$HOSTB" "$MPF_PYTHON" "$HERE/udpseq.py" echo 5005 12
+wait_listen "$HOSTB" udp 5005 || nok "2. UDP echo on Host B did not start"
+snap eq0
+bgns "$TMP/iperf-eq.log" "$HOSTA" iperf3 -c "$HOSTB_IP" -p 5201 -u -b 40M -l 1200 -t 5
+sleep 0.5
+read -r answered rmin rmed rmax < <(nsx "$HOSTA" "$MPF_PYTHON" "$HERE/udpseq.py" ping "$HOSTB_IP" 5005 300 10 9>&-) || true
+snap eq1
+eq="$(dv eq0 eq1 srv.equalized)"; hold="$(dv eq0 eq1 srv.equalize_hold_us)"
+mean=$(( eq > 0 ? hold / eq : 0 ))
+FIG[equalize]="UDP ping beside 40 Mbit/s up: ${answered:-0}/300 answered, rtt min/median/max ${rmin:--}/${rmed:--}/${rmax:--} ms; server held $eq frames, mean ${mean} us"
+if [ "${answered:-0}" -ge 250 ] && [ "$eq" -ge 5 ] && fcmp "${rmin:-0} >= 26"; then
+    ok "2. delay equalisation: ${FIG[equalize]} (min >= 26 ms: the 5G delay both ways)"
+else
+    nok "2. delay equalisation: ${FIG[equalize]} (want >= 250 answered, >= 5 held, min rtt >= 26 ms)"
+fi
+
 # ------------------------------------------------------------------ 3. downloads surviving a dead path
 head -c "$((MB * 1024 * 1024))" /dev/urandom >"$TMP/blob"
 SUM_SRC="$(sha256sum "$TMP/blob" | cut -d' ' -f1)"
@@ -667,6 +689,7 @@ printf '# %-34s %s\n' "download, wifi dies: outage" "${FIG[out_wifi]:-?}"
 printf '# %-34s %s\n' "download, 5g dies: outage" "${FIG[out_5g]:-?}"
 printf '# %-34s %s\n' "wifi recovery" "${FIG[recovery]:-?}"
 printf '# %-34s %s\n' "redundant UDP, wifi dies" "${FIG[redundant]:-?}"
+printf '# %-34s %s\n' "delay equalisation" "${FIG[equalize]:-?}"
 printf '# %-34s %s\n' "pinned UDP dst 53" "${FIG[pinned]:-?}"
 printf '# %-34s %s\n' "ping x20" "${FIG[ping]:-?}"
 echo "# $PASS passed, ${#FAILS[@]} failed, $(fmt_secs "$(( $(now_ms) - T0 ))")s"

@@ -7,6 +7,11 @@
   udpseq.py recv PORT N IDLE_S DEADLINE_S
       counts them until IDLE_S after the last one (or DEADLINE_S); prints
       "unique duplicated missing bad first_missing..." (up to 10 missing numbers)
+  udpseq.py echo PORT SECS
+      answers every datagram with itself for SECS seconds
+  udpseq.py ping HOST PORT N SPACING_MS
+      N numbered requests to an echo, SPACING_MS apart; prints
+      "answered min_ms median_ms max_ms" of the round trips
 """
 import socket
 import struct
@@ -63,11 +68,57 @@ def recv(port, n, idle, deadline):
     print(n - len(missing), dup, len(missing), bad, " ".join(map(str, missing[:10])), flush=True)
 
 
+def echo(port, secs):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", port))
+    s.settimeout(0.2)
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        try:
+            d, a = s.recvfrom(4096)
+        except socket.timeout:
+            continue
+        s.sendto(d, a)
+
+
+def ping(host, port, n, spacing_ms):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(0.001)
+    sent = {}
+    rtts = []
+    t0 = time.monotonic()
+    i = 0
+    while True:
+        now = time.monotonic()
+        if i < n and now >= t0 + i * spacing_ms / 1000.0:
+            sent[i] = now
+            s.sendto(struct.pack("!I", i) + b"\0" * 60, (host, port))
+            i += 1
+        elif i >= n and now > t0 + n * spacing_ms / 1000.0 + 1.0:
+            break
+        try:
+            d, _ = s.recvfrom(4096)
+        except (socket.timeout, BlockingIOError):
+            continue
+        q = struct.unpack("!I", d[:4])[0]
+        if q in sent:
+            rtts.append((time.monotonic() - sent.pop(q)) * 1000)
+    rtts.sort()
+    if not rtts:
+        print(0, "-", "-", "-")
+    else:
+        print(len(rtts), "%.1f" % rtts[0], "%.1f" % rtts[len(rtts) // 2], "%.1f" % rtts[-1])
+
+
 if __name__ == "__main__":
     cmd, a = sys.argv[1], sys.argv[2:]
     if cmd == "send":
         send(a[0], int(a[1]), int(a[2]), float(a[3]))
     elif cmd == "recv":
         recv(int(a[0]), int(a[1]), float(a[2]), float(a[3]))
+    elif cmd == "echo":
+        echo(int(a[0]), float(a[1]))
+    elif cmd == "ping":
+        ping(a[0], int(a[1]), int(a[2]), float(a[3]))
     else:
         sys.exit(__doc__)
