@@ -114,7 +114,6 @@ bool Worker::init_multipath(std::string* error) {
       // Every path gets a shaper, limited or not: `mpfctl path set NAME max-rate R` may shape
       // an unshaped path at run time.
       t.shaper[k] = std::make_unique<Shaper>();
-      t.shaper[k]->ring.assign(4096, nullptr);
       t.shaper[k]->set_rate(cfg.path_profiles[k].max_rate_bps / 8 / app_.n_workers, 0);
     }
     const uint64_t budget_base = rate_sum ? rate_sum : 12500000;  // unknown: 100 Mbit/s
@@ -144,7 +143,8 @@ void Worker::release() {
     for (auto& sp : t.shaper)
       if (Shaper* s = sp.get())
         while (!s->empty()) {
-          rte_pktmbuf_free(s->ring[s->head++ & (s->ring.size() - 1)]);
+          rte_pktmbuf_free(s->q.front().value.m);
+          s->q.pop();
           bump(stats_.freed_at_exit);
         }
   for (Window& w : windows_) {

@@ -20,6 +20,7 @@
 #include "reorder/delay_line.hpp"
 #include "reorder/equalizer.hpp"
 #include "reorder/reorder_window.hpp"
+#include "sched/lane_queue.hpp"
 #include "sched/policy.hpp"
 #include "sched/scheduler.hpp"
 #include "tunnel/bodies.hpp"
@@ -45,24 +46,42 @@ struct PathCounters {
   uint64_t shaper_drops = 0;             // dropped: the path's queue was over max_queue_ms
 };
 
-// The egress queue of one (peer, path) when the path is shaped: frames wait here, already
-// encapsulated, until the token bucket lets them out.
+// A frame waiting in a shaper: encapsulated, path_seq not yet stamped (emit() does that when
+// it leaves, so the path carries path_seqs in sending order whichever lane it waited in).
+struct QueuedFrame {
+  rte_mbuf* m = nullptr;
+  uint16_t flow = sched::SparseFlows::kNone;  // its PeerTx::sparse bucket
+};
+
+// The egress queue of one (peer, path): frames wait here, encapsulated, until the token bucket
+// lets them out (an unshaped path's queue stays empty). Two lanes (sched/lane_queue.hpp): sparse
+// flows and retransmits in the fast lane, served first; the rest in the bulk lane.
 struct Shaper {
-  std::vector<rte_mbuf*> ring;  // capacity fixed at start, power of two
-  uint32_t head = 0, tail = 0;
-  uint64_t bytes = 0;
+  static constexpr uint32_t kFastSlots = 512, kBulkSlots = 4096;
+  sched::LaneQueue<QueuedFrame> q{kFastSlots, kBulkSlots};
   recovery::TokenBucket bucket{1, 1};
   uint64_t rate_Bps = 0;        // this worker's share of max_rate; 0 = not limited
   uint8_t port = 0;
   bool limited() const { return rate_Bps != 0; }
-  bool empty() const { return head == tail; }
-  bool full() const { return tail - head == ring.size(); }
+  bool empty() const { return q.empty(); }
   // Pace per packet: a burst of two frames or a millisecond, whichever is larger.
   void set_rate(uint64_t rate, uint64_t now_us) {
     rate_Bps = rate;
     if (!rate) return;
     bucket.set_rate(rate, now_us);
     bucket.set_burst(std::max<uint64_t>(3200, rate / 1000));
+  }
+  // The bulk lane's AQM limit: max_queue_ms of the rate (unshaped: the ring alone).
+  uint64_t limit_bytes(uint32_t max_queue_ms) const {
+    return limited() ? rate_Bps * max_queue_ms / 1000 : UINT64_MAX;
+  }
+  // The fast lane holds at most a quarter of that (two frames at least): sparse traffic jumps
+  // the bulk queue, it must not become one.
+  bool fast_room(uint32_t bytes, uint32_t max_queue_ms) const {
+    if (q.full(sched::Lane::fast)) return false;
+    const uint64_t cap = limited() ? std::max<uint64_t>(3200, limit_bytes(max_queue_ms) / 4)
+                                   : UINT64_MAX;
+    return q.bytes(sched::Lane::fast) + bytes <= cap;
   }
 };
 
@@ -73,6 +92,7 @@ struct PeerTx {
   std::array<uint32_t, kMaxPaths> path_seq{};
   std::array<std::unique_ptr<recovery::RetransmitSlab>, kMaxPaths> slab;
   std::array<std::unique_ptr<Shaper>, kMaxPaths> shaper;
+  sched::SparseFlows sparse;                    // flows with frames in any of the shapers
   recovery::TokenBucket retx_budget{1, 1};
   std::array<sched::PathView, kMaxPaths> views{};
   std::array<uint32_t, kMaxPaths> rttvar_us{};
@@ -158,15 +178,28 @@ class Worker {
   // Sends the inner packet p (m starts at it) to peer over the path(s) the policy and the
   // scheduler choose.
   void tunnel_send(rte_mbuf* m, uint16_t peer, const net::Ipv4Packet& p);
-  // Encapsulates m for (peer, path) and queues it (shaper) or sends it.
+  // Encapsulates m for (peer, path) and queues it in `lane` of the path's shaper (flow: its
+  // sparse-flow bucket) or, when nothing waits and the bucket allows, sends it at once.
   void send_on_path(rte_mbuf* m, uint16_t peer, uint8_t path, const tunnel::Header& h,
-                    const PathRoute& r);
+                    const PathRoute& r, sched::Lane lane, uint16_t flow);
+  // Stamps the next path_seq of (peer, path) into the encapsulated frame m and keeps its inner
+  // packet in the path's retransmit slab: the moment a frame leaves for the wire.
+  void stamp(rte_mbuf* m, uint16_t peer, uint8_t path);
+  // The lane a frame of `bytes` takes on s: fast when sparse and the fast lane has room.
+  sched::Lane lane_for(const Shaper& s, bool sparse, uint32_t bytes) const;
   void refresh_views(uint16_t peer);
   void release_shapers();
+  // The best live path for a resent frame, preferring another than exclude_path; false when
+  // none is up or routable.
+  bool resend_path(uint16_t peer, uint8_t exclude_path, uint32_t bytes, uint8_t* path,
+                   PathRoute* r);
   // Resends slab entries of (peer, path) named by a feedback entry or a failover.
   // True when the frame went out (a path was up and, if budgeted, the budget allowed it).
   bool resend(uint16_t peer, const recovery::RetransmitSlab::Entry& e, uint8_t exclude_path,
               bool budgeted);
+  // A frame queued on a path that went down, sent on a live one instead; false (m untouched)
+  // when no path is up or m is a redundant copy (its twin went on another path).
+  bool reroute(uint16_t peer, rte_mbuf* m, uint8_t dead_path);
   void on_feedback(rte_mbuf* m, uint16_t peer);
   void failover(uint16_t peer, uint8_t path);
 

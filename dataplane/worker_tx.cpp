@@ -4,8 +4,11 @@
 
 #include <cstring>
 
+#include "net/bytes.hpp"
 #include "net/protocol.hpp"
 #include "stats/counter.hpp"
+#include "tunnel/outer.hpp"
+#include "tunnel/wire.hpp"
 #include "worker.hpp"
 
 namespace mpf::dp {
@@ -40,7 +43,7 @@ void Worker::refresh_views(uint16_t peer) {
     if (const uint64_t share = v.rate_Bps / app_.n_workers; share != s->rate_Bps)
       s->set_rate(share, now_us_);  // max_rate changed at run time
     pv.rate_Bps = s->rate_Bps;
-    pv.queued_bytes = s->bytes;
+    pv.queued_bytes = s->q.bytes();
     pv.weight = v.weight;
     t.rttvar_us[k] = v.rttvar_us;
     if (v.up) up |= 1u << k;
@@ -60,7 +63,20 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
   const bool split = a.mode == sched::Mode::aggregate || a.mode == sched::Mode::weighted;
   const bool equalized = app_.cfg.multipath.equalize && split && p.proto != net::kProtoIcmp;
   const uint8_t prompt = equalized ? 0 : tunnel::kFlagPrompt;
-  uint32_t mask = t.sched.pick(a, t.views.data(), p.total_len, equalized);
+  const uint32_t fh = flow_hash(p);
+  const uint16_t flow = sched::SparseFlows::bucket(fh);
+  // A flow with nothing queued takes the fast lane, so it waits only behind that lane's
+  // backlog: that is what the scheduler weighs for it.
+  const bool sparse = t.sparse.idle(flow);
+  const sched::PathView* views = t.views.data();
+  std::array<sched::PathView, kMaxPaths> fast_views;
+  if (sparse) {
+    fast_views = t.views;
+    for (unsigned k = 0; k < app_.peers[peer].n_paths; k++)
+      fast_views[k].queued_bytes = t.shaper[k]->q.bytes(sched::Lane::fast);
+    views = fast_views.data();
+  }
+  uint32_t mask = t.sched.pick(a, views, p.total_len, equalized);
   if (mask == 0) {
     // No path is known to be up (start-up, before probes are answered, or everything looks
     // dead): try the first path we have a route for rather than drop; if it is really dead
@@ -71,15 +87,14 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
     bump(stats_.sent_no_path_up);
   }
 
-  const uint32_t bucket = flow_hash(p) % uint32_t(t.stream_seq.size());
+  const uint32_t bucket = fh % uint32_t(t.stream_seq.size());
   tunnel::Header h;
   h.type = tunnel::FrameType::data;
   h.tunnel_id = app_.peers[peer].tunnel_id;
   h.epoch = app_.epoch;
   h.stream_id = uint16_t(index_ << 8 | bucket);
   h.stream_seq = t.stream_seq[bucket];  // spent only when a copy goes out
-  h.timestamp_us = uint32_t(now_us_);
-  const uint16_t len = p.total_len;
+  h.timestamp_us = uint32_t(now_us_);   // enqueue time: the receiver sees the queueing too
 
   bool first = true, sent = false;
   while (mask) {
@@ -102,76 +117,106 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
       drop(mk, Drop::tunnel_no_path);
       continue;
     }
-    // AQM before a path_seq is spent: a frame we drop here is congestion the inner TCP must
-    // see, not a loss the receiver would report and we would resend.
-    if (Shaper* s = t.shaper[k].get(); s->limited()) {
-      const uint64_t limit_bytes =
-          s->bucket.rate() * app_.cfg.multipath.max_queue_ms / 1000;
-      if (s->full() || s->bytes > limit_bytes) {
-        bump(path_ctr_[size_t(peer) * kMaxPaths + k].shaper_drops);
-        drop(mk, Drop::shaper_queue_full);
-        continue;
-      }
+    // AQM on the bulk lane: a frame we drop here is congestion the inner TCP must see (it
+    // never gets a path_seq, so the receiver reports no loss and we resend nothing).
+    const Shaper& s = *t.shaper[k];
+    const sched::Lane lane = lane_for(s, sparse, p.total_len);
+    if (lane == sched::Lane::bulk &&
+        s.q.bytes() > s.limit_bytes(app_.cfg.multipath.max_queue_ms)) {
+      bump(path_ctr_[size_t(peer) * kMaxPaths + k].shaper_drops);
+      drop(mk, Drop::shaper_queue_full);
+      continue;
     }
     h.path_id = k;
-    h.path_seq = t.path_seq[k]++;
-    if (t.slab[k])
-      t.slab[k]->store(h.path_seq, h.stream_id, h.stream_seq, rte_pktmbuf_mtod(mk, uint8_t*),
-                       len, now_us_);
-    send_on_path(mk, peer, k, h, r);
+    send_on_path(mk, peer, k, h, r, lane, flow);
     sent = true;
   }
   if (sent) t.stream_seq[bucket]++;
 }
 
+sched::Lane Worker::lane_for(const Shaper& s, bool sparse, uint32_t bytes) const {
+  return sparse && s.fast_room(bytes, app_.cfg.multipath.max_queue_ms) ? sched::Lane::fast
+                                                                       : sched::Lane::bulk;
+}
+
 void Worker::send_on_path(rte_mbuf* m, uint16_t peer, uint8_t path, const tunnel::Header& h,
-                          const PathRoute& r) {
+                          const PathRoute& r, sched::Lane lane, uint16_t flow) {
   if (!encapsulate(m, r, h, ip_id_++)) return drop(m, Drop::mbuf_exhausted);
   PathCounters& c = path_ctr_[size_t(peer) * kMaxPaths + path];
   bump(c.tx_frames);
   bump(c.tx_bytes, m->pkt_len - kEthHdrLen);
   bump(stats_.encapsulated);
-  if (!r.mac_known) return hold(m, r.port, r.next_hop);
-  Shaper* s = peer_tx_[peer].shaper[path].get();
-  if (s->empty() && (!s->limited() || s->bucket.take(m->pkt_len, now_us_))) return tx(m, r.port);
-  if (s->full()) {
-    bump(path_ctr_[size_t(peer) * kMaxPaths + path].shaper_drops);
+  if (!r.mac_known) {
+    stamp(m, peer, path);
+    return hold(m, r.port, r.next_hop);
+  }
+  PeerTx& t = peer_tx_[peer];
+  Shaper* s = t.shaper[path].get();
+  if (s->empty() && (!s->limited() || s->bucket.take(m->pkt_len, now_us_))) {
+    stamp(m, peer, path);
+    return tx(m, r.port);
+  }
+  if (!s->q.push(lane, QueuedFrame{m, flow}, m->pkt_len)) {
+    bump(c.shaper_drops);
     return drop(m, Drop::shaper_queue_full);
   }
-  s->ring[s->tail++ & (s->ring.size() - 1)] = m;
-  s->bytes += m->pkt_len;
+  t.sparse.add(flow);
+  if (lane == sched::Lane::fast) bump(stats_.fast_lane);
   s->port = r.port;
 }
 
-// Lets out what each shaped path's token bucket allows.
-void Worker::release_shapers() {
-  for (PeerTx& t : peer_tx_)
-    for (auto& sp : t.shaper) {
-      Shaper* s = sp.get();
-      if (!s) continue;
-      while (!s->empty()) {
-        rte_mbuf* m = s->ring[s->head & (s->ring.size() - 1)];
-        if (s->limited() && !s->bucket.take(m->pkt_len, now_us_)) break;
-        s->head++;
-        s->bytes -= m->pkt_len;
-        tx(m, s->port);
-      }
-    }
+void Worker::stamp(rte_mbuf* m, uint16_t peer, uint8_t path) {
+  PeerTx& t = peer_tx_[peer];
+  const uint32_t seq = t.path_seq[path]++;
+  uint8_t* hdr = rte_pktmbuf_mtod_offset(m, uint8_t*, tunnel::kOuterLen);
+  tunnel::set_path_seq(hdr, seq);
+  if (recovery::RetransmitSlab* slab = t.slab[path].get())
+    slab->store(seq, net::load16(hdr + tunnel::kStreamIdOffset),
+                net::load32(hdr + tunnel::kStreamSeqOffset), hdr + tunnel::kHeaderLen,
+                uint16_t(m->pkt_len - tunnel::kOuterLen - tunnel::kHeaderLen), now_us_);
 }
 
-bool Worker::resend(uint16_t peer, const recovery::RetransmitSlab::Entry& e, uint8_t exclude_path,
-                    bool budgeted) {
+// Lets out what each shaped path's token bucket allows, fast lane first.
+void Worker::release_shapers() {
+  for (size_t peer = 0; peer < peer_tx_.size(); peer++) {
+    PeerTx& t = peer_tx_[peer];
+    for (uint8_t k = 0; k < kMaxPaths; k++) {
+      Shaper* s = t.shaper[k].get();
+      if (!s) continue;
+      while (!s->empty()) {
+        const auto& it = s->q.front();
+        if (s->limited() && !s->bucket.take(it.bytes, now_us_)) break;
+        const QueuedFrame f = it.value;
+        s->q.pop();
+        t.sparse.remove(f.flow);
+        stamp(f.m, uint16_t(peer), k);
+        tx(f.m, s->port);
+      }
+    }
+  }
+}
+
+bool Worker::resend_path(uint16_t peer, uint8_t exclude_path, uint32_t bytes, uint8_t* path,
+                         PathRoute* r) {
   PeerTx& t = peer_tx_[peer];
   refresh_views(peer);
   // Prefer another path than the one that lost it; the same one if it is the only one up.
   std::array<sched::PathView, kMaxPaths> v = t.views;
   if ((t.up_mask & ~(1u << exclude_path)) != 0) v[exclude_path].up = false;
   static const sched::Action kAggregate{};
-  uint32_t mask = t.sched.pick(kAggregate, v.data(), e.len);
+  const uint32_t mask = t.sched.pick(kAggregate, v.data(), bytes);
   if (mask == 0) return false;
-  const uint8_t k = uint8_t(__builtin_ctz(mask));
-  PathRoute r = route_to_peer(app_, peer, k);
-  if (!r.ok) return false;
+  *path = uint8_t(__builtin_ctz(mask));
+  *r = route_to_peer(app_, peer, *path);
+  return r->ok;
+}
+
+bool Worker::resend(uint16_t peer, const recovery::RetransmitSlab::Entry& e, uint8_t exclude_path,
+                    bool budgeted) {
+  PeerTx& t = peer_tx_[peer];
+  uint8_t k;
+  PathRoute r;
+  if (!resend_path(peer, exclude_path, e.len, &k, &r)) return false;
   if (budgeted && !t.retx_budget.take(e.len, now_us_)) {
     bump(stats_.retransmit_over_budget);
     return false;
@@ -195,11 +240,30 @@ bool Worker::resend(uint16_t peer, const recovery::RetransmitSlab::Entry& e, uin
   h.epoch = app_.epoch;
   h.stream_id = e.stream_id;
   h.stream_seq = e.stream_seq;
-  h.path_seq = t.path_seq[k]++;
   h.timestamp_us = uint32_t(now_us_);
-  if (t.slab[k]) t.slab[k]->store(h.path_seq, h.stream_id, h.stream_seq, d, e.len, now_us_);
   bump(path_ctr_[size_t(peer) * kMaxPaths + k].retransmits);
-  send_on_path(m, peer, k, h, r);
+  // The receiver's reorder window is waiting for it: it jumps the bulk queue when it can.
+  send_on_path(m, peer, k, h, r, lane_for(*t.shaper[k], true, e.len), sched::SparseFlows::kNone);
+  return true;
+}
+
+bool Worker::reroute(uint16_t peer, rte_mbuf* m, uint8_t dead_path) {
+  tunnel::Header h;
+  const uint8_t* f = rte_pktmbuf_mtod(m, const uint8_t*);
+  if (m->data_len < tunnel::kOuterLen + tunnel::kHeaderLen ||
+      tunnel::decode(f + tunnel::kOuterLen, m->data_len - tunnel::kOuterLen, &h) != Drop::none)
+    return false;  // cannot happen: we encoded it
+  // A redundant copy: the same frame went on another path, which is alive or was the original.
+  if (h.flags & tunnel::kFlagDuplicate) return false;
+  const uint32_t inner_len = m->pkt_len - tunnel::kOuterLen - tunnel::kHeaderLen;
+  uint8_t k;
+  PathRoute r;
+  if (!resend_path(peer, dead_path, inner_len, &k, &r)) return false;
+  rte_pktmbuf_adj(m, uint16_t(tunnel::kOuterLen + tunnel::kHeaderLen));
+  h.path_id = k;
+  // Older than anything the live path has queued: the fast lane when it has room.
+  send_on_path(m, peer, k, h, r, lane_for(*peer_tx_[peer].shaper[k], true, inner_len),
+               sched::SparseFlows::kNone);
   return true;
 }
 
@@ -234,28 +298,36 @@ void Worker::on_feedback(rte_mbuf* m, uint16_t peer) {
   rte_pktmbuf_free(m);
 }
 
-// The path just went down: what waits in its queue and what it carried in the last round trip
-// plus the detection time is resent on the live paths (the receiver drops double copies).
+// The path just went down. What it carried in the last round trip plus the detection time is
+// resent from the slab on the live paths (the receiver drops double copies), oldest first;
+// then what still waits in its queue (never sent) goes to the live paths in its order.
 void Worker::failover(uint16_t peer, uint8_t path) {
   PeerTx& t = peer_tx_[peer];
-  if (Shaper* s = t.shaper[path].get()) {
-    while (!s->empty()) {
-      rte_mbuf* m = s->ring[s->head++ & (s->ring.size() - 1)];
-      s->bytes -= m->pkt_len;
-      rte_pktmbuf_free(m);  // resent from the slab below
+  unsigned n = 0;
+  if (t.slab[path] && t.up_mask != 0) {
+    const uint64_t window_us = 2 * uint64_t(t.views[path].owd_us) +
+                               4 * uint64_t(t.rttvar_us[path]) +
+                               uint64_t(app_.cfg.multipath.dead_after_ms) * 1000;
+    const uint64_t since = now_us_ > window_us ? now_us_ - window_us : 0;
+    t.slab[path]->for_each_since(since, [&](const recovery::RetransmitSlab::Entry& e) {
+      n += resend(peer, e, path, false);
+    });
+  }
+  // Sent again elsewhere; a late report must not resend them twice.
+  if (t.slab[path]) t.slab[path]->clear();
+  Shaper* s = t.shaper[path].get();
+  while (!s->empty()) {
+    const QueuedFrame f = s->q.front().value;
+    s->q.pop();
+    t.sparse.remove(f.flow);
+    if (t.up_mask != 0 && reroute(peer, f.m, path)) {
+      n++;
+    } else {
+      rte_pktmbuf_free(f.m);
       bump(stats_.failover_flushed);
     }
   }
-  if (!t.slab[path] || t.up_mask == 0) return;
-  const uint64_t window_us = 2 * uint64_t(t.views[path].owd_us) + 4 * uint64_t(t.rttvar_us[path]) +
-                             uint64_t(app_.cfg.multipath.dead_after_ms) * 1000;
-  const uint64_t since = now_us_ > window_us ? now_us_ - window_us : 0;
-  unsigned n = 0;
-  t.slab[path]->for_each_since(since, [&](const recovery::RetransmitSlab::Entry& e) {
-    n += resend(peer, e, path, false);
-  });
   bump(stats_.failover_resends, n);
-  t.slab[path]->clear();  // sent again elsewhere; a late report must not resend them twice
 }
 
 }  // namespace mpf::dp

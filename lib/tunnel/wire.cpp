@@ -17,10 +17,14 @@ void encode(const Header& h, uint8_t* out) {
   out[3] = h.tag_len;
   store32(out + 4, h.tunnel_id);
   store16(out + 8, h.epoch);
-  store16(out + 10, h.stream_id);
-  store32(out + 12, h.stream_seq);
-  store32(out + 16, h.path_seq);
+  store16(out + kStreamIdOffset, h.stream_id);
+  store32(out + kStreamSeqOffset, h.stream_seq);
+  store32(out + kPathSeqOffset, h.path_seq);
   store32(out + 20, h.timestamp_us);
+}
+
+void set_path_seq(uint8_t* header, uint32_t path_seq) {
+  store32(header + kPathSeqOffset, path_seq);
 }
 
 Drop decode(const uint8_t* frame, size_t frame_len, Header* out) {

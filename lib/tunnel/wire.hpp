@@ -48,6 +48,15 @@ struct Header {
 // Writes kHeaderLen bytes at out.
 void encode(const Header& h, uint8_t* out);
 
+// Field offsets inside the header, for the sender's dequeue-time stamping: a frame gets its
+// path_seq when it leaves the path's shaper queue, so the path sees path_seqs in sending order
+// whichever lane the frame waited in.
+constexpr size_t kStreamIdOffset = 10;
+constexpr size_t kStreamSeqOffset = 12;
+constexpr size_t kPathSeqOffset = 16;
+// Rewrites the path_seq of an encoded header.
+void set_path_seq(uint8_t* header, uint32_t path_seq);
+
 // Parses the header of a frame of frame_len bytes (header + payload + tag). Drop::none and *out
 // filled, or tunnel_truncated / tunnel_bad_version / tunnel_bad_type / tunnel_bad_length
 // (unknown flags or a tag longer than what follows the header).

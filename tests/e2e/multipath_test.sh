@@ -448,17 +448,18 @@ tcp_flow() { # down|up
 tcp_flow down
 tcp_flow up
 
-# Delay equalisation: a UDP ping (port 5005, aggregate) beside a 40 Mbit/s UDP upload. The
-# upload keeps a queue on 5G, so some requests go out on WiFi (4 ms) with nothing of their own
-# stream in flight on 5G (15 ms): the server holds them ~11 ms (its `equalized` grows) and
-# every round trip takes the 5G delay both ways (~31 ms). Without equalisation those requests
-# would come back in ~21 ms.
+# Delay equalisation: a UDP ping (port 5005, aggregate) beside a 40 Mbit/s UDP upload. Each
+# request follows 3 fillers of its own flow, so the flow is not sparse (a sparse one takes the
+# fast lane on 5G, the higher rate) and its frames spread over both paths by drain time: the
+# requests that go out on WiFi (4 ms) are held by the server ~11 ms (its `equalized` grows)
+# and every round trip takes the 5G delay both ways (~31 ms). Without equalisation the
+# requests would go on WiFi and come back in ~10-21 ms.
 bgns "$TMP/echo.log" "$HOSTB" "$MPF_PYTHON" "$HERE/udpseq.py" echo 5005 12
 wait_listen "$HOSTB" udp 5005 || nok "2. UDP echo on Host B did not start"
 snap eq0
 bgns "$TMP/iperf-eq.log" "$HOSTA" iperf3 -c "$HOSTB_IP" -p 5201 -u -b 40M -l 1200 -t 5
 sleep 0.5
-read -r answered rmin rmed rmax < <(nsx "$HOSTA" "$MPF_PYTHON" "$HERE/udpseq.py" ping "$HOSTB_IP" 5005 300 10 9>&-) || true
+read -r answered rmin rmed rmax < <(nsx "$HOSTA" "$MPF_PYTHON" "$HERE/udpseq.py" ping "$HOSTB_IP" 5005 300 10 3 9>&-) || true
 snap eq1
 eq="$(dv eq0 eq1 srv.equalized)"; hold="$(dv eq0 eq1 srv.equalize_hold_us)"
 mean=$(( eq > 0 ? hold / eq : 0 ))

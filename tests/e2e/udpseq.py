@@ -9,9 +9,9 @@
       "unique duplicated missing bad first_missing..." (up to 10 missing numbers)
   udpseq.py echo PORT SECS
       answers every datagram with itself for SECS seconds
-  udpseq.py ping HOST PORT N SPACING_MS
-      N numbered requests to an echo, SPACING_MS apart; prints
-      "answered min_ms median_ms max_ms" of the round trips
+  udpseq.py ping HOST PORT N SPACING_MS [TRAIN]
+      N numbered requests to an echo, SPACING_MS apart, each after TRAIN 1200-byte fillers
+      (default 0); prints "answered min_ms median_ms max_ms" of the round trips
 """
 import socket
 import struct
@@ -81,7 +81,12 @@ def echo(port, secs):
         s.sendto(d, a)
 
 
-def ping(host, port, n, spacing_ms):
+FILLER = 0xFFFFFFFF
+
+
+def ping(host, port, n, spacing_ms, train=0):
+    """n requests spacing_ms apart; each preceded by `train` 1200-byte fillers on the same
+    socket (the flow then has frames queued behind each other: it is not sparse)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(0.001)
     sent = {}
@@ -91,7 +96,9 @@ def ping(host, port, n, spacing_ms):
     while True:
         now = time.monotonic()
         if i < n and now >= t0 + i * spacing_ms / 1000.0:
-            sent[i] = now
+            for _ in range(train):
+                s.sendto(struct.pack("!I", FILLER) + b"\0" * 1196, (host, port))
+            sent[i] = time.monotonic()
             s.sendto(struct.pack("!I", i) + b"\0" * 60, (host, port))
             i += 1
         elif i >= n and now > t0 + n * spacing_ms / 1000.0 + 1.0:
@@ -119,6 +126,6 @@ if __name__ == "__main__":
     elif cmd == "echo":
         echo(int(a[0]), float(a[1]))
     elif cmd == "ping":
-        ping(a[0], int(a[1]), int(a[2]), float(a[3]))
+        ping(a[0], int(a[1]), int(a[2]), float(a[3]), int(a[4]) if len(a) > 4 else 0)
     else:
         sys.exit(__doc__)
