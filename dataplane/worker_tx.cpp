@@ -67,7 +67,7 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
   const uint16_t flow = sched::SparseFlows::bucket(fh);
   // A flow with nothing queued takes the fast lane, so it waits only behind that lane's
   // backlog: that is what the scheduler weighs for it.
-  const bool sparse = t.sparse.idle(flow);
+  const bool sparse = app_.cfg.multipath.fast_lane && t.sparse.idle(flow);
   const sched::PathView* views = t.views.data();
   std::array<sched::PathView, kMaxPaths> fast_views;
   if (sparse) {
@@ -135,7 +135,7 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
 }
 
 sched::Lane Worker::lane_for(const Shaper& s, bool sparse, uint32_t bytes) const {
-  return sparse && s.fast_room(bytes, app_.cfg.multipath.max_queue_ms) ? sched::Lane::fast
+  return sparse && app_.cfg.multipath.fast_lane && s.fast_room(bytes, app_.cfg.multipath.max_queue_ms) ? sched::Lane::fast
                                                                        : sched::Lane::bulk;
 }
 

@@ -67,6 +67,9 @@ struct Multipath {
   // Receiver: frames of flows split over paths are delivered no earlier than the slowest up
   // path would bring them (reorder/equalizer.hpp), held at most reorder_max_ms.
   bool equalize = true;
+  // Sender: frames of sparse flows (nothing queued) and resends jump the bulk queue of a
+  // shaped path (sched/lane_queue.hpp).
+  bool fast_lane = true;
 };
 
 // A `policy` rule's match; a default-constructed match matches every packet. Every field is

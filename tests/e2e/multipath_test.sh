@@ -7,7 +7,8 @@
 # Checks (numbered as in the issue; run in the order 1, 7, 2, 3a, 6, 3b, 4, 5, 8 so that each
 # path failure sets up the next step):
 #   1. both paths come up on both appliances (their logs: "path X up", "gateway 7 path X up")
-#   7. ping Host A -> Host B over two paths: 20/20
+#   7. ping Host A -> Host B over two paths: 20/20; during the TCP download of 2, pings keep
+#      their idle round trip (+15 ms at most): the server's replies take the fast lane
 #   2. one TCP flow (iperf3 -C cubic, 8 s) each way gets more than the best single path
 #      (> MPF_MP_MIN_MBIT, default 55 Mbit/s; 5G alone ~45) and both paths carry a real share of
 #      its frames (gateway per-port counters: each path > 20 %); delay equalisation: a UDP ping
@@ -101,6 +102,11 @@ note() { echo "# $*"; }
 nsx() { local ns="$1"; shift; ip netns exec "$ns" "$@"; }
 # Start a helper in a namespace in the background (the pid is the helper's own: ip netns exec
 # execs it); killed at exit. Output goes to the file named first.
+# Median of the round trips in ping's output on stdin ("-" when there are none).
+ping_p50() {
+    grep -o 'time=[0-9.]*' | cut -d= -f2 | sort -n |
+        awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'
+}
 bgns() { # outfile ns cmd...
     local out="$1" ns="$2"; shift 2
     ip netns exec "$ns" "$@" >"$out" 2>&1 </dev/null 9>&- &
@@ -396,6 +402,7 @@ fi
 
 # ------------------------------------------------------------------ 7. ICMP over two paths
 out="$(nsx "$HOSTA" ping -n -c 20 -i 0.2 -W 2 "$HOSTB_IP" 2>&1 || true)"
+IDLE_P50="$(ping_p50 <<<"$out")"
 FIG[ping]="$(grep -o '[0-9]*% packet loss' <<<"$out" || echo '?'), rtt $(grep -o '= [0-9./]* ms' <<<"$out" | sed 's/= //' || echo '?') (min/avg/max/mdev)"
 if grep -q ' 20 received, 0% packet loss' <<<"$out"; then
     ok "7. ping Host A -> Host B: 20/20 ($(grep -o 'rtt.*' <<<"$out" || true))"
@@ -413,9 +420,16 @@ tcp_flow() { # down|up
     [ "$dir" = down ] && { rflag=-R; field=rx_packets; }
     for try in 1 2; do   # a second try only when iperf3 gave no result at all
         snap "tcp-$dir-0"
+        # Download: pings beside it, from 1.5 s in (the server's shaper queues are full by then).
+        local pinger=""
+        if [ "$dir" = down ]; then
+            bg "$TMP/ping-load.log" bash -c "sleep 1.5; exec ip netns exec $HOSTA ping -n -i 0.05 -c 100 -W 2 $HOSTB_IP"
+            pinger=$LAST_BG
+        fi
         # shellcheck disable=SC2086
         timeout --foreground 40 ip netns exec "$HOSTA" iperf3 -c "$HOSTB_IP" -p 5201 -C "$CC" -t 8 $rflag \
             --json >"$json" 2>&1 9>&- || true
+        [ -z "$pinger" ] || wait "$pinger" || true
         snap "tcp-$dir-1"
         mbit="$(jget "$json" end.sum_received.bits_per_second)"
         [ -z "$mbit" ] || break
@@ -443,6 +457,18 @@ tcp_flow() { # down|up
         ok "2. TCP $dir: gateway frames $side 5g $d5 ($(pct "$d5" "$tot")%), wifi $dw ($(pct "$dw" "$tot")%): each > 20%"
     else
         nok "2. TCP $dir: gateway frames $side 5g $d5, wifi $dw: need each > 20% of $tot"
+    fi
+    [ "$dir" = down ] || return 0
+    # The server's reply to a ping is a sparse flow: it takes the fast lane, not the download's
+    # bulk queue (up to max_queue_ms = 50 ms). Generous: idle median + 15 ms.
+    local p50 fast
+    p50="$(ping_p50 <"$TMP/ping-load.log")"
+    fast="$(dv "tcp-$dir-0" "tcp-$dir-1" srv.fast_lane)"
+    FIG[fast_lane]="ping beside the download: median $p50 ms (idle $IDLE_P50 ms), $(grep -o '[0-9]* received' "$TMP/ping-load.log" || echo '0 received')/100; server fast_lane +$fast"
+    if [ "$p50" != - ] && [ "$IDLE_P50" != - ] && fcmp "$p50 <= $IDLE_P50 + 15" && [ "$fast" -gt 0 ]; then
+        ok "2. fast lane: ${FIG[fast_lane]}: <= idle + 15 ms"
+    else
+        nok "2. fast lane: ${FIG[fast_lane]} (want median <= idle + 15 ms, fast_lane > 0)"
     fi
 }
 tcp_flow down
@@ -693,6 +719,7 @@ printf '# %-34s %s\n' "redundant UDP, wifi dies" "${FIG[redundant]:-?}"
 printf '# %-34s %s\n' "delay equalisation" "${FIG[equalize]:-?}"
 printf '# %-34s %s\n' "pinned UDP dst 53" "${FIG[pinned]:-?}"
 printf '# %-34s %s\n' "ping x20" "${FIG[ping]:-?}"
+printf '# %-34s %s\n' "fast lane" "${FIG[fast_lane]:-?}"
 echo "# $PASS passed, ${#FAILS[@]} failed, $(fmt_secs "$(( $(now_ms) - T0 ))")s"
 for f in "${FAILS[@]}"; do echo "#   failed: $f"; done
 if [ "${#FAILS[@]}" = 0 ]; then exit 0; else exit 1; fi

@@ -1037,7 +1037,7 @@ TEST_F(ConfigTest, MultipathSettings) {
   Config c = load_text(kServer +
                        "multipath = { mode = \"lowest-rtt\"; streams = 256; probe_interval_ms = 5;"
                        " dead_after_ms = 20; up_after = 100; reorder_max_ms = 0; max_queue_ms = 1000;"
-                       " retransmit = false; retransmit_budget = 0; equalize = false; };\n");
+                       " retransmit = false; retransmit_budget = 0; equalize = false; fast_lane = false; };\n");
   EXPECT_EQ(c.multipath.mode, Mode::lowest_rtt);
   EXPECT_EQ(c.multipath.path, -1);
   EXPECT_EQ(c.multipath.streams, 256u);
@@ -1050,6 +1050,9 @@ TEST_F(ConfigTest, MultipathSettings) {
   EXPECT_EQ(c.multipath.retransmit_budget_pct, 0u);
   EXPECT_FALSE(c.multipath.equalize);
   EXPECT_TRUE(load_text(kGateway).multipath.equalize);
+  EXPECT_FALSE(c.multipath.fast_lane);
+  EXPECT_TRUE(load_text(kGateway).multipath.fast_lane);
+  expect_error(kGateway + "multipath = { fast_lane = \"yes\"; };\n", 7, "multipath.fast_lane");
   expect_error(kGateway + "multipath = { equalize = 1; };\n", 7, "multipath.equalize");
   c = load_text(kGateway +
                 "multipath = { streams = 1; probe_interval_ms = 1000; dead_after_ms = 10000; up_after = 1;"
@@ -1136,7 +1139,8 @@ TEST_F(ConfigTest, MultipathRanges) {
   expect_error(mp("streams = \"8\""), 7, "multipath.streams: expected an integer, got a string");
   expect_error(mp("retransmit_budget_pct = 5"), 7,
                "multipath.retransmit_budget_pct: unknown key (allowed here: mode, path, streams, probe_interval_ms, "
-               "dead_after_ms, up_after, reorder_max_ms, max_queue_ms, retransmit, retransmit_budget, equalize)");
+               "dead_after_ms, up_after, reorder_max_ms, max_queue_ms, retransmit, retransmit_budget, equalize, "
+               "fast_lane)");
   expect_error(kGateway + "multipath = ( );\n", 7, "multipath: expected a group { ... }, got a list");
 }
 
