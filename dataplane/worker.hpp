@@ -189,10 +189,11 @@ class Worker {
   sched::Lane lane_for(const Shaper& s, bool sparse, uint32_t bytes) const;
   void refresh_views(uint16_t peer);
   void release_shapers();
-  // The best live path for a resent frame, preferring another than exclude_path; false when
-  // none is up or routable.
-  bool resend_path(uint16_t peer, uint8_t exclude_path, uint32_t bytes, uint8_t* path,
-                   PathRoute* r);
+  // The best live path for a resent frame, preferring another than exclude_path (fast: it
+  // will take the fast lane, so only that lane's backlog counts); false when none is up or
+  // routable.
+  bool resend_path(uint16_t peer, uint8_t exclude_path, uint32_t bytes, bool fast,
+                   uint8_t* path, PathRoute* r);
   // Resends slab entries of (peer, path) named by a feedback entry or a failover.
   // True when the frame went out (a path was up and, if budgeted, the budget allowed it).
   bool resend(uint16_t peer, const recovery::RetransmitSlab::Entry& e, uint8_t exclude_path,

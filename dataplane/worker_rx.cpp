@@ -240,7 +240,10 @@ void Worker::reorder_push(rte_mbuf* m) {
   }
   refresh_views(md.peer);
   const PeerTx& t = peer_tx_[md.peer];
-  reorder::HoldTime ht(1000, app_.cfg.multipath.reorder_max_ms * 1000);
+  // The peer resends what we report lost when it keeps copies; we assume it is configured as we
+  // are (multipath.retransmit).
+  reorder::HoldTime ht(1000, app_.cfg.multipath.reorder_max_ms * 1000,
+                       app_.cfg.multipath.retransmit);
   for (unsigned k = 0; k < app_.peers[md.peer].n_paths; k++)
     if (t.views[k].up) ht.add_path(t.views[k].owd_us, t.rttvar_us[k]);
   const reorder::Verdict v = w->w->push(md.seq, m, now_us_, ht.hold_us(), deliver);

@@ -87,7 +87,12 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
     bump(stats_.sent_no_path_up);
   }
 
-  const uint32_t bucket = fh % uint32_t(t.stream_seq.size());
+  // Prompt flows (never held) and equalized ones use separate streams, so a ping or a VoIP
+  // frame never waits in a reorder window or delay line behind a bulk flow's gap or hold.
+  const uint32_t n_streams = uint32_t(t.stream_seq.size());
+  const uint32_t split_streams = n_streams > 1 ? n_streams / 2 : 1;
+  const uint32_t bucket = prompt && n_streams > 1 ? split_streams + fh % (n_streams - split_streams)
+                                                  : fh % split_streams;
   tunnel::Header h;
   h.type = tunnel::FrameType::data;
   h.tunnel_id = app_.peers[peer].tunnel_id;
@@ -196,13 +201,18 @@ void Worker::release_shapers() {
   }
 }
 
-bool Worker::resend_path(uint16_t peer, uint8_t exclude_path, uint32_t bytes, uint8_t* path,
-                         PathRoute* r) {
+bool Worker::resend_path(uint16_t peer, uint8_t exclude_path, uint32_t bytes, bool fast,
+                         uint8_t* path, PathRoute* r) {
   PeerTx& t = peer_tx_[peer];
   refresh_views(peer);
   // Prefer another path than the one that lost it; the same one if it is the only one up.
   std::array<sched::PathView, kMaxPaths> v = t.views;
   if ((t.up_mask & ~(1u << exclude_path)) != 0) v[exclude_path].up = false;
+  // A loss-report resend takes the fast lane (when it has room): only that lane's backlog
+  // delays it.
+  if (fast && app_.cfg.multipath.fast_lane)
+    for (unsigned k = 0; k < app_.peers[peer].n_paths; k++)
+      v[k].queued_bytes = t.shaper[k]->q.bytes(sched::Lane::fast);
   static const sched::Action kAggregate{};
   const uint32_t mask = t.sched.pick(kAggregate, v.data(), bytes);
   if (mask == 0) return false;
@@ -216,7 +226,7 @@ bool Worker::resend(uint16_t peer, const recovery::RetransmitSlab::Entry& e, uin
   PeerTx& t = peer_tx_[peer];
   uint8_t k;
   PathRoute r;
-  if (!resend_path(peer, exclude_path, e.len, &k, &r)) return false;
+  if (!resend_path(peer, exclude_path, e.len, budgeted, &k, &r)) return false;
   if (budgeted && !t.retx_budget.take(e.len, now_us_)) {
     bump(stats_.retransmit_over_budget);
     return false;
@@ -242,8 +252,12 @@ bool Worker::resend(uint16_t peer, const recovery::RetransmitSlab::Entry& e, uin
   h.stream_seq = e.stream_seq;
   h.timestamp_us = uint32_t(now_us_);
   bump(path_ctr_[size_t(peer) * kMaxPaths + k].retransmits);
-  // The receiver's reorder window is waiting for it: it jumps the bulk queue when it can.
-  send_on_path(m, peer, k, h, r, lane_for(*t.shaper[k], true, e.len), sched::SparseFlows::kNone);
+  // A reported loss: the receiver's reorder window waits for it, so it jumps the bulk queue
+  // when it can. A failover resends a whole round trip of frames: they would fill the fast
+  // lane and push the sparse flows (a redundant copy, a ping) into the bulk lane's AQM, so
+  // they queue in the bulk lane, ahead of what the scheduler sends next.
+  const sched::Lane lane = budgeted ? lane_for(*t.shaper[k], true, e.len) : sched::Lane::bulk;
+  send_on_path(m, peer, k, h, r, lane, sched::SparseFlows::kNone);
   return true;
 }
 
@@ -258,12 +272,11 @@ bool Worker::reroute(uint16_t peer, rte_mbuf* m, uint8_t dead_path) {
   const uint32_t inner_len = m->pkt_len - tunnel::kOuterLen - tunnel::kHeaderLen;
   uint8_t k;
   PathRoute r;
-  if (!resend_path(peer, dead_path, inner_len, &k, &r)) return false;
+  if (!resend_path(peer, dead_path, inner_len, false, &k, &r)) return false;
   rte_pktmbuf_adj(m, uint16_t(tunnel::kOuterLen + tunnel::kHeaderLen));
   h.path_id = k;
-  // Older than anything the live path has queued: the fast lane when it has room.
-  send_on_path(m, peer, k, h, r, lane_for(*peer_tx_[peer].shaper[k], true, inner_len),
-               sched::SparseFlows::kNone);
+  // Bulk lane, like the failover resends before it (see resend()).
+  send_on_path(m, peer, k, h, r, sched::Lane::bulk, sched::SparseFlows::kNone);
   return true;
 }
 

@@ -11,7 +11,7 @@ bytes plus the offsets whose value legitimately varies (masked), compared byte f
 everywhere else.
 
 Multipath numbering (docs/multipath.md, "Streams and sequence numbers"): a sender puts a data
-frame on stream (worker << 8) | flow_hash(inner after NAT) % multipath.streams, numbers it per
+frame on stream (worker << 8) | bucket (flow_hash(inner after NAT), see bucket_of), numbers it per
 stream (stream_seq) and per path (path_seq, all streams of one sending worker share it).
 `Numbering` reproduces that for the frames mpf sends, and builds the same numbering for the
 frames the tests send as the peer (the receiver's reorder window and loss detector need it).
@@ -173,13 +173,22 @@ def flow_key(ip: bytes):
     return src, dst, sport, dport, proto
 
 
-def bucket_of(inner: bytes, streams=STREAMS) -> int:
-    return flow_hash(*flow_key(inner)) % streams
+def bucket_of(inner: bytes, streams=STREAMS, prompt=None) -> int:
+    """worker_tx.cpp: from 2 streams up, flows the receiver may hold for delay equalisation use
+    the first half, prompt ones the second. prompt=None: as data_flags() says (aggregate mode,
+    equalisation on: ICMP is prompt)."""
+    if prompt is None:
+        prompt = bool(data_flags(inner) & F_PROMPT)
+    h = flow_hash(*flow_key(inner))
+    if streams < 2:
+        return h % streams
+    half = streams // 2
+    return half + h % (streams - half) if prompt else h % half
 
 
-def stream_of(inner: bytes, worker=0, streams=STREAMS) -> int:
+def stream_of(inner: bytes, worker=0, streams=STREAMS, prompt=None) -> int:
     """stream_id of a data frame worker `worker` sends for this inner packet (after NAT)."""
-    return (worker << 8) | bucket_of(inner, streams)
+    return (worker << 8) | bucket_of(inner, streams, prompt)
 
 
 def reorder_owner(stream: int, n_workers: int, peer=0) -> int:

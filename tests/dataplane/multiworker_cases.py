@@ -278,7 +278,7 @@ class Handoffs:
 
 def seq_check(port, n_workers=WORKERS):
     """The data frames mpf sent on `port` (one path), in the order each TX queue sent them:
-    stream_id = (worker << 8) | flow_hash(inner) % 8 with worker < n_workers, sent by that
+    stream_id = (worker << 8) | bucket_of(inner) (frames.py) with worker < n_workers, sent by that
     worker's TX queue; per stream, stream_seq 0, 1, 2, ... in sending order; per worker,
     path_seq 0, 1, 2, ... in sending order (all its streams share it)."""
     def chk(res):

@@ -776,6 +776,21 @@ TEST(HoldTime, Clamps) {
   static_assert(HoldTime::compute(3000, 1000, 500, 1000, 100000) == 3000);
 }
 
+TEST(HoldTime, RecoveryAddsOneRoundOverTheFastestPath) {
+  HoldTime h(1000, 100000, true);
+  h.add_path(15000, 1000);  // 5G: 15 ms
+  h.add_path(4000, 500);    // WiFi: 4 ms
+  // spread 11 ms + 2 x 1 ms + (2 x 4 ms + 1 ms): the report and the resend cross WiFi.
+  EXPECT_EQ(h.hold_us(), 11000u + 2000u + 8000u + HoldTime::kRecoverySlackUs);
+  h.clear();
+  h.add_path(30000, 0);  // one path: a full round trip on it
+  EXPECT_EQ(h.hold_us(), 60000u + HoldTime::kRecoverySlackUs);
+  h.add_path(400000, 0);
+  EXPECT_EQ(h.hold_us(), 100000u);  // still capped
+  HoldTime none(1000, 100000, true);
+  EXPECT_EQ(none.hold_us(), 100000u);
+}
+
 // ---- micro-benchmark ----
 
 // Pushes n frames in the order next_seq(i) gives (one microsecond apart, hold 2000 us unless
