@@ -58,7 +58,7 @@ struct Multipath {
   int path = -1;                     // path id, >= 0 exactly when mode == pinned
   uint32_t streams = 8;              // 1..256: buckets inner flows are hashed into
   uint32_t probe_interval_ms = 25;   // 5..1000
-  uint32_t dead_after_ms = 150;      // 20..10000, >= 2 * probe_interval_ms
+  uint32_t dead_after_ms = 100;      // 20..10000, >= 2 * probe_interval_ms
   uint32_t up_after = 3;             // 1..100 answered probes in a row
   uint32_t reorder_max_ms = 100;     // 0..2000; 0 = never hold frames
   uint32_t max_queue_ms = 50;        // 1..1000: longest wait in a path's shaper queue

@@ -50,7 +50,7 @@
 namespace mpf::path {
 
 struct HealthParams {
-  uint32_t dead_after_ms = 150;      // up -> down when nothing at all arrived for this long
+  uint32_t dead_after_ms = 100;      // up -> down when nothing at all arrived for this long
   uint32_t up_after = 3;             // down -> up after this many consecutive answered probes (>= 1)
   uint32_t loss_window = 64;         // probes in the loss estimate, 1..4096
   uint32_t probe_interval_ms = 25;   // multipath.probe_interval_ms: floor of the probe timeout

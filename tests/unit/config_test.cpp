@@ -1017,7 +1017,7 @@ TEST_F(ConfigTest, MultipathDefaults) {
     EXPECT_EQ(c.multipath.path, -1);
     EXPECT_EQ(c.multipath.streams, 8u);
     EXPECT_EQ(c.multipath.probe_interval_ms, 25u);
-    EXPECT_EQ(c.multipath.dead_after_ms, 150u);
+    EXPECT_EQ(c.multipath.dead_after_ms, 100u);
     EXPECT_EQ(c.multipath.up_after, 3u);
     EXPECT_EQ(c.multipath.reorder_max_ms, 100u);
     EXPECT_EQ(c.multipath.max_queue_ms, 50u);
@@ -1027,7 +1027,7 @@ TEST_F(ConfigTest, MultipathDefaults) {
     // an empty group changes nothing
     Config e = load_text(text + "multipath = { };\npolicy = ( );\n");
     EXPECT_EQ(e.multipath.mode, Mode::aggregate);
-    EXPECT_EQ(e.multipath.dead_after_ms, 150u);
+    EXPECT_EQ(e.multipath.dead_after_ms, 100u);
     EXPECT_TRUE(e.policy.empty());
   }
   EXPECT_TRUE(load_text(kGateway + "policy = [ ];\n").policy.empty());
@@ -1146,14 +1146,14 @@ TEST_F(ConfigTest, MultipathRanges) {
 
 TEST_F(ConfigTest, MultipathDeadAfterVersusProbeInterval) {
   auto mp = [&](const std::string& body) { return kGateway + "multipath = {\n" + body + "\n};\n"; };  // body: line 8
-  EXPECT_EQ(load_text(mp("probe_interval_ms = 75;")).multipath.dead_after_ms, 150u);  // exactly 2x
+  EXPECT_EQ(load_text(mp("probe_interval_ms = 50;")).multipath.dead_after_ms, 100u);  // exactly 2x
   EXPECT_EQ(load_text(mp("probe_interval_ms = 100;\ndead_after_ms = 200;")).multipath.dead_after_ms, 200u);
   expect_error(mp("probe_interval_ms = 100;\ndead_after_ms = 199;"), 9,
                "multipath.dead_after_ms: dead_after_ms (199) must be >= 2 * probe_interval_ms (100)");
   expect_error(mp("dead_after_ms = 199;\nprobe_interval_ms = 100;"), 8, "multipath.dead_after_ms: dead_after_ms (199)");
-  // against the default dead_after_ms (150)
-  expect_error(mp("probe_interval_ms = 76;"), 8,
-               "multipath.probe_interval_ms: dead_after_ms (150) must be >= 2 * probe_interval_ms (76)");
+  // against the default dead_after_ms (100)
+  expect_error(mp("probe_interval_ms = 51;"), 8,
+               "multipath.probe_interval_ms: dead_after_ms (100) must be >= 2 * probe_interval_ms (51)");
   // against the default probe_interval_ms (25)
   expect_error(mp("dead_after_ms = 49;"), 8, "multipath.dead_after_ms: dead_after_ms (49) must be >= 2 * probe_interval_ms (25)");
 }

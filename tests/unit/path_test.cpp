@@ -209,19 +209,19 @@ TEST(PathHealth, PendingProbeDoesNotBreakTheRun) {
 }
 
 TEST(PathHealth, DownAfterSilenceAndBackUp) {
-  PathHealth h;  // dead_after 150 ms
+  PathHealth h;  // dead_after 100 ms
   uint32_t seq = 0;
   uint64_t t = bring_up(h, seq, kT0);
   ASSERT_TRUE(h.is_up());
   const uint64_t last = t - 25 * kMs + 20 * kMs;  // the last reply
   EXPECT_EQ(h.last_heard_us(), last);
   h.heard(last + 100 * kMs);  // a data frame keeps it alive
-  EXPECT_FALSE(h.tick(last + 249 * kMs));
+  EXPECT_FALSE(h.tick(last + 199 * kMs));
   EXPECT_TRUE(h.is_up());
-  EXPECT_TRUE(h.tick(last + 250 * kMs));
+  EXPECT_TRUE(h.tick(last + 200 * kMs));
   EXPECT_EQ(h.state(), PathState::down);
   EXPECT_EQ(h.transitions(), 2u);
-  EXPECT_EQ(h.last_change_us(), last + 250 * kMs);
+  EXPECT_EQ(h.last_change_us(), last + 200 * kMs);
   // Replies that arrived before going down do not count: three new ones are needed.
   t = last + 300 * kMs;
   probe(h, seq++, t, 20 * kMs);
@@ -260,8 +260,8 @@ TEST(PathHealth, OutageAndRecoveryTiming) {
       if (h.tick(t)) (h.is_up() ? up_at : down_at) = t;
     }
   }
-  // The last reply before the outage came at 0.995 s: down 150 ms later.
-  EXPECT_EQ(down_at, kT0 + 995 * kMs + 150 * kMs);
+  // The last reply before the outage came at 0.995 s: down 100 ms later.
+  EXPECT_EQ(down_at, kT0 + 995 * kMs + 100 * kMs);
   // Three replies after the outage: 2.020, 2.045, 2.070 s.
   EXPECT_EQ(up_at, kT0 + 2070 * kMs);
   EXPECT_EQ(h.transitions(), 3u);
