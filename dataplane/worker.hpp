@@ -46,7 +46,7 @@ struct PathCounters {
   uint64_t shaper_drops = 0;             // dropped: the path's queue was over max_queue_ms
 };
 
-// A frame waiting in a shaper: encapsulated, path_seq not yet stamped (emit() does that when
+// A frame waiting in a shaper: encapsulated, path_seq not yet stamped (stamp() does that when
 // it leaves, so the path carries path_seqs in sending order whichever lane it waited in).
 struct QueuedFrame {
   rte_mbuf* m = nullptr;
@@ -55,7 +55,7 @@ struct QueuedFrame {
 
 // The egress queue of one (peer, path): frames wait here, encapsulated, until the token bucket
 // lets them out (an unshaped path's queue stays empty). Two lanes (sched/lane_queue.hpp): sparse
-// flows and retransmits in the fast lane, served first; the rest in the bulk lane.
+// flows and loss-report resends in the fast lane, served first; the rest in the bulk lane.
 struct Shaper {
   static constexpr uint32_t kFastSlots = 512, kBulkSlots = 4096;
   sched::LaneQueue<QueuedFrame> q{kFastSlots, kBulkSlots};

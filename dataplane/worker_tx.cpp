@@ -140,7 +140,8 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
 }
 
 sched::Lane Worker::lane_for(const Shaper& s, bool sparse, uint32_t bytes) const {
-  return sparse && app_.cfg.multipath.fast_lane && s.fast_room(bytes, app_.cfg.multipath.max_queue_ms) ? sched::Lane::fast
+  const auto& mp = app_.cfg.multipath;
+  return sparse && mp.fast_lane && s.fast_room(bytes, mp.max_queue_ms) ? sched::Lane::fast
                                                                        : sched::Lane::bulk;
 }
 

@@ -5,8 +5,8 @@
 // that must survive the other path's death, a retransmit the receiver's reorder window is
 // waiting for. The fast lane is served first; the caller puts there the frames of flows that
 // have nothing queued (sparse flows, see SparseFlows) and loss-report resends, up to a byte
-// cap, and everything else in the bulk lane. A flow keeps its order: its next frame goes to the fast
-// lane only when none of its frames is queued in either lane.
+// cap, and everything else in the bulk lane. A flow keeps its order: its next frame goes to
+// the fast lane only when none of its frames is queued in either lane.
 //
 // Single owner, no locks; the rings are allocated once by the constructor.
 #pragma once
