@@ -592,6 +592,78 @@ def scenario_mw_shaper(size=1000):
                     workers=M.WORKERS, rx_queues=2, fifos={(LAN, 0)}, stage_waits=[fourth_left])
 
 
+# ---- mw-gw-fastlane: a sparse flow jumps the bulk queue; path_seq in wire order ----------------
+
+def scenario_mw_fastlane(size=1000):
+    """As mw-gw-shaper (worker 1 shapes 5g at 4000 B/s, 3200-byte bucket), with
+    multipath.max_queue_ms 600 so two frames may wait in the bulk lane.
+      stage 0: five 1066-byte frames of flow A: three pass the bucket; the fourth finds the
+               queue empty and flow A with nothing queued, so it waits in the fast lane; the
+               fifth waits in the bulk lane (A now has a frame queued). Then one frame of flow
+               B, which has nothing queued (a sparse flow): fast lane, behind A4, and out
+               before A5, which was queued before it. path_seq is stamped as frames leave, so
+               the wire carries 0..3 (A1-A4), 4 (B1), 5 (A5): the receiver sees no gap,
+               whatever order the frames were queued in. The harness waits until all six have
+               left (~800 ms at 4000 B/s)."""
+    owner = 1
+    sa = M.find_ports(HOST_A, "udp", owner, 42000)[0]
+    # A's port is outside the owner's share: it gets the share's first port. B's is inside, past
+    # that one: kept.
+    ext_a = M.PART.share(owner)[0]
+    sb = M.find_ports(HOST_A, "udp", owner, ext_a + 1, pred=M.in_share(owner))[0]
+    pa = [IP(src=HOST_A, dst=HOST_B, ttl=64, id=0x5D00 + i) / UDP(sport=sa, dport=5000) /
+          Raw(bytes([0x40 + i]) * (size - 28)) for i in range(5)]
+    pb = IP(src=HOST_A, dst=HOST_B, ttl=64, id=0x5D10) / UDP(sport=sb, dport=5001) / \
+        Raw(b"\x55" * (size - 28))
+    oa = [bytes(translated(p, src=TUN_ADDR, sport=ext_a)) for p in pa]
+    ob = bytes(translated(pb, src=TUN_ADDR, sport=sb))
+    fa, fb = F.flow_hash(*F.flow_key(oa[0])), F.flow_hash(*F.flow_key(ob))
+    assert fa % 1024 != fb % 1024, "flows A and B share a sparse-flow bucket: pick other ports"
+    st0 = [(LAN, lan_in(p), 0, 0) for p in pa] + [(LAN, lan_in(pb), 0, 0)] + \
+        [(LAN, f, 0, 0) for f in filler(BURST - 6)]
+
+    def all_left(ctx):
+        ports, st = ctx.telemetry("/mpf/ports") or {}, ctx.stats()
+        sent = ports.get("5g", {}).get("tx_packets", 0) - st.get("probes_sent", 0)
+        if sent < 6:
+            return f"{sent} data frames out on 5g (want 6: the queued three released)"
+        return None if ctx.blocked_in_fifo(0) else "worker 0 back in read() on its pipe"
+
+    def enc(inner, sseq, pseq, what):
+        frame = M.fast_tunnel(GW_PATH_MAC, NH_5G_MAC, GW_PATH_IP, SRV_TUN_IP,
+                              mpf_header(T_DATA, stream=stream_of(inner, owner), sseq=sseq,
+                                         pseq=pseq, flags=data_flags(inner)) + inner)
+        return Exp(PATH, frame, TUNNEL_MASK, what, [outer_ip_checksum_ok], txq=owner)
+
+    exp = [enc(oa[i], i, i, f"A{i + 1}") for i in range(4)] + [enc(ob, 0, 4, "B1"),
+                                                                  enc(oa[4], 4, 5, "A5")]
+
+    def b_first(res):
+        """B1 left before A5, which was queued before it."""
+        frames = res.out.get(PATH, [])
+        at = []
+        for e in exp[4:]:
+            hit = [i for i, f in enumerate(frames) if masked_equal(e, f)]
+            if not hit:
+                return None  # reported as missing already
+            at.append(hit[0])
+        return None if at == sorted(at) else f"wire positions of B1, A5: {at} (want B1 first)"
+
+    cases = [
+        Case("mw-gw-fastlane: five frames of flow A (A4 in the fast lane, A5 in the bulk "
+             "lane), then one of flow B (nothing queued: fast lane) -> B leaves before A5; "
+             "path_seq 0..5 in wire order; fast_lane 2",
+             st0, exp, {"fast_lane": 2}, checks=[b_first]),
+        Case(f"mw-gw-fastlane: {BURST - 6} filler frames completing the burst -> eth_not_for_us",
+             [], [], {"drops.eth_not_for_us": BURST - 6}),
+    ]
+    cfg = M.mw_gateway_config().replace('mtu = 1500; }', 'mtu = 1500; max_rate = "64k"; }')
+    assert 'max_rate = "64k"' in cfg
+    cfg += "\nmultipath = { max_queue_ms = 600; };\n"
+    return Scenario("mw-gw-fastlane", "gateway", cfg, cases, tunnel_ports=(PATH,),
+                    workers=M.WORKERS, rx_queues=2, fifos={(LAN, 0)}, stage_waits=[all_left])
+
+
 # ---- srv-nopath: nothing learned yet ---------------------------------------------------------------
 
 def scenario_srv_nopath():
@@ -607,4 +679,5 @@ def scenario_srv_nopath():
 SCENARIOS = [scenario_gw_multipath, scenario_gw_budget, scenario_gw_nopath,
              scenario_gw_bad_bodies, scenario_gw_feedback_entries, scenario_srv_multipath,
              scenario_srv_bad_probe_learning, scenario_mw_reorder, scenario_mw_shaper,
+             scenario_mw_fastlane,
              scenario_srv_nopath]
