@@ -97,6 +97,7 @@ struct PeerTx {
   std::array<sched::PathView, kMaxPaths> views{};
   std::array<uint32_t, kMaxPaths> rttvar_us{};
   uint32_t up_mask = 0;                         // as of the last refresh
+  std::array<uint64_t, kMaxPaths> down_since_us{};  // when it went down; 0: up or never up
   uint64_t views_pass = ~0ull;                  // pass number of the last refresh
 };
 

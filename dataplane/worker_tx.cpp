@@ -49,6 +49,9 @@ void Worker::refresh_views(uint16_t peer) {
     if (v.up) up |= 1u << k;
   }
   uint32_t went_down = t.up_mask & ~up;
+  for (unsigned k = 0; k < ps.n_paths; k++)
+    if (up & (1u << k)) t.down_since_us[k] = 0;
+    else if (went_down & (1u << k)) t.down_since_us[k] = now_us_;
   t.up_mask = up;
   for (unsigned k = 0; went_down; k++, went_down >>= 1)
     if (went_down & 1) failover(peer, uint8_t(k));

@@ -16,10 +16,21 @@
 // all (the aggregate scheduler balances paths that way under load), and on an idle fast path
 // it is held by the whole spread. The offset cancels: only differences of d on one path are
 // used. No allocation, no locks; one BaseDelay per (receiving lcore, peer, path).
+//
+// "Up paths" in the spread includes a path that went down less than kDownPathMemoryUs ago,
+// at its last one-way delay: the end hosts keep the delay they had through a short outage of
+// the slow path, so when it comes back nothing changes for them. Without that, a BBR flow
+// that ran on the fast path alone learns its small minimum RTT, and when the slow path
+// returns equalisation raises its RTT at once: BBR stays window-limited on that stale minimum
+// until it expires (measured: 5G back on `asym`, the flow aggregating again only after 6 s).
 #pragma once
 #include <cstdint>
 
 namespace mpf::reorder {
+
+// Three times BBR's 10 s minimum-RTT window: long enough to bridge a radio outage, short
+// enough that flows get the lower delay of the remaining paths when the path stays away.
+constexpr uint64_t kDownPathMemoryUs = 30'000'000;
 
 class BaseDelay {
  public:
