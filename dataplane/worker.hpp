@@ -54,11 +54,12 @@ struct QueuedFrame {
 };
 
 // The egress queue of one (peer, path): frames wait here, encapsulated, until the token bucket
-// lets them out (an unshaped path's queue stays empty). Two lanes (sched/lane_queue.hpp): sparse
-// flows and loss-report resends in the fast lane, served first; the rest in the bulk lane.
+// lets them out (an unshaped path's queue stays empty). Three lanes (sched/lane_queue.hpp),
+// served in order: sparse flows and loss-report resends; what a failover moves off a dead
+// path; the rest.
 struct Shaper {
-  static constexpr uint32_t kFastSlots = 512, kBulkSlots = 4096;
-  sched::LaneQueue<QueuedFrame> q{kFastSlots, kBulkSlots};
+  static constexpr uint32_t kFastSlots = 512, kResendSlots = 2048, kBulkSlots = 4096;
+  sched::LaneQueue<QueuedFrame> q{kFastSlots, kResendSlots, kBulkSlots};
   recovery::TokenBucket bucket{1, 1};
   uint64_t rate_Bps = 0;        // this worker's share of max_rate; 0 = not limited
   uint8_t port = 0;
@@ -71,7 +72,8 @@ struct Shaper {
     bucket.set_rate(rate, now_us);
     bucket.set_burst(std::max<uint64_t>(3200, rate / 1000));
   }
-  // The bulk lane's AQM limit: max_queue_ms of the rate (unshaped: the ring alone).
+  // The bulk lane's AQM limit on the whole queue: max_queue_ms of the rate (unshaped: the
+  // rings alone).
   uint64_t limit_bytes(uint32_t max_queue_ms) const {
     return limited() ? rate_Bps * max_queue_ms / 1000 : UINT64_MAX;
   }

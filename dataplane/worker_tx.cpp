@@ -126,10 +126,13 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
       continue;
     }
     // AQM on the bulk lane: a frame we drop here is congestion the inner TCP must see (it
-    // never gets a path_seq, so the receiver reports no loss and we resend nothing).
+    // never gets a path_seq, so the receiver reports no loss and we resend nothing). A sparse
+    // flow's frame that found the fast lane full is not the congestion: it queues (one per
+    // flow at most, as its next frames are not sparse) rather than being lost: a redundant
+    // copy must survive the other path's death, when that failover's resends fill the queue.
     const Shaper& s = *t.shaper[k];
     const sched::Lane lane = lane_for(s, sparse, p.total_len);
-    if (lane == sched::Lane::bulk &&
+    if (lane == sched::Lane::bulk && !sparse &&
         s.q.bytes() > s.limit_bytes(app_.cfg.multipath.max_queue_ms)) {
       bump(path_ctr_[size_t(peer) * kMaxPaths + k].shaper_drops);
       drop(mk, Drop::shaper_queue_full);
@@ -259,8 +262,9 @@ bool Worker::resend(uint16_t peer, const recovery::RetransmitSlab::Entry& e, uin
   // A reported loss: the receiver's reorder window waits for it, so it jumps the bulk queue
   // when it can. A failover resends a whole round trip of frames: they would fill the fast
   // lane and push the sparse flows (a redundant copy, a ping) into the bulk lane's AQM, so
-  // they queue in the bulk lane, ahead of what the scheduler sends next.
-  const sched::Lane lane = budgeted ? lane_for(*t.shaper[k], true, e.len) : sched::Lane::bulk;
+  // they take the resend lane, after the fast lane and before the bulk one (the receiver's
+  // windows hold what the bulk lane carries until these arrive).
+  const sched::Lane lane = budgeted ? lane_for(*t.shaper[k], true, e.len) : sched::Lane::resend;
   send_on_path(m, peer, k, h, r, lane, sched::SparseFlows::kNone);
   return true;
 }
@@ -279,8 +283,8 @@ bool Worker::reroute(uint16_t peer, rte_mbuf* m, uint8_t dead_path) {
   if (!resend_path(peer, dead_path, inner_len, false, &k, &r)) return false;
   rte_pktmbuf_adj(m, uint16_t(tunnel::kOuterLen + tunnel::kHeaderLen));
   h.path_id = k;
-  // Bulk lane, like the failover resends before it (see resend()).
-  send_on_path(m, peer, k, h, r, sched::Lane::bulk, sched::SparseFlows::kNone);
+  // The resend lane, behind the failover resends from the slab, which are older (resend()).
+  send_on_path(m, peer, k, h, r, sched::Lane::resend, sched::SparseFlows::kNone);
   return true;
 }
 

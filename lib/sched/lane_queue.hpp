@@ -1,4 +1,4 @@
-// The two-lane egress queue of one shaped path (docs/multipath.md, "Shaping").
+// The egress queue of one shaped path, in three lanes (docs/multipath.md, "Shaping").
 //
 // Under load a path's shaper queue holds up to multipath.max_queue_ms of bulk traffic. A frame
 // that waits behind it pays that delay: a ping, a DNS answer, a VoIP frame, the redundant copy
@@ -6,7 +6,9 @@
 // waiting for. The fast lane is served first; the caller puts there the frames of flows that
 // have nothing queued (sparse flows, see SparseFlows) and loss-report resends, up to a byte
 // cap, and everything else in the bulk lane. A flow keeps its order: its next frame goes to
-// the fast lane only when none of its frames is queued in either lane.
+// the fast lane only when none of its frames is queued in any lane. Between the two, the
+// resend lane takes what a failover moves off a dead path: older than anything in the bulk
+// lane, and what the receiver's reorder windows wait for, but too much for the fast lane.
 //
 // Single owner, no locks; the rings are allocated once by the constructor.
 #pragma once
@@ -16,7 +18,8 @@
 
 namespace mpf::sched {
 
-enum class Lane : uint8_t { fast = 0, bulk = 1 };
+enum class Lane : uint8_t { fast = 0, resend = 1, bulk = 2 };
+constexpr unsigned kLanes = 3;
 
 template <class T>
 class LaneQueue {
@@ -27,12 +30,13 @@ class LaneQueue {
   };
 
   // Slots of each lane, powers of two >= 1; throws std::invalid_argument otherwise.
-  LaneQueue(uint32_t fast_slots, uint32_t bulk_slots) {
-    for (uint32_t c : {fast_slots, bulk_slots})
-      if (c == 0 || (c & (c - 1)) != 0)
+  LaneQueue(uint32_t fast_slots, uint32_t resend_slots, uint32_t bulk_slots) {
+    const uint32_t sizes[kLanes] = {fast_slots, resend_slots, bulk_slots};
+    for (unsigned i = 0; i < kLanes; i++) {
+      if (sizes[i] == 0 || (sizes[i] & (sizes[i] - 1)) != 0)
         throw std::invalid_argument("LaneQueue lane sizes must be powers of two");
-    lanes_[0].slots.resize(fast_slots);
-    lanes_[1].slots.resize(bulk_slots);
+      lanes_[i].slots.resize(sizes[i]);
+    }
   }
 
   // Appends to lane l; false (nothing changed) when that lane is full.
@@ -44,18 +48,19 @@ class LaneQueue {
     return true;
   }
 
-  bool empty() const { return lanes_[0].empty() && lanes_[1].empty(); }
+  bool empty() const { return lanes_[0].empty() && lanes_[1].empty() && lanes_[2].empty(); }
   bool full(Lane l) const { return lanes_[unsigned(l)].full(); }
-  // The next item out: the fast lane's head, else the bulk lane's. Only when !empty().
-  const Item& front() const { return lanes_[lanes_[0].empty() ? 1 : 0].head_item(); }
+  // The next item out: the head of the first non-empty lane (fast, resend, bulk). Only when
+  // !empty().
+  const Item& front() const { return lanes_[first()].head_item(); }
   // Removes front().
   void pop() {
-    Ring& r = lanes_[lanes_[0].empty() ? 1 : 0];
+    Ring& r = lanes_[first()];
     r.bytes -= r.head_item().bytes;
     r.head++;
   }
 
-  uint64_t bytes() const { return lanes_[0].bytes + lanes_[1].bytes; }
+  uint64_t bytes() const { return lanes_[0].bytes + lanes_[1].bytes + lanes_[2].bytes; }
   uint64_t bytes(Lane l) const { return lanes_[unsigned(l)].bytes; }
   uint32_t size(Lane l) const { return lanes_[unsigned(l)].tail - lanes_[unsigned(l)].head; }
   uint32_t capacity(Lane l) const { return uint32_t(lanes_[unsigned(l)].slots.size()); }
@@ -69,7 +74,8 @@ class LaneQueue {
     bool full() const { return tail - head == slots.size(); }
     const Item& head_item() const { return slots[head & (slots.size() - 1)]; }
   };
-  Ring lanes_[2];
+  unsigned first() const { return !lanes_[0].empty() ? 0 : !lanes_[1].empty() ? 1 : 2; }
+  Ring lanes_[kLanes];
 };
 
 // Which flows have frames waiting in a peer's shaper queues, by flow hash bucket: a flow

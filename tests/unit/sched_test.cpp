@@ -551,7 +551,7 @@ TEST(SchedulerSim, NeverLaterThanTheBestSinglePath) {
 // LaneQueue and SparseFlows: the two-lane shaper queue.
 
 TEST(LaneQueue, FastLaneFirstEachLaneInOrder) {
-  LaneQueue<int> q(4, 8);
+  LaneQueue<int> q(4, 4, 8);
   EXPECT_TRUE(q.empty());
   ASSERT_TRUE(q.push(Lane::bulk, 1, 100));
   ASSERT_TRUE(q.push(Lane::bulk, 2, 200));
@@ -572,8 +572,25 @@ TEST(LaneQueue, FastLaneFirstEachLaneInOrder) {
   EXPECT_EQ(q.bytes(), 0u);
 }
 
+TEST(LaneQueue, ResendLaneBetweenFastAndBulk) {
+  LaneQueue<int> q(4, 4, 4);
+  ASSERT_TRUE(q.push(Lane::bulk, 3, 30));
+  ASSERT_TRUE(q.push(Lane::resend, 2, 20));
+  ASSERT_TRUE(q.push(Lane::resend, 22, 20));
+  ASSERT_TRUE(q.push(Lane::fast, 1, 10));
+  EXPECT_EQ(q.bytes(), 80u);
+  EXPECT_EQ(q.bytes(Lane::resend), 40u);
+  std::vector<int> out;
+  while (!q.empty()) {
+    out.push_back(q.front().value);
+    q.pop();
+  }
+  EXPECT_EQ(out, (std::vector<int>{1, 2, 22, 3}));
+  EXPECT_EQ(q.bytes(), 0u);
+}
+
 TEST(LaneQueue, FullLaneRefusesWithoutChange) {
-  LaneQueue<int> q(2, 4);
+  LaneQueue<int> q(2, 2, 4);
   EXPECT_TRUE(q.push(Lane::fast, 1, 10));
   EXPECT_TRUE(q.push(Lane::fast, 2, 10));
   EXPECT_TRUE(q.full(Lane::fast));
@@ -591,8 +608,9 @@ TEST(LaneQueue, FullLaneRefusesWithoutChange) {
     EXPECT_EQ(q.front().value, round);
     EXPECT_EQ(q.front().bytes, 5u);
   }
-  EXPECT_THROW({ LaneQueue<int> bad(3, 4); }, std::invalid_argument);
-  EXPECT_THROW({ LaneQueue<int> bad(4, 0); }, std::invalid_argument);
+  EXPECT_THROW({ LaneQueue<int> bad(3, 4, 4); }, std::invalid_argument);
+  EXPECT_THROW({ LaneQueue<int> bad(4, 0, 4); }, std::invalid_argument);
+  EXPECT_THROW({ LaneQueue<int> bad(4, 4, 6); }, std::invalid_argument);
 }
 
 TEST(SparseFlows, AFlowIsSparseOnlyWithNothingQueued) {
@@ -623,7 +641,7 @@ TEST(LaneQueue, SparseRuleKeepsEveryFlowInOrder) {
     uint16_t flow;
     uint32_t seq;
   };
-  LaneQueue<F> q(16, 256);
+  LaneQueue<F> q(16, 16, 256);
   SparseFlows sparse;
   std::mt19937 rng(7);
   std::vector<uint32_t> next_in(8, 0), next_out(8, 0);
@@ -650,7 +668,7 @@ TEST(LaneQueue, SparseRuleKeepsEveryFlowInOrder) {
   EXPECT_GT(bulk, 1000u);
   // The order check must be able to fail: a frame of a busy flow let into the fast lane
   // passes that flow's queued frames.
-  LaneQueue<F> q2(16, 256);
+  LaneQueue<F> q2(16, 16, 256);
   ASSERT_TRUE(q2.push(Lane::bulk, F{0, 0}, 100));
   ASSERT_TRUE(q2.push(Lane::fast, F{0, 1}, 100));  // what ignoring SparseFlows would do
   EXPECT_EQ(q2.front().value.seq, 1u);
