@@ -67,8 +67,8 @@ struct Multipath {
   // Receiver: frames of flows split over paths are delivered no earlier than the slowest up
   // path would bring them (reorder/equalizer.hpp), held at most reorder_max_ms.
   bool equalize = true;
-  // Sender: frames of sparse flows (nothing queued) and resends jump the bulk queue of a
-  // shaped path (sched/lane_queue.hpp).
+  // Sender: frames of sparse flows (nothing queued) and loss-report resends jump the bulk
+  // queue of a shaped path (sched/lane_queue.hpp).
   bool fast_lane = true;
 };
 

@@ -85,7 +85,7 @@ class LaneQueue {
 class SparseFlows {
  public:
   static constexpr uint32_t kBuckets = 1024;
-  static constexpr uint16_t kNone = 0xffff;  // a frame that belongs to no flow (retransmit)
+  static constexpr uint16_t kNone = 0xffff;  // a frame that belongs to no flow (a resend)
 
   static uint16_t bucket(uint32_t flow_hash) { return uint16_t(flow_hash % kBuckets); }
   bool idle(uint16_t b) const { return queued_[b] == 0; }
