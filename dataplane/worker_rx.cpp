@@ -207,11 +207,10 @@ uint32_t Worker::release_time(uint16_t peer, const tunnel::Header& h) {
   const PeerTx& t = peer_tx_[peer];
   // A path down for less than kDownPathMemoryUs still sets the floor (equalizer.hpp).
   uint32_t slowest = 0;
-  for (unsigned k = 0; k < app_.peers[peer].n_paths; k++) {
-    const bool counts = t.views[k].up || (t.down_since_us[k] != 0 &&
-                                          now_us_ - t.down_since_us[k] < reorder::kDownPathMemoryUs);
-    if (counts && t.views[k].owd_us > slowest) slowest = t.views[k].owd_us;
-  }
+  for (unsigned k = 0; k < app_.peers[peer].n_paths; k++)
+    if (reorder::sets_floor(t.views[k].up, t.down_since_us[k], now_us_) &&
+        t.views[k].owd_us > slowest)
+      slowest = t.views[k].owd_us;
   const uint32_t own = t.views[h.path_id].owd_us;
   if (slowest <= own) return now32;
   return now32 + reorder::equalize_hold_us(slowest - own, d, base,

@@ -32,6 +32,13 @@ namespace mpf::reorder {
 // enough that flows get the lower delay of the remaining paths when the path stays away.
 constexpr uint64_t kDownPathMemoryUs = 30'000'000;
 
+// Whether a path's one-way delay sets the equalisation floor: it is up, or it went down at
+// down_since_us (0: never went down since it was last up, or never up) less than
+// kDownPathMemoryUs before now_us.
+constexpr bool sets_floor(bool up, uint64_t down_since_us, uint64_t now_us) {
+  return up || (down_since_us != 0 && now_us - down_since_us < kDownPathMemoryUs);
+}
+
 class BaseDelay {
  public:
   static constexpr uint64_t kBucketUs = 5'000'000;  // the minimum covers the last 5..10 s

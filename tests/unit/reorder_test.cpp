@@ -913,6 +913,18 @@ TEST(DelayLine, ClockWraps) {
   EXPECT_FALSE(mpf::reorder::due(3, 0xfffffff0u));
 }
 
+TEST(Equalizer, ADownPathSetsTheFloorFor30Seconds) {
+  using mpf::reorder::kDownPathMemoryUs;
+  using mpf::reorder::sets_floor;
+  const uint64_t t0 = 1'000'000'000;
+  EXPECT_TRUE(sets_floor(true, 0, t0));                                  // up
+  EXPECT_FALSE(sets_floor(false, 0, t0));                                // never up
+  EXPECT_TRUE(sets_floor(false, t0, t0));                                // just went down
+  EXPECT_TRUE(sets_floor(false, t0, t0 + kDownPathMemoryUs - 1));        // 30 s less 1 us
+  EXPECT_FALSE(sets_floor(false, t0, t0 + kDownPathMemoryUs));           // forgotten
+  static_assert(kDownPathMemoryUs >= 10'000'000, "must outlast BBR's 10 s min-RTT window");
+}
+
 TEST(BaseDelay, WindowedMinimum) {
   using mpf::reorder::BaseDelay;
   BaseDelay b;
