@@ -218,6 +218,8 @@ Outcome cmd_paths(const ApiContext& ctx, const json& args) {
                        {"admin", admin_name(p.admin)},
                        {"weight", p.weight},
                        {"max_rate_bps", p.max_rate_bps},
+                       {"rate_bps", p.rate_bps},
+                       {"queue_us", p.queue_us},
                        {"srtt_us", p.srtt_us},
                        {"rttvar_us", p.rttvar_us},
                        {"min_rtt_us", p.min_rtt_us},

@@ -39,6 +39,15 @@ const json& sub(const json& j, const char* k) {
 
 std::string n(uint64_t v) { return std::to_string(v); }
 
+// A path's shaping rate: "-" unshaped; the rate in force, and the ceiling when rate control
+// holds it below (e.g. "41.2 Mbit/s < 60 Mbit/s").
+std::string rate_cell(const json& p) {
+  const uint64_t max = u64(p, "max_rate_bps"), now = u64(p, "rate_bps");
+  if (max == 0) return "-";
+  if (now == 0 || now >= max) return format_bit_rate(double(max));
+  return format_bit_rate(double(now)) + " < " + format_bit_rate(double(max));
+}
+
 // Seconds between two samples (stats --watch), 0 when there is no earlier one.
 double interval_s(const json& r, const json& prev) {
   if (!prev.is_object()) return 0;
@@ -193,20 +202,20 @@ std::string view_ports(const json& r) {
 std::string view_paths(const json& r) {
   bool server = str(r, "role") == "server";
   std::vector<std::string> h{"path", "state", "health", "admin", "rtt", "rttvar", "loss",
-                             "weight", "max rate", "tx", "rx", "lost", "retx", "changes"};
+                             "weight", "rate", "queue", "tx", "rx", "lost", "retx", "changes"};
   if (server) {
     h.insert(h.begin(), "peer");
     h.push_back("learned");
   }
   Table t(h);
   size_t o = server ? 1 : 0;
-  t.right({o + 4, o + 5, o + 6, o + 7, o + 8, o + 9, o + 10, o + 11, o + 12, o + 13});
+  t.right({o + 4, o + 5, o + 6, o + 7, o + 8, o + 9, o + 10, o + 11, o + 12, o + 13, o + 14});
   for (const json& p : sub(r, "paths")) {
     std::vector<std::string> row{str(p, "name"), str(p, "state"), str(p, "health"), str(p, "admin"),
                                  format_duration_us(u64(p, "srtt_us")),
                                  format_duration_us(u64(p, "rttvar_us")),
                                  format_ratio_pct(num(p, "loss_ratio")), n(u64(p, "weight")),
-                                 u64(p, "max_rate_bps") ? format_bit_rate(double(u64(p, "max_rate_bps"))) : "-",
+                                 rate_cell(p), format_duration_us(u64(p, "queue_us")),
                                  format_bytes(u64(p, "tx_bytes")), format_bytes(u64(p, "rx_bytes")),
                                  n(u64(p, "lost")), n(u64(p, "retransmits")), n(u64(p, "changes"))};
     if (server) {

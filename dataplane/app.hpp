@@ -100,6 +100,8 @@ struct PathShared {
   uint64_t last_rx_us = 0;  // RX workers store "a frame arrived now" (plain store, last wins)
   // Health figures for telemetry: main lcore stores them (relaxed), anyone reads.
   uint64_t srtt_us = 0, rttvar_us = 0, min_rtt_us = 0, loss_ppm = 0, delivery_Bps = 0;
+  uint64_t rate_Bps = 0;    // our shaping rate in force (rate control), 0 = unshaped
+  uint64_t queue_us = 0;    // our frames' queueing on the path, as the far end reports it
   uint64_t changes = 0;     // up/down transitions
 };
 
@@ -133,7 +135,8 @@ struct PktMeta {
   uint32_t seq;         // kMetaReorder: stream_seq
   uint16_t stream;      // kMetaReorder: stream_id
   uint16_t epoch;       // kMetaReorder: sender epoch
-  uint32_t release_us;  // kMetaReorder: deliver no earlier (32-bit us clock, delay equalisation)
+  uint32_t release_us;  // kMetaReorder: deliver no earlier (32-bit us clock, delay equalisation);
+                        // kMetaLocal: when the worker received it (same clock)
 };
 // kind: why the packet travels. To main: kMetaLocal (for the appliance), kMetaHold (waiting for
 // ARP). Between workers: kMetaInside / kMetaOutside (which NAT direction the owner runs).

@@ -147,12 +147,16 @@ bool Housekeeping::control_frame(rte_mbuf* m, const Port& in) {
   uint16_t peer = 0;
   if (!app_.gateway && !app_.peer_by_id(h.tunnel_id, &peer)) return false;
   if (h.path_id >= app_.peers[peer].n_paths) return false;
+  // When the worker received it, not when this lcore got to it: RTTs and one-way queueing are
+  // the network's, whatever this (slow-path, sometimes sleeping) loop adds.
+  const uint32_t lag = uint32_t(now_us_) - app_.meta(m)->release_us;
+  const uint64_t at_us = lag < 1'000'000 && lag <= now_us_ ? now_us_ - lag : now_us_;
   if (h.type == tunnel::FrameType::probe && !app_.gateway) {
-    on_probe(m, peer, h, body, body_len);
+    on_probe(m, peer, h, body, body_len, at_us);
     return true;
   }
   if (h.type == tunnel::FrameType::probe_reply && app_.gateway) {
-    on_probe_reply(peer, h, body, body_len);
+    on_probe_reply(peer, h, body, body_len, at_us);
     rte_pktmbuf_free(m);
     return true;
   }
@@ -168,10 +172,16 @@ void Housekeeping::path_rx(uint16_t peer, uint8_t path, uint64_t* frames, uint64
   }
 }
 
+uint64_t Housekeeping::path_tx_bytes(uint16_t peer, uint8_t path) const {
+  uint64_t bytes = path_tx_[size_t(peer) * kMaxPaths + path].tx_bytes;
+  for (const auto& w : app_.workers) bytes += read_counter(w->path_counters(peer, path).tx_bytes);
+  return bytes;
+}
+
 // Server: a gateway's probe. Its body says how the path looks from the gateway (RTT, how many
 // of our frames arrived); the reply carries our counters back, on the same path.
 void Housekeeping::on_probe(rte_mbuf* m, uint16_t peer, const tunnel::Header& h,
-                            const uint8_t* body, size_t body_len) {
+                            const uint8_t* body, size_t body_len, uint64_t at_us) {
   tunnel::ProbeBody pb;
   if (tunnel::decode(body, body_len, &pb) != Drop::none) return drop(m, Drop::tunnel_bad_length);
   rte_pktmbuf_free(m);
@@ -195,6 +205,8 @@ void Housekeeping::on_probe(rte_mbuf* m, uint16_t peer, const tunnel::Header& h,
   path_rx(peer, h.path_id, &frames, &bytes);
   rb.rx_frames = uint32_t(frames);
   rb.rx_bytes = bytes;
+  rb.queue_us = rates_.on_probe(size_t(peer) * kMaxPaths + h.path_id, pb, h.timestamp_us,
+                                path_tx_bytes(peer, h.path_id), at_us);
   uint8_t* b = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(reply, tunnel::kProbeReplyBodyLen));
   tunnel::encode(rb, b, tunnel::kProbeReplyBodyLen);
   tunnel::Header rh = h;
@@ -214,7 +226,7 @@ void Housekeeping::on_probe(rte_mbuf* m, uint16_t peer, const tunnel::Header& h,
 }
 
 void Housekeeping::on_probe_reply(uint16_t peer, const tunnel::Header& h, const uint8_t* body,
-                                  size_t body_len) {
+                                  size_t body_len, uint64_t at_us) {
   tunnel::ProbeReplyBody rb;
   if (tunnel::decode(body, body_len, &rb) != Drop::none) {
     bump(stats_.drops[unsigned(Drop::tunnel_bad_length)]);
@@ -222,8 +234,11 @@ void Housekeeping::on_probe_reply(uint16_t peer, const tunnel::Header& h, const 
   }
   path::PathHealth& ph = health_[size_t(peer) * kMaxPaths + h.path_id];
   ph.heard(now_us_);
-  ph.probe_answered(rb.probe_seq, h.timestamp_us, now_us_);
-  ph.peer_report(rb.rx_frames, rb.rx_bytes, now_us_);
+  const uint64_t samples = ph.rtt_samples();
+  ph.probe_answered(rb.probe_seq, h.timestamp_us, at_us);
+  ph.peer_report(rb.rx_frames, rb.rx_bytes, at_us);
+  rates_.on_probe_reply(size_t(peer) * kMaxPaths + h.path_id, rb, ph, ph.rtt_samples() != samples,
+                        path_tx_bytes(peer, h.path_id), at_us);
 }
 
 void Housekeeping::publish(uint16_t peer, uint8_t path, bool up, uint32_t srtt_us,
@@ -237,8 +252,11 @@ void Housekeeping::publish(uint16_t peer, uint8_t path, bool up, uint32_t srtt_u
                                                   : up;
   v.owd_us = srtt_us / 2;
   v.rttvar_us = rttvar_us;
-  v.rate_Bps = ps.ctl.max_rate_bps / 8;
+  const size_t slot = size_t(peer) * kMaxPaths + path;
+  v.rate_Bps = rates_.rate_Bps(slot, ps.ctl.max_rate_bps / 8);
   v.weight = ps.ctl.weight;
+  __atomic_store_n(&ps.rate_Bps, v.rate_Bps, __ATOMIC_RELAXED);
+  __atomic_store_n(&ps.queue_us, uint64_t(rates_.reported_queue_us(slot)), __ATOMIC_RELAXED);
   PathPub::Value cur = ps.pub.read();
   if (cur.up != v.up || cur.owd_us != v.owd_us || cur.rttvar_us != v.rttvar_us ||
       cur.rate_Bps != v.rate_Bps || cur.weight != v.weight)
@@ -468,6 +486,7 @@ void Housekeeping::send_probes() {
     pb.rx_frames = uint32_t(frames);
     pb.rx_bytes = bytes;
     pb.srtt_us = ph.srtt_us();
+    pb.queue_us = rates_.downlink_queue_us(id);
     uint8_t* b = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, tunnel::kProbeBodyLen));
     tunnel::encode(pb, b, tunnel::kProbeBodyLen);
     tunnel::Header h;

@@ -9,6 +9,7 @@
 #include "app.hpp"
 #include "commands.hpp"
 #include "path/path_health.hpp"
+#include "path_rate.hpp"
 #include "shm_publish.hpp"
 #include "tunnel/wire.hpp"
 #include "tx_buffer.hpp"
@@ -22,7 +23,9 @@ class Housekeeping {
         stats_(app.shm->lcores[app.n_workers].stats),
         path_tx_(app.peers.size() * kMaxPaths),
         publisher_(app, path_tx_),
-        commands_(app, [this] { path_settings_changed(); }) {}
+        commands_(app, [this] { path_settings_changed(); }),
+        rates_(app.cfg.multipath.rate_control, app.cfg.multipath.queue_target_ms,
+               app.cfg.multipath.probe_interval_ms, app.peers.size() * kMaxPaths) {}
   bool init(std::string* error);
   // One pass over the workers' rings and the timers. Returns the packets it handled.
   unsigned poll(uint64_t tsc);
@@ -49,12 +52,15 @@ class Housekeeping {
   void learn(const LearnMsg& msg);
   // Tunnel control frames the workers pass up (probe on the server, probe_reply on the gateway).
   bool control_frame(rte_mbuf* m, const Port& in);
+  // at_us: when the worker received the frame.
   void on_probe(rte_mbuf* m, uint16_t peer, const tunnel::Header& h, const uint8_t* body,
-                size_t body_len);
+                size_t body_len, uint64_t at_us);
   void on_probe_reply(uint16_t peer, const tunnel::Header& h, const uint8_t* body,
-                      size_t body_len);
+                      size_t body_len, uint64_t at_us);
   // Sums of the workers' per-path counters (frames/bytes received from the peer on the path).
   void path_rx(uint16_t peer, uint8_t path, uint64_t* frames, uint64_t* bytes) const;
+  // Bytes sent to the peer on the path so far, by the workers and by this lcore.
+  uint64_t path_tx_bytes(uint16_t peer, uint8_t path) const;
   void update_paths();
   // A command changed a path's admin state, weight or rate: publish it to the workers and to
   // the stats region before the command is answered, so the answer shows the new state.
@@ -93,6 +99,7 @@ class Housekeeping {
   std::vector<uint32_t> probe_seq_;            // gateway: per path
   std::vector<uint64_t> last_request_ms_;  // per path: ARP for the next hop
   uint16_t ip_id_ = 0;
+  PathRates rates_;                            // [peer * kMaxPaths + path]
 };
 
 }  // namespace mpf::dp

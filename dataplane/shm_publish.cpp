@@ -120,6 +120,8 @@ void StatsPublisher::publish(uint64_t now_ms) {
       q.admin = p.ctl.admin;
       q.weight = p.ctl.weight;
       q.max_rate_bps = p.ctl.max_rate_bps;
+      q.rate_bps = relaxed(p.rate_Bps) * 8;
+      q.queue_us = relaxed(p.queue_us);
       q.srtt_us = relaxed(p.srtt_us);
       q.rttvar_us = relaxed(p.rttvar_us);
       q.min_rtt_us = relaxed(p.min_rtt_us);

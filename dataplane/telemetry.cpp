@@ -144,6 +144,7 @@ int cmd_paths(const char*, const char*, rte_tel_data* d) {
       rte_tel_data_add_dict_u64(e, "loss_ppm", __atomic_load_n(&ps.loss_ppm, __ATOMIC_RELAXED));
       rte_tel_data_add_dict_u64(e, "delivery_Bps", __atomic_load_n(&ps.delivery_Bps, __ATOMIC_RELAXED));
       rte_tel_data_add_dict_u64(e, "rate_Bps", v.rate_Bps);
+      rte_tel_data_add_dict_u64(e, "queue_us", __atomic_load_n(&ps.queue_us, __ATOMIC_RELAXED));
       rte_tel_data_add_dict_u64(e, "changes", __atomic_load_n(&ps.changes, __ATOMIC_RELAXED));
       PathCounters c;
       for (const auto& w : g_app->workers) {

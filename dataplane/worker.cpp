@@ -263,6 +263,7 @@ void Worker::drop(rte_mbuf* m, Drop why) {
 
 void Worker::to_main_local(rte_mbuf* m) {
   app_.meta(m)->kind = kMetaLocal;
+  app_.meta(m)->release_us = uint32_t(now_us_);  // arrival: probes are timed by it
   if (rte_ring_sp_enqueue(to_main_, m) != 0) return drop(m, Drop::slowpath_ring_full);
   bump(stats_.to_main);
 }

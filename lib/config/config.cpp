@@ -765,7 +765,7 @@ class Loader {
   void parse_multipath(const Setting& g) {
     check_keys(g, {"mode", "path", "streams", "probe_interval_ms", "dead_after_ms", "up_after",
                    "reorder_max_ms", "max_queue_ms", "retransmit", "retransmit_budget",
-                   "equalize", "fast_lane"});
+                   "equalize", "fast_lane", "rate_control", "queue_target_ms"});
     Multipath& mp = cfg_.multipath;
     parse_mode_path(g, false, &mp.mode, &mp.path);
     opt_int(g, "streams", 1, 256, &mp.streams);
@@ -777,6 +777,9 @@ class Loader {
     if (const Setting* r = find(g, "retransmit", Setting::TypeBoolean)) mp.retransmit = bool(*r);
     if (const Setting* e = find(g, "equalize", Setting::TypeBoolean)) mp.equalize = bool(*e);
     if (const Setting* f = find(g, "fast_lane", Setting::TypeBoolean)) mp.fast_lane = bool(*f);
+    if (const Setting* r = find(g, "rate_control", Setting::TypeBoolean))
+      mp.rate_control = bool(*r);
+    opt_int(g, "queue_target_ms", 1, 100, &mp.queue_target_ms);
     opt_int(g, "retransmit_budget", 0, 100, &mp.retransmit_budget_pct);
     if (mp.dead_after_ms < 2 * mp.probe_interval_ms) {
       const Setting& at = g.exists("dead_after_ms") ? g["dead_after_ms"] : g["probe_interval_ms"];

@@ -70,6 +70,10 @@ struct Multipath {
   // Sender: frames of sparse flows (nothing queued) and loss-report resends jump the bulk
   // queue of a shaped path (sched/lane_queue.hpp).
   bool fast_lane = true;
+  // Sender: a shaped path's rate follows the queueing the far end measures on it, up to
+  // max_rate (path/rate_control.hpp); the network holds about queue_target_ms of our frames.
+  bool rate_control = true;
+  uint32_t queue_target_ms = 5;      // 1..100
 };
 
 // A `policy` rule's match; a default-constructed match matches every packet. Every field is

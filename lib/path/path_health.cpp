@@ -9,13 +9,14 @@ namespace mpf::path {
 
 const char* to_string(PathState s) { return s == PathState::up ? "up" : "down"; }
 
-PathHealth::PathHealth(const HealthParams& params) : p_(params) {
+PathHealth::PathHealth(const HealthParams& params)
+    : p_(params), min_rtt_(uint64_t(params.min_rtt_window_ms) * 1000),
+      rate_(params.rate_smoothing_ms) {
   if (p_.loss_window < 1 || p_.loss_window > 4096)
     throw std::invalid_argument("path health: loss_window must be 1..4096, not " +
                                 std::to_string(p_.loss_window));
   if (p_.up_after == 0) p_.up_after = 1;
   ring_.resize(p_.loss_window);
-  bucket_us_ = std::max<uint64_t>(1, uint64_t(p_.min_rtt_window_ms) * 1000 / kMinRttBuckets);
 }
 
 uint64_t PathHealth::probe_timeout_us() const {
@@ -99,18 +100,7 @@ void PathHealth::rtt_sample(uint32_t r, uint64_t now_us) {
   ++rtt_samples_;
   last_rtt_us_ = r;
 
-  // Windowed minimum: one bucket per window/10, the minimum over the buckets of the last window
-  // (relative to this sample).
-  const uint64_t epoch = now_us / bucket_us_;
-  MinBucket& b = min_buckets_[epoch % kMinRttBuckets];
-  if (!b.used || b.epoch != epoch)
-    b = MinBucket{epoch, r, true};
-  else
-    b.min = std::min(b.min, r);
-  uint32_t m = r;
-  for (const MinBucket& x : min_buckets_)
-    if (x.used && x.epoch <= epoch && epoch - x.epoch < kMinRttBuckets) m = std::min(m, x.min);
-  min_rtt_us_ = m;
+  min_rtt_us_ = min_rtt_.add(r, now_us);
 }
 
 uint32_t PathHealth::queueing_us() const {
@@ -133,31 +123,7 @@ void PathHealth::heard(uint64_t now_us) {
 }
 
 void PathHealth::peer_report(uint32_t peer_rx_frames, uint64_t peer_rx_bytes, uint64_t now_us) {
-  if (!has_report_ || peer_rx_bytes < base_bytes_) {
-    if (has_report_) ++peer_resets_;  // the peer's counters started again
-    has_report_ = true;
-    base_frames_ = peer_rx_frames;
-    base_bytes_ = peer_rx_bytes;
-    base_us_ = now_us;
-    return;
-  }
-  if (now_us < base_us_ || now_us - base_us_ < kMinRateIntervalUs) return;  // merge into next
-  const double dt = double(now_us - base_us_);
-  const double bps = double(peer_rx_bytes - base_bytes_) * 1e6 / dt;
-  const double fps = double(uint32_t(peer_rx_frames - base_frames_)) * 1e6 / dt;
-  if (!has_rate_) {
-    rate_Bps_ = bps;
-    rate_fps_ = fps;
-    has_rate_ = true;
-  } else {
-    const double tau = std::max(1.0, double(p_.rate_smoothing_ms) * 1000);
-    const double g = std::min(1.0, dt / tau);
-    rate_Bps_ += g * (bps - rate_Bps_);
-    rate_fps_ += g * (fps - rate_fps_);
-  }
-  base_frames_ = peer_rx_frames;
-  base_bytes_ = peer_rx_bytes;
-  base_us_ = now_us;
+  rate_.report(peer_rx_frames, peer_rx_bytes, now_us);
 }
 
 uint32_t PathHealth::answered_run() const {

@@ -32,20 +32,14 @@
 //   radio scheduler). Four samples (100 ms at the default 25 ms probe interval) react faster than
 //   srtt's 1/8 gain while one outlier moves it by only a quarter. It is an RTT, so it covers both
 //   directions: one-way trends need the receiver's timestamps, which probes do not carry.
-// - Delivery rate: bytes the far end received on this path per second, from the difference of
-//   two cumulative reports over the time between their arrival here. Intervals shorter than 5 ms
-//   are merged into the next one (the baseline stays). Smoothed with gain min(1, dt /
-//   rate_smoothing_ms), so the average has a time constant independent of the report rate; the
-//   first sample is taken as is. The first report only sets the baseline. A byte counter that
-//   went backwards means the peer restarted: the report becomes the new baseline, the rate is
-//   kept. The frame counter is 32-bit and may wrap; it is differenced modulo 2^32. Reports must
-//   be passed in probe order: an older report after a newer one looks like a restart.
-//   Note this is what the path delivered, i.e. throughput, not capacity: on a path carrying less
-//   than it could, it measures the offered load.
+// - Delivery rate: path/delivery_rate.hpp, fed by peer_report().
 #pragma once
 #include <array>
 #include <cstdint>
 #include <vector>
+
+#include "path/delivery_rate.hpp"
+#include "path/windowed_min.hpp"
 
 namespace mpf::path {
 
@@ -87,9 +81,10 @@ class PathHealth {
   uint32_t last_rtt_us() const { return last_rtt_us_; }
   uint32_t queueing_us() const;
   uint32_t loss_ppm() const;
-  uint64_t delivery_rate_Bps() const { return uint64_t(rate_Bps_ + 0.5); }  // 0 until known
-  uint64_t delivery_rate_fps() const { return uint64_t(rate_fps_ + 0.5); }
-  bool has_delivery_rate() const { return has_rate_; }
+  uint64_t delivery_rate_Bps() const { return rate_.Bps(); }  // 0 until known
+  uint64_t delivery_rate_fps() const { return rate_.fps(); }
+  uint64_t delivery_recent_Bps() const { return rate_.recent_Bps(); }  // 50 ms average
+  bool has_delivery_rate() const { return rate_.known(); }
   uint64_t transitions() const { return transitions_; }
   uint64_t last_change_us() const { return last_change_us_; }
   uint64_t last_heard_us() const { return last_heard_us_; }
@@ -103,7 +98,7 @@ class PathHealth {
   uint64_t late_replies() const { return late_replies_; }         // after the probe timeout
   uint64_t ignored_replies() const { return ignored_replies_; }   // unknown, too old, duplicate
   uint64_t bad_timestamps() const { return bad_timestamps_; }     // echo predates the probe
-  uint64_t peer_resets() const { return peer_resets_; }
+  uint64_t peer_resets() const { return rate_.resets(); }
 
   const HealthParams& params() const { return p_; }
 
@@ -115,14 +110,7 @@ class PathHealth {
     uint8_t status = kEmpty;
     bool fresh = false;  // answered in time after the last down transition
   };
-  static constexpr unsigned kMinRttBuckets = 10;
   static constexpr unsigned kRecentRtts = 4;
-  static constexpr uint64_t kMinRateIntervalUs = 5000;
-  struct MinBucket {
-    uint64_t epoch = 0;
-    uint32_t min = 0;
-    bool used = false;
-  };
 
   Slot* find(uint32_t seq);
   void rtt_sample(uint32_t rtt_us, uint64_t now_us);
@@ -148,19 +136,12 @@ class PathHealth {
   uint64_t rtt_samples_ = 0;
   uint32_t last_rtt_us_ = 0;
   uint32_t min_rtt_us_ = 0;
-  uint64_t bucket_us_ = 1;
-  std::array<MinBucket, kMinRttBuckets> min_buckets_{};
+  WindowedMin<uint32_t> min_rtt_;
   std::array<uint32_t, kRecentRtts> recent_{};
 
-  // Delivery rate.
-  bool has_report_ = false;
-  bool has_rate_ = false;
-  uint32_t base_frames_ = 0;
-  uint64_t base_bytes_ = 0;
-  uint64_t base_us_ = 0;
-  double rate_Bps_ = 0, rate_fps_ = 0;
+  DeliveryRate rate_;
 
-  uint64_t late_replies_ = 0, ignored_replies_ = 0, bad_timestamps_ = 0, peer_resets_ = 0;
+  uint64_t late_replies_ = 0, ignored_replies_ = 0, bad_timestamps_ = 0;
 };
 
 }  // namespace mpf::path

@@ -25,7 +25,7 @@
 
 namespace mpf::shm {
 
-constexpr uint32_t kLayoutVersion = 3;
+constexpr uint32_t kLayoutVersion = 4;
 constexpr char kMagic[8] = {'M', 'P', 'F', 'S', 'H', 'M', '1', '\0'};
 
 constexpr unsigned kLcores = 33;        // up to 32 workers + the main lcore
@@ -101,7 +101,9 @@ struct PathSnap {
   uint8_t health_up;            // what probes say, before the admin override
   AdminState admin;
   uint32_t weight;
-  uint64_t max_rate_bps;        // shaping rate now in force (config or path.set), 0 = none
+  uint64_t max_rate_bps;        // shaping ceiling (config or path.set), 0 = none
+  uint64_t rate_bps;            // shaping rate in force now (rate control; else max_rate_bps)
+  uint64_t queue_us;            // our frames' one-way queueing on the path, far end's report
   uint64_t srtt_us, rttvar_us, min_rtt_us, owd_us;
   uint64_t loss_ppm;            // probe loss, parts per million
   uint64_t delivery_Bps;        // what the far side reports receiving

@@ -31,43 +31,43 @@ bool FeedbackBody::operator==(const FeedbackBody& o) const {
   return true;
 }
 
-// probe: probe_seq(0,4) rx_frames(4,4) rx_bytes(8,8) srtt_us(16,4) reserved(20,4)
+// probe: probe_seq(0,4) rx_frames(4,4) rx_bytes(8,8) srtt_us(16,4) queue_us(20,4)
 size_t encode(const ProbeBody& b, uint8_t* out, size_t cap) {
   if (cap < kProbeBodyLen) return 0;
   store32(out, b.probe_seq);
   store32(out + 4, b.rx_frames);
   store64(out + 8, b.rx_bytes);
   store32(out + 16, b.srtt_us);
-  store32(out + 20, 0);
+  store32(out + 20, b.queue_us);
   return kProbeBodyLen;
 }
 
 Drop decode(const uint8_t* body, size_t len, ProbeBody* out) {
   if (len != kProbeBodyLen) return Drop::tunnel_bad_length;
-  if (load32(body + 20) != 0) return Drop::tunnel_bad_length;
   out->probe_seq = load32(body);
   out->rx_frames = load32(body + 4);
   out->rx_bytes = load64(body + 8);
   out->srtt_us = load32(body + 16);
+  out->queue_us = load32(body + 20);
   return Drop::none;
 }
 
-// probe_reply: probe_seq(0,4) rx_frames(4,4) rx_bytes(8,8) reserved(16,4)
+// probe_reply: probe_seq(0,4) rx_frames(4,4) rx_bytes(8,8) queue_us(16,4)
 size_t encode(const ProbeReplyBody& b, uint8_t* out, size_t cap) {
   if (cap < kProbeReplyBodyLen) return 0;
   store32(out, b.probe_seq);
   store32(out + 4, b.rx_frames);
   store64(out + 8, b.rx_bytes);
-  store32(out + 16, 0);
+  store32(out + 16, b.queue_us);
   return kProbeReplyBodyLen;
 }
 
 Drop decode(const uint8_t* body, size_t len, ProbeReplyBody* out) {
   if (len != kProbeReplyBodyLen) return Drop::tunnel_bad_length;
-  if (load32(body + 16) != 0) return Drop::tunnel_bad_length;
   out->probe_seq = load32(body);
   out->rx_frames = load32(body + 4);
   out->rx_bytes = load64(body + 8);
+  out->queue_us = load32(body + 16);
   return Drop::none;
 }
 

@@ -26,12 +26,17 @@ constexpr size_t feedback_len(unsigned count) {
   return kFeedbackHeadLen + size_t(count) * kFeedbackEntryLen;
 }
 
+// queue_us (both bodies): the one-way queueing delay its sender measures on the frames it
+// receives from the far end on this path (docs/multipath.md, "Rate control"): how much queue
+// the far end's sending builds in the network. 0 = none or not measured.
+
 // probe (gateway -> server), 24 bytes.
 struct ProbeBody {
   uint32_t probe_seq = 0;  // per path, +1 per probe
   uint32_t rx_frames = 0;  // frames the sender received on this path from the far end (wraps)
   uint64_t rx_bytes = 0;   // bytes of those frames (the sender's own counting)
   uint32_t srtt_us = 0;    // sender's smoothed RTT on this path; 0 = unknown
+  uint32_t queue_us = 0;   // queueing of the server's frames towards the gateway on this path
   bool operator==(const ProbeBody&) const = default;
 };
 
@@ -40,6 +45,7 @@ struct ProbeReplyBody {
   uint32_t probe_seq = 0;  // echo of the probe's
   uint32_t rx_frames = 0;  // replier's frames received on this path from the gateway (wraps)
   uint64_t rx_bytes = 0;
+  uint32_t queue_us = 0;   // queueing of the answered probe on its way to the server
   bool operator==(const ProbeReplyBody&) const = default;
 };
 

@@ -4,7 +4,7 @@
 # way), the real mpf-dataplane with configs/examples/{gateway,server}-2paths.conf (aggregate by
 # default; udp dst 53 pinned to 5g; udp dst 16384-32767 redundant).
 #
-# Checks (numbered as in the issue; run in the order 1, 7, 2, 3a, 6, 3b, 4, 5, 8 so that each
+# Checks (numbered as in the issue; run in the order 1, 7, 2, 3a, 6, 3b, 4, 5, 9, 8 so that each
 # path failure sets up the next step):
 #   1. both paths come up on both appliances (their logs: "path X up", "gateway 7 path X up")
 #   7. ping Host A -> Host B over two paths: 20/20; during the TCP download of 2, pings keep
@@ -24,6 +24,11 @@
 #      `duplicate` drops on the server
 #   5. pinned UDP (dst 53): 500 datagrams on 5G, WiFi carries only its probes; 5G down: they
 #      fall back to WiFi and still arrive
+#   9. rate control: the appliances restarted with max_rate 100M (5G) / 60M (WiFi), twice the
+#      links: one TCP download still gets more than the best single path, pings beside it keep
+#      their idle round trip (+20 ms at most), and the server's shaping rates came down to the
+#      links (5G < 75, WiFi < 45 Mbit/s). Without rate control the wire queues overflow and
+#      the download falls to ~47 Mbit/s
 #   8. appliances exit 0, test bed down, no namespaces left; log tails on failure
 # A summary table of the figures closes the run. Thresholds are generous (2 shared, noisy CPUs):
 # they catch a path not used, a connection lost or a failover that does not happen, not a few
@@ -680,9 +685,54 @@ tbpath up 5g
 if w="$(wait_path 5g up "$t_cmd" 5)"; then ok "5. 5g up again on both appliances"
 else nok "5. 5g not up again on both appliances (gateway/server: $w)"; fi
 
+# ------------------------------------------------------------------ 9. rate control
+# Fresh appliances whose max_rate is twice the links: only rate control keeps the queues in mpf.
+snap final
+for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+for role in gateway server; do
+    sed -e 's/max_rate = "[0-9]*M"; weight = 5/max_rate = "100M"; weight = 5/' \
+        -e 's/max_rate = "[0-9]*M"; weight = 3/max_rate = "60M"; weight = 3/' \
+        "$MPF_ROOT/configs/examples/$role-2paths.conf" >"$TMP/$role-ceiling.conf"
+done
+rate_control_check() {
+    grep -q 'max_rate = "100M"' "$TMP/server-ceiling.conf" || { nok "9. rate control: could not write the configs"; return; }
+    "${TB[@]}" stop-appliances >"$TMP/stop-9.log" 2>&1 || true
+    local a rc
+    for a in gw srv; do
+        rc="$(cat "$TB_STATE/$a.rc" 2>/dev/null || echo '?')"
+        if [ "$rc" = 0 ]; then ok "8. $a (checks 1-5): exited with status 0 after SIGTERM"
+        else nok "8. $a (checks 1-5): exit status $rc after SIGTERM"; sed 's/^/#   /' "$TMP/stop-9.log"; fi
+    done
+    if ! MPF_GW_CONF="$TMP/gateway-ceiling.conf" MPF_SRV_CONF="$TMP/server-ceiling.conf" \
+            "${TB[@]}" start-appliances >"$TMP/start-9.log" 2>&1; then
+        nok "9. rate control: appliances did not start"; sed 's/^/#   /' "$TMP/start-9.log"; return
+    fi
+    sleep 2  # paths up (3 probes), ARP
+    bgns "$TMP/iperf-srv9.log" "$HOSTB" iperf3 -s -1 -p 5202
+    wait_listen "$HOSTB" tcp 5202 || { nok "9. rate control: iperf3 server did not start"; return; }
+    bg "$TMP/ping-9.log" bash -c "sleep 2; exec ip netns exec $HOSTA ping -n -i 0.05 -c 80 -W 2 $HOSTB_IP"
+    local pinger=$LAST_BG mbit p50 r5 rw
+    timeout --foreground 40 ip netns exec "$HOSTA" iperf3 -c "$HOSTB_IP" -p 5202 -C "$CC" -t 8 -R \
+        --json >"$TMP/iperf-9.json" 2>&1 9>&- || true
+    wait "$pinger" || true
+    snap rate
+    mbit="$(jget "$TMP/iperf-9.json" end.sum_received.bits_per_second)"
+    mbit="$(awk -v b="${mbit:-0}" 'BEGIN { printf "%.1f", b / 1e6 }')"
+    p50="$(ping_p50 <"$TMP/ping-9.log")"
+    r5="$(awk -v k="srv.path.gw${GW_ID}_5g.rate_Bps" '$1 == k { printf "%.1f", $2 * 8 / 1e6 }' "$TMP/snap.rate")"
+    rw="$(awk -v k="srv.path.gw${GW_ID}_wifi.rate_Bps" '$1 == k { printf "%.1f", $2 * 8 / 1e6 }' "$TMP/snap.rate")"
+    FIG[rate_control]="max_rate 100M/60M: download $mbit Mbit/s, ping median $p50 ms (idle $IDLE_P50), server rates 5g ${r5:-?} / wifi ${rw:-?} Mbit/s"
+    if fcmp "$mbit > $MIN_MBIT" && [ "$p50" != - ] && [ "$IDLE_P50" != - ] && fcmp "$p50 <= $IDLE_P50 + 20" &&
+        [ -n "$r5" ] && [ -n "$rw" ] && fcmp "$r5 < 75 && $rw < 45"; then
+        ok "9. rate control: ${FIG[rate_control]}"
+    else
+        nok "9. rate control: ${FIG[rate_control]} (want > $MIN_MBIT Mbit/s, median <= idle + 20 ms, rates 5g < 75, wifi < 45)"
+    fi
+}
+rate_control_check
+
 # ------------------------------------------------------------------ 8. stop, logs, teardown
 for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-snap final
 note "gateway: $(grep -E '^gw\.(redundant_copies|retransmits|retransmit_misses|retransmit_over_budget|failover_resends|feedback_sent|feedback_received|path_changes|sent_no_path_up) ' "$TMP/snap.final" | tr '\n' ' ')"
 note "server: $(grep -E '^srv\.(redundant_copies|retransmits|failover_resends|feedback_sent|feedback_received|path_changes|reorder_held|reorder_late|reorder_timeouts) ' "$TMP/snap.final" | tr '\n' ' ')"
 note "server drops: $(grep -E '^srv\.drop\.' "$TMP/snap.final" | tr '\n' ' ')"
@@ -720,6 +770,7 @@ printf '# %-34s %s\n' "delay equalisation" "${FIG[equalize]:-?}"
 printf '# %-34s %s\n' "pinned UDP dst 53" "${FIG[pinned]:-?}"
 printf '# %-34s %s\n' "ping x20" "${FIG[ping]:-?}"
 printf '# %-34s %s\n' "fast lane" "${FIG[fast_lane]:-?}"
+printf '# %-34s %s\n' "rate control" "${FIG[rate_control]:-?}"
 echo "# $PASS passed, ${#FAILS[@]} failed, $(fmt_secs "$(( $(now_ms) - T0 ))")s"
 for f in "${FAILS[@]}"; do echo "#   failed: $f"; done
 if [ "${#FAILS[@]}" = 0 ]; then exit 0; else exit 1; fi

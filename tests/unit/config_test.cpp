@@ -345,13 +345,13 @@ TEST_F(ConfigTest, ExampleGatewayTwoPaths) {
   ASSERT_EQ(c.paths.size(), 2u);
   EXPECT_EQ(c.paths[0].iface.name, "5g");
   EXPECT_EQ(c.paths[0].iface.port, "net_af_packet1");
-  EXPECT_EQ(c.paths[0].max_rate_bps, 48'000'000u);
+  EXPECT_EQ(c.paths[0].max_rate_bps, 50'000'000u);
   EXPECT_EQ(c.paths[1].iface.name, "wifi");
   EXPECT_EQ(c.paths[1].id, 1);
   EXPECT_EQ(c.paths[1].iface.port, "net_af_packet2");
   EXPECT_EQ(c.paths[1].iface.address, (net::Prefix{ip("10.6.0.2"), 24}));
   EXPECT_EQ(c.paths[1].iface.next_hop, ip("10.6.0.1"));
-  EXPECT_EQ(c.paths[1].max_rate_bps, 28'000'000u);
+  EXPECT_EQ(c.paths[1].max_rate_bps, 30'000'000u);
   ASSERT_EQ(c.path_profiles.size(), 2u);
   EXPECT_EQ(c.path_profiles[1].name, "wifi");
   EXPECT_EQ(c.multipath.mode, Mode::aggregate);
@@ -375,9 +375,9 @@ TEST_F(ConfigTest, ExampleServerTwoPaths) {
   EXPECT_TRUE(c.paths.empty());
   ASSERT_EQ(c.path_profiles.size(), 2u);
   EXPECT_EQ(c.path_profiles[0].name, "5g");
-  EXPECT_EQ(c.path_profiles[0].max_rate_bps, 48'000'000u);
+  EXPECT_EQ(c.path_profiles[0].max_rate_bps, 50'000'000u);
   EXPECT_EQ(c.path_profiles[1].name, "wifi");
-  EXPECT_EQ(c.path_profiles[1].max_rate_bps, 28'000'000u);
+  EXPECT_EQ(c.path_profiles[1].max_rate_bps, 30'000'000u);
   ASSERT_EQ(c.policy.size(), 3u);
   EXPECT_EQ(c.policy[0].match.src_lo, 53);  // DNS replies pinned to 5g
   EXPECT_EQ(c.policy[0].match.dst_lo, 0);
@@ -1037,7 +1037,8 @@ TEST_F(ConfigTest, MultipathSettings) {
   Config c = load_text(kServer +
                        "multipath = { mode = \"lowest-rtt\"; streams = 256; probe_interval_ms = 5;"
                        " dead_after_ms = 20; up_after = 100; reorder_max_ms = 0; max_queue_ms = 1000;"
-                       " retransmit = false; retransmit_budget = 0; equalize = false; fast_lane = false; };\n");
+                       " retransmit = false; retransmit_budget = 0; equalize = false; fast_lane = false;"
+                       " rate_control = false; queue_target_ms = 100; };\n");
   EXPECT_EQ(c.multipath.mode, Mode::lowest_rtt);
   EXPECT_EQ(c.multipath.path, -1);
   EXPECT_EQ(c.multipath.streams, 256u);
@@ -1052,6 +1053,13 @@ TEST_F(ConfigTest, MultipathSettings) {
   EXPECT_TRUE(load_text(kGateway).multipath.equalize);
   EXPECT_FALSE(c.multipath.fast_lane);
   EXPECT_TRUE(load_text(kGateway).multipath.fast_lane);
+  EXPECT_FALSE(c.multipath.rate_control);
+  EXPECT_EQ(c.multipath.queue_target_ms, 100u);
+  EXPECT_TRUE(load_text(kGateway).multipath.rate_control);
+  EXPECT_EQ(load_text(kGateway).multipath.queue_target_ms, 5u);
+  expect_error(kGateway + "multipath = { queue_target_ms = 0; };\n", 7, "multipath.queue_target_ms: 0 is out of range 1..100");
+  expect_error(kGateway + "multipath = { queue_target_ms = 101; };\n", 7, "multipath.queue_target_ms: 101 is out of range 1..100");
+  expect_error(kGateway + "multipath = { rate_control = 1; };\n", 7, "multipath.rate_control: expected a boolean, got an integer");
   expect_error(kGateway + "multipath = { fast_lane = \"yes\"; };\n", 7, "multipath.fast_lane");
   expect_error(kGateway + "multipath = { equalize = 1; };\n", 7, "multipath.equalize");
   c = load_text(kGateway +
@@ -1140,7 +1148,7 @@ TEST_F(ConfigTest, MultipathRanges) {
   expect_error(mp("retransmit_budget_pct = 5"), 7,
                "multipath.retransmit_budget_pct: unknown key (allowed here: mode, path, streams, probe_interval_ms, "
                "dead_after_ms, up_after, reorder_max_ms, max_queue_ms, retransmit, retransmit_budget, equalize, "
-               "fast_lane)");
+               "fast_lane, rate_control, queue_target_ms)");
   expect_error(kGateway + "multipath = ( );\n", 7, "multipath: expected a group { ... }, got a list");
 }
 

@@ -1,0 +1,68 @@
+#include "path_rate.hpp"
+
+#include <algorithm>
+
+namespace mpf::dp {
+
+PathRates::PathRates(bool enabled, uint32_t target_ms, uint32_t probe_interval_ms, size_t slots)
+    : enabled_(enabled), s_(slots) {
+  params_.target_us = target_ms * 1000;
+  params_.interval_us = probe_interval_ms * 1000;
+}
+
+uint64_t PathRates::sent_rate(Slot& s, uint64_t sent_bytes, uint64_t now_us) {
+  uint64_t r = 0;
+  if (s.sent_base_us != 0 && now_us > s.sent_base_us && sent_bytes >= s.sent_base)
+    r = (sent_bytes - s.sent_base) * 1'000'000 / (now_us - s.sent_base_us);
+  s.sent_base = sent_bytes;
+  s.sent_base_us = now_us;
+  return r;
+}
+
+void PathRates::control(Slot& s, uint64_t delivered_Bps, uint64_t sent_bytes, uint32_t srtt_us,
+                        uint64_t now_us) {
+  const uint64_t sent = sent_rate(s, sent_bytes, now_us);
+  if (s.rc) s.rc->update(s.reported_queue_us, delivered_Bps, sent, srtt_us + params_.interval_us, now_us);
+}
+
+uint32_t PathRates::on_probe(size_t slot, const tunnel::ProbeBody& b, uint32_t timestamp_us,
+                             uint64_t sent_bytes, uint64_t now_us) {
+  Slot& s = s_[slot];
+  s.measured_queue_us = s.arriving.sample(timestamp_us, now_us);
+  s.reported_queue_us = b.queue_us;
+  s.far_rx.report(b.rx_frames, b.rx_bytes, now_us);
+  control(s, s.far_rx.recent_Bps(), sent_bytes, b.srtt_us, now_us);
+  return s.measured_queue_us;
+}
+
+void PathRates::on_probe_reply(size_t slot, const tunnel::ProbeReplyBody& b,
+                               const path::PathHealth& ph, bool rtt_sampled, uint64_t sent_bytes,
+                               uint64_t now_us) {
+  Slot& s = s_[slot];
+  s.reported_queue_us = b.queue_us;
+  // The RTT above the minimum is the queueing of both directions: what the server measured
+  // on the way up is not the downlink's. (min_rtt can exceed the sum of the two one-way
+  // minima only by what they never met at once: the downlink estimate errs low, not high.)
+  if (rtt_sampled) {
+    const uint64_t above = ph.last_rtt_us() > ph.min_rtt_us() ? ph.last_rtt_us() - ph.min_rtt_us() : 0;
+    s.measured_queue_us = above > b.queue_us ? uint32_t(above - b.queue_us) : 0;
+  }
+  control(s, ph.delivery_recent_Bps(), sent_bytes, ph.srtt_us(), now_us);
+}
+
+uint64_t PathRates::rate_Bps(size_t slot, uint64_t max_rate_Bps) {
+  Slot& s = s_[slot];
+  if (!enabled_ || max_rate_Bps == 0) {
+    s.rc.reset();
+    return max_rate_Bps;
+  }
+  if (!s.rc) {
+    params_.ceiling_Bps = max_rate_Bps;
+    s.rc.emplace(params_);
+  } else if (s.rc->ceiling_Bps() != max_rate_Bps) {
+    s.rc->set_ceiling(max_rate_Bps);
+  }
+  return s.rc->rate_Bps();
+}
+
+}  // namespace mpf::dp

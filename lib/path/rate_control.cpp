@@ -1,0 +1,72 @@
+#include "path/rate_control.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace mpf::path {
+
+RateController::RateController(const RateParams& p)
+    : p_(p), ceiling_(p.ceiling_Bps), rate_(double(p.ceiling_Bps)) {
+  if (p.ceiling_Bps == 0) throw std::invalid_argument("rate control needs a ceiling");
+  if (p_.target_us == 0) p_.target_us = 1;
+  if (p_.interval_us == 0) p_.interval_us = 1;
+}
+
+uint64_t RateController::floor_Bps() const { return std::max<uint64_t>(8000, ceiling_ / 64); }
+
+void RateController::clamp() {
+  rate_ = std::clamp(rate_, double(floor_Bps()), double(ceiling_));
+}
+
+void RateController::set_ceiling(uint64_t ceiling_Bps) {
+  if (ceiling_Bps == 0) return;
+  ceiling_ = ceiling_Bps;
+  clamp();
+}
+
+uint64_t RateController::update(uint32_t queue_us, uint64_t delivered_Bps, uint64_t sent_Bps,
+                                uint32_t loop_us, uint64_t now_us) {
+  // The step without D is weighed by the time since the last sample, so its gain is per
+  // second whatever the sample rate; a long silence (the path was down) counts as 4 at most.
+  uint64_t dt = p_.interval_us;
+  if (started_ && now_us > last_us_) dt = std::min<uint64_t>(now_us - last_us_, 4ull * p_.interval_us);
+  started_ = true;
+  last_us_ = now_us;
+
+  // The smallest of the last kQueueSamples: a standing queue shows in all of them, a jitter
+  // spike (a radio retransmission, a late probe) in one only.
+  recent_q_[n_samples_++ % kQueueSamples] = queue_us;
+  uint32_t q = queue_us;
+  for (unsigned i = 0; i < kQueueSamples && i < n_samples_; i++) q = std::min(q, recent_q_[i]);
+
+  const double target = double(p_.target_us);
+  double e = (target - double(q)) / target;  // > 0: room; < 0: too much queue
+  const bool busy = double(sent_Bps) >= kBusyShare * rate_;
+  if (e >= 0) {
+    // Room, but a path we do not fill says nothing about its capacity.
+    if (!busy) return rate_Bps();
+    e = std::min(e, 1.0);
+    if (delivered_Bps != 0)
+      rate_ = std::max(rate_, double(delivered_Bps) * (1 + kUp * e));  // what arrives, a bit more
+    else
+      rate_ *= 1 + kGainPerS * double(dt) / 1e6 * e;
+  } else {
+    // A queue stands: while it does, what arrives is what the path carries for us. Send a
+    // little less than that (up to 10% for 6 targets and more), never more than now.
+    e = std::max(e, -kMaxDrain);
+    if (e < -1) drains_++;
+    if (now_us < hold_until_us_) return rate_Bps();  // the last decrease has not shown yet
+    if (delivered_Bps != 0) {
+      const double r = double(delivered_Bps) * (1 + kDown * e);
+      if (r < rate_) {
+        rate_ = r;
+        hold_until_us_ = now_us + loop_us;
+      }
+    } else
+      rate_ *= 1 + kGainPerS * double(dt) / 1e6 * std::max(e, -1.0);
+  }
+  clamp();
+  return rate_Bps();
+}
+
+}  // namespace mpf::path

@@ -1,0 +1,252 @@
+// lib/path: the one-way queueing estimate and the per-path rate controller. The controller is
+// driven against a fluid model of one bottleneck (a link of capacity C with a 50 ms queue) whose
+// samples reach it after a feedback delay, as probes do.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <random>
+
+#include "path/delivery_rate.hpp"
+#include "path/one_way_queue.hpp"
+#include "path/rate_control.hpp"
+#include "path/windowed_min.hpp"
+
+using namespace mpf::path;
+
+TEST(WindowedMin, ForgetsSamplesOlderThanTheWindow) {
+  WindowedMin<uint32_t> m(1'000'000);  // 1 s, 100 ms buckets
+  EXPECT_TRUE(m.empty());
+  EXPECT_EQ(m.add(50, 0), 50u);
+  EXPECT_EQ(m.add(70, 500'000), 50u);
+  EXPECT_EQ(m.add(60, 950'000), 50u);
+  // 1.05 s after the 50: its bucket is out of the window, the 60 and 70 remain.
+  EXPECT_EQ(m.add(80, 1'050'000), 60u);
+  EXPECT_EQ(m.add(90, 2'100'000), 90u);
+  EXPECT_FALSE(m.empty());
+}
+
+TEST(OneWayQueue, IsTheDelayAboveTheFastestFrameWhateverTheClockOffset) {
+  for (uint32_t offset : {0u, 123456789u, 0xfffff000u}) {
+    OneWayQueue q;
+    const uint64_t owd = 15'000;
+    // Sender clock = ours - offset. Ours passes its 32-bit wrap (every ~71.6 minutes) at
+    // the third frame. Frames with extra queueing 0, 3 ms, 0, 7 ms.
+    const uint64_t t = (1ull << 32) - 70'000;
+    auto at = [&](uint64_t send_us, uint64_t extra) {
+      return q.sample(uint32_t(send_us - offset), send_us + owd + extra);
+    };
+    EXPECT_EQ(at(t, 0), 0u);
+    EXPECT_EQ(at(t + 25'000, 3000), 3000u);
+    EXPECT_EQ(at(t + 50'000, 0), 0u);
+    EXPECT_EQ(at(t + 75'000, 7000), 7000u);
+    EXPECT_EQ(q.last_us(), 7000u);
+  }
+}
+
+TEST(OneWayQueue, ADelayThatDropsBecomesTheNewBase) {
+  OneWayQueue q;
+  EXPECT_EQ(q.sample(0, 20'000), 0u);
+  EXPECT_EQ(q.sample(25'000, 40'000), 0u);  // 5 ms faster: new minimum
+  EXPECT_EQ(q.sample(50'000, 70'000), 5000u);
+}
+
+TEST(DeliveryRate, RecentFollowsWithinAFewReports) {
+  DeliveryRate d(200);
+  d.report(0, 0, 1'000'000);
+  d.report(100, 250'000, 1'025'000);  // 10 MB/s, taken as is by both averages
+  EXPECT_EQ(d.Bps(), 10'000'000u);
+  EXPECT_EQ(d.recent_Bps(), 10'000'000u);
+  d.report(150, 375'000, 1'050'000);  // then 5 MB/s: gain 25/200 and 25/50
+  EXPECT_EQ(d.Bps(), 9'375'000u);
+  EXPECT_EQ(d.recent_Bps(), 7'500'000u);
+  d.report(200, 500'000, 1'075'000);
+  EXPECT_EQ(d.recent_Bps(), 6'250'000u);
+}
+
+namespace {
+
+constexpr uint64_t kMbit = 1'000'000 / 8;  // B/s
+
+// A bottleneck of capacity cap_Bps with a queue of 50 ms, fed at the controller's rate (always
+// backlogged unless offered_Bps is set). Every 25 ms a sample of the queue (as delay, with up
+// to 2 ms of jitter) and of the departure rate (with +-2% of noise, averaged over 50 ms as
+// path::DeliveryRate::recent_Bps does) reaches the controller, `feedback_us` after it was taken.
+struct Bottleneck {
+  explicit Bottleneck(double cap) : cap_Bps(cap) {}
+  double cap_Bps;
+  double queue_B = 0;
+  double offered_Bps = 0;       // 0 = as much as the controller allows
+  uint64_t feedback_us = 40'000;
+  uint64_t dropped_B = 0;
+  struct Sample {
+    uint64_t at_us;
+    uint32_t queue_us;
+    double delivered_Bps;
+  };
+  std::deque<Sample> pipe;
+  double departed_B = 0;  // since the last sample
+  double delivered_Bps = 0;
+  std::minstd_rand rng{42};
+  // Per-run statistics from `measure_from_us` on.
+  uint64_t measure_from_us = 0;
+  double sum_util = 0, sum_queue_us = 0, max_queue_us = 0;
+  uint64_t n = 0;
+
+  void run(RateController& rc, uint64_t from_us, uint64_t to_us) {
+    const uint64_t step = 1000;
+    for (uint64_t t = from_us; t < to_us; t += step) {
+      const double rate = double(rc.rate_Bps());
+      const double in = (offered_Bps > 0 ? std::min(offered_Bps, rate) : rate) * step / 1e6;
+      const double out_cap = cap_Bps * step / 1e6;
+      queue_B += in;
+      const double out = std::min(queue_B, out_cap);
+      queue_B -= out;
+      departed_B += out;
+      if (queue_B > cap_Bps * 0.05) {
+        dropped_B += uint64_t(queue_B - cap_Bps * 0.05);
+        queue_B = cap_Bps * 0.05;
+      }
+      const double q_us = queue_B / cap_Bps * 1e6;
+      if (t >= measure_from_us) {
+        sum_util += out / out_cap;
+        sum_queue_us += q_us;
+        max_queue_us = std::max(max_queue_us, q_us);
+        n++;
+      }
+      if (t % 25'000 == 0) {
+        const double d = departed_B * 1e6 / 25'000 * (0.98 + 0.04 * double(rng() % 1000) / 1000);
+        delivered_Bps = delivered_Bps == 0 ? d : delivered_Bps + 0.5 * (d - delivered_Bps);
+        pipe.push_back({t + feedback_us, uint32_t(q_us + double(rng() % 2000)), delivered_Bps});
+        departed_B = 0;
+      }
+      while (!pipe.empty() && pipe.front().at_us <= t) {
+        const Sample s = pipe.front();
+        pipe.pop_front();
+        const double sent = offered_Bps > 0 ? std::min(offered_Bps, rate) : rate;
+        rc.update(s.queue_us, uint64_t(s.delivered_Bps), uint64_t(sent), uint32_t(2 * feedback_us + 25'000), t);
+      }
+    }
+  }
+  double util() const { return n ? sum_util / double(n) : 0; }
+  double mean_queue_us() const { return n ? sum_queue_us / double(n) : 0; }
+};
+
+RateParams params(uint64_t ceiling_Bps) {
+  RateParams p;
+  p.ceiling_Bps = ceiling_Bps;
+  p.target_us = 5000;
+  p.interval_us = 25'000;
+  return p;
+}
+
+}  // namespace
+
+TEST(RateController, FindsALinkSlowerThanTheCeilingAndKeepsItBusyWithASmallQueue) {
+  for (double cap_mbit : {50.0, 30.0, 8.0}) {
+    RateController rc(params(uint64_t(100 * kMbit)));
+    Bottleneck b{cap_mbit * kMbit};
+    b.measure_from_us = 5'000'000;
+    b.run(rc, 0, 15'000'000);
+    SCOPED_TRACE(cap_mbit);
+    EXPECT_GE(b.util(), 0.98) << "the link idles";
+    EXPECT_LE(b.mean_queue_us(), 5000 + 3000) << "a standing queue well above the target";
+    EXPECT_LT(b.max_queue_us, 49'000) << "the bottleneck queue overflowed in steady state";
+    EXPECT_GT(rc.rate_Bps(), 0.9 * cap_mbit * kMbit);
+    EXPECT_LT(rc.rate_Bps(), 1.15 * cap_mbit * kMbit);
+    EXPECT_GE(rc.drains(), 1u) << "starting above the capacity fills the queue";
+  }
+}
+
+TEST(RateController, StaysAtTheCeilingBelowTheLinkRate) {
+  RateController rc(params(40 * kMbit));
+  Bottleneck b{50.0 * kMbit};
+  b.run(rc, 0, 5'000'000);
+  EXPECT_EQ(rc.rate_Bps(), 40 * kMbit);
+  EXPECT_EQ(b.max_queue_us, 0);
+  EXPECT_EQ(rc.drains(), 0u);
+}
+
+TEST(RateController, FollowsTheLinkWhenItsCapacityHalvesAndComesBack) {
+  RateController rc(params(60 * kMbit));
+  Bottleneck b{50.0 * kMbit};
+  b.run(rc, 0, 5'000'000);
+  b.cap_Bps = 25.0 * kMbit;
+  b.measure_from_us = 6'000'000;  // within a second of the drop it is settled again
+  b.run(rc, 5'000'000, 12'000'000);
+  EXPECT_GE(b.util(), 0.97);
+  EXPECT_LE(b.mean_queue_us(), 8000);
+  EXPECT_LT(rc.rate_Bps(), 1.15 * 25 * kMbit);
+  // Capacity back: the rate climbs again (up to 50%/s while the queue is empty).
+  b.cap_Bps = 50.0 * kMbit;
+  b.sum_util = 0;
+  b.n = 0;
+  b.measure_from_us = 16'000'000;
+  b.run(rc, 12'000'000, 20'000'000);
+  EXPECT_GE(b.util(), 0.97);
+  EXPECT_GT(rc.rate_Bps(), 0.9 * 50 * kMbit);
+}
+
+TEST(RateController, APathNotFilledKeepsItsRate) {
+  RateController rc(params(100 * kMbit));
+  Bottleneck b{20.0 * kMbit};
+  b.run(rc, 0, 5'000'000);
+  const uint64_t settled = rc.rate_Bps();
+  ASSERT_LT(settled, 25 * kMbit);
+  // Only 5 Mbit/s offered now: the queue empties, but nothing says the link got faster.
+  b.offered_Bps = 5.0 * kMbit;
+  b.cap_Bps = 80.0 * kMbit;
+  b.run(rc, 5'000'000, 10'000'000);
+  // (The samples in flight at the switch still show a queue near the target.)
+  EXPECT_NEAR(double(rc.rate_Bps()), double(settled), 0.02 * double(settled));
+}
+
+TEST(RateController, RateIsWhatArrivesNudgedByTheQueue) {
+  RateController rc(params(100 * kMbit));
+  uint64_t t = 1'000'000;
+  auto at = [&](uint32_t q_us, uint64_t delivered, uint64_t sent) {
+    t += 25'000;
+    return rc.update(q_us, delivered, sent, 0, t);  // no hold: see the next test
+  };
+  // A queue of 6 targets and more: 10% below what arrives, to drain it.
+  EXPECT_EQ(at(30'000, 40 * kMbit, 100 * kMbit), uint64_t(0.9 * 40 * kMbit));
+  EXPECT_EQ(at(60'000, 40 * kMbit, 36 * kMbit), uint64_t(0.9 * 40 * kMbit));
+  EXPECT_EQ(rc.drains(), 2u);
+  // The queue gone and the path full: 5% above what arrives...
+  at(0, 40 * kMbit, 36 * kMbit);
+  at(0, 40 * kMbit, 36 * kMbit);
+  EXPECT_EQ(at(0, 40 * kMbit, 36 * kMbit), uint64_t(1.05 * 40 * kMbit));
+  // ...and never less while there is room, even if less arrived.
+  EXPECT_EQ(at(0, 30 * kMbit, 40 * kMbit), uint64_t(1.05 * 40 * kMbit));
+  // One sample with a queue among quiet ones is jitter, not a queue: ignored.
+  EXPECT_EQ(at(30'000, 30 * kMbit, 40 * kMbit), uint64_t(1.05 * 40 * kMbit));
+  EXPECT_EQ(at(30'000, 30 * kMbit, 40 * kMbit), uint64_t(1.05 * 40 * kMbit));
+  // Three in a row: a standing queue.
+  EXPECT_EQ(at(30'000, 30 * kMbit, 40 * kMbit), uint64_t(0.9 * 30 * kMbit));
+  // Twice the target: 2% below what arrives.
+  at(10'000, 30 * kMbit, 27 * kMbit);
+  EXPECT_EQ(at(10'000, 25 * kMbit, 27 * kMbit), uint64_t(0.98 * 25 * kMbit));
+}
+
+TEST(RateController, ADecreaseWaitsOneLoopBeforeTheNext) {
+  RateController rc(params(100 * kMbit));
+  EXPECT_EQ(rc.update(30'000, 40 * kMbit, 100 * kMbit, 100'000, 1'000'000), uint64_t(0.9 * 40 * kMbit));
+  // Within the loop time the samples still show the old rate (and a queue we did not cause
+  // would not drain at all): no second decrease.
+  EXPECT_EQ(rc.update(30'000, 30 * kMbit, 36 * kMbit, 100'000, 1'050'000), uint64_t(0.9 * 40 * kMbit));
+  EXPECT_EQ(rc.update(30'000, 30 * kMbit, 36 * kMbit, 100'000, 1'101'000), uint64_t(0.9 * 30 * kMbit));
+}
+
+TEST(RateController, NeverLeavesFloorAndCeiling) {
+  RateController rc(params(64 * kMbit));
+  EXPECT_EQ(rc.floor_Bps(), kMbit);
+  for (int i = 0; i < 100; i++) rc.update(60'000, 1000, rc.rate_Bps(), 0, 1'000'000 + i * 25'000ull);
+  EXPECT_EQ(rc.rate_Bps(), kMbit);
+  rc.set_ceiling(2 * kMbit);
+  EXPECT_EQ(rc.rate_Bps(), kMbit);
+  for (int i = 0; i < 400; i++) rc.update(0, 0, 10 * kMbit, 0, 4'000'000 + i * 25'000ull);
+  EXPECT_EQ(rc.rate_Bps(), 2 * kMbit);
+  rc.set_ceiling(0);  // ignored
+  EXPECT_EQ(rc.ceiling_Bps(), 2 * kMbit);
+}
