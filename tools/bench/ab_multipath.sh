@@ -6,7 +6,8 @@
 #   tools/bench/ab_multipath.sh KEY VALUE_A VALUE_B [PROFILE [CC [ROUNDS [SECONDS]]]]
 #   e.g. tools/bench/ab_multipath.sh fast_lane true false lossy cubic 3 8
 #
-# Both appliances get `KEY = VALUE;` in the multipath group of configs/examples/*-2paths.conf.
+# Both appliances get `KEY = VALUE;` in the multipath group of configs/examples/*-2paths.conf
+# (replacing the key's line where the file writes it out).
 # Needs root; takes the test bed lock (as tools/testbed does) and tears the test bed down.
 set -euo pipefail
 HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
@@ -28,10 +29,17 @@ trap cleanup EXIT
 for v in "$A" "$B"; do
     for role in gateway server; do
         src="$ROOT/configs/examples/$role-2paths.conf"
-        # The first line that opens the multipath group gets the key right after the brace.
-        sed "0,/^multipath = {/s||multipath = { $KEY = $v;|" "$src" >"$TMP/$role-$v.conf"
-        grep -q "multipath = { $KEY = $v;" "$TMP/$role-$v.conf" ||
-            { echo "ab_multipath: no 'multipath = {' line in $src" >&2; exit 1; }
+        if grep -qE "^ *$KEY = " "$src"; then
+            # Written out already (the gateway's multipath group lists the defaults): replace.
+            sed -E "s|^( *)$KEY = [^;]*;|\1$KEY = $v;|" "$src" >"$TMP/$role-$v.conf"
+            grep -qE "^ *$KEY = $v;" "$TMP/$role-$v.conf" ||
+                { echo "ab_multipath: could not set $KEY in $src" >&2; exit 1; }
+        else
+            # The first line that opens the multipath group gets the key right after the brace.
+            sed "0,/^multipath = {/s||multipath = { $KEY = $v;|" "$src" >"$TMP/$role-$v.conf"
+            grep -q "multipath = { $KEY = $v;" "$TMP/$role-$v.conf" ||
+                { echo "ab_multipath: no 'multipath = {' line in $src" >&2; exit 1; }
+        fi
     done
 done
 

@@ -1303,7 +1303,7 @@ def main(argv):
                     help="seconds per iperf3 run (default 10; --quick 5)")
     ap.add_argument("--max-rate", type=lambda s: s.split(","), default=None, metavar="5G,WIFI",
                     help="max_rate of the 5G and WiFi paths in the appliance configs, e.g. "
-                         "50M,30M (default: the example's 48M,28M; asym 38M,19M)")
+                         "100M,60M (default: the links' rates, 50M,30M; asym 40M,20M)")
     ap.add_argument("--udp-rate", default="90M", help="iperf3 -b for the UDP runs (default 90M)")
     ap.add_argument("--report", metavar="FILE", nargs="+",
                     help="print the tables (or --json) of saved --json outputs, profiles of "
