@@ -192,9 +192,10 @@ class Worker {
   sched::Lane lane_for(const Shaper& s, bool sparse, uint32_t bytes) const;
   void refresh_views(uint16_t peer);
   void release_shapers();
-  // The best live path for a resent frame, preferring another than exclude_path (fast: it
-  // will take the fast lane, so only that lane's backlog counts); false when none is up or
-  // routable.
+  // The best live path for a resent frame (earliest arrival), preferring another than
+  // exclude_path, kAnyPath for none (fast: it will take the fast lane, so only that lane's
+  // backlog counts); false when none is up or routable.
+  static constexpr uint8_t kAnyPath = 0xff;
   bool resend_path(uint16_t peer, uint8_t exclude_path, uint32_t bytes, bool fast,
                    uint8_t* path, PathRoute* r);
   // Resends slab entries of (peer, path) named by a feedback entry or a failover.

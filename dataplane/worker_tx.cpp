@@ -212,9 +212,10 @@ bool Worker::resend_path(uint16_t peer, uint8_t exclude_path, uint32_t bytes, bo
                          uint8_t* path, PathRoute* r) {
   PeerTx& t = peer_tx_[peer];
   refresh_views(peer);
-  // Prefer another path than the one that lost it; the same one if it is the only one up.
+  // Prefer another path than exclude_path; the same one if it is the only one up.
   std::array<sched::PathView, kMaxPaths> v = t.views;
-  if ((t.up_mask & ~(1u << exclude_path)) != 0) v[exclude_path].up = false;
+  if (exclude_path < kMaxPaths && (t.up_mask & ~(1u << exclude_path)) != 0)
+    v[exclude_path].up = false;
   // A loss-report resend takes the fast lane (when it has room): only that lane's backlog
   // delays it.
   if (fast && app_.cfg.multipath.fast_lane)
@@ -313,7 +314,11 @@ void Worker::on_feedback(rte_mbuf* m, uint16_t peer) {
         continue;
       }
       recovery::RetransmitSlab::Entry copy = *x;  // resend() may overwrite the slot it came from
-      if (resend(peer, copy, e.path_id, true)) bump(stats_.retransmits);
+      // Whichever path brings it first, the one that lost it included: a radio's random loss
+      // says nothing about the next frame, and the receiver holds the gap for one recovery
+      // round over the fastest path (reorder::HoldTime). A path that is dying goes down
+      // within dead_after_ms, and its failover resends cover what was lost on it.
+      if (resend(peer, copy, kAnyPath, true)) bump(stats_.retransmits);
     }
   }
   rte_pktmbuf_free(m);

@@ -56,6 +56,11 @@ uint64_t RateController::update(uint32_t queue_us, uint64_t delivered_Bps, uint6
     e = std::max(e, -kMaxDrain);
     if (e < -1) drains_++;
     if (now_us < hold_until_us_) return rate_Bps();  // the last decrease has not shown yet
+    // Only a queue we are feeding says our rate is too high. A path we hardly use, or one we
+    // stopped sending on (its queue drains while what arrives falls towards nothing, at the
+    // end of every transfer), keeps its rate.
+    if (double(sent_Bps) < kFeedShare * rate_ || double(sent_Bps) < 0.5 * double(delivered_Bps))
+      return rate_Bps();
     if (delivered_Bps != 0) {
       const double r = double(delivered_Bps) * (1 + kDown * e);
       if (r < rate_) {

@@ -13,6 +13,10 @@
 // about `target_us` of our frames: the bottleneck never idles between our packets, and the RTT
 // grows by that much only.
 // - Below the target the rate only grows: a path is slowed by its queue, never by a lull.
+// - Above it, only a queue we feed slows the path: we sent at least 1/8 of the rate and half of
+//   what arrived since the last sample. When a transfer ends, its queue drains and what
+//   arrives falls towards nothing while the samples still show the queue: that must not
+//   leave the path at its floor for the next transfer.
 // - After a decrease from D the next one waits one loop time (an RTT and a probe interval):
 //   until then the samples still show the old rate. A queue we did not cause (a delayed probe,
 //   cross traffic) does not drain when we slow down, so this bounds how fast it can pull the
@@ -40,6 +44,7 @@ class RateController {
   static constexpr double kGainPerS = 0.5;
   static constexpr double kBusyShare = 0.8;
   static constexpr unsigned kQueueSamples = 3;
+  static constexpr double kFeedShare = 0.125;
 
   // Starts at the ceiling. Throws std::invalid_argument on a zero ceiling.
   explicit RateController(const RateParams& p);

@@ -238,6 +238,21 @@ TEST(RateController, ADecreaseWaitsOneLoopBeforeTheNext) {
   EXPECT_EQ(rc.update(30'000, 30 * kMbit, 36 * kMbit, 100'000, 1'101'000), uint64_t(0.9 * 30 * kMbit));
 }
 
+TEST(RateController, TheEndOfATransferLeavesTheRateAlone) {
+  RateController rc(params(50 * kMbit));
+  uint64_t t = 1'000'000;
+  // The transfer stops: what we send drops to the probes, its queue drains, and what arrives
+  // falls. The samples still show the queue for a while.
+  for (uint64_t d : {40u, 20u, 5u, 1u, 0u}) {
+    t += 25'000;
+    rc.update(20'000, d * kMbit, 10'000, 0, t);
+  }
+  EXPECT_EQ(rc.rate_Bps(), 50 * kMbit);
+  // A path carrying a trickle (1% of its rate) with a queue that is not its own: the same.
+  for (int i = 0; i < 20; i++) rc.update(20'000, kMbit / 2, kMbit / 2, 0, t += 25'000);
+  EXPECT_EQ(rc.rate_Bps(), 50 * kMbit);
+}
+
 TEST(RateController, NeverLeavesFloorAndCeiling) {
   RateController rc(params(64 * kMbit));
   EXPECT_EQ(rc.floor_Bps(), kMbit);
