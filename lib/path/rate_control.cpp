@@ -39,6 +39,7 @@ uint64_t RateController::update(uint32_t queue_us, uint64_t delivered_Bps, uint6
   uint32_t q = queue_us;
   for (unsigned i = 0; i < kQueueSamples && i < n_samples_; i++) q = std::min(q, recent_q_[i]);
 
+  if (delivered_Bps != 0) neg_peak_.add(-int64_t(delivered_Bps), now_us);
   const double target = double(p_.target_us);
   double e = (target - double(q)) / target;  // > 0: room; < 0: too much queue
   const bool busy = double(sent_Bps) >= kBusyShare * rate_;
@@ -62,7 +63,8 @@ uint64_t RateController::update(uint32_t queue_us, uint64_t delivered_Bps, uint6
     if (double(sent_Bps) < kFeedShare * rate_ || double(sent_Bps) < 0.5 * double(delivered_Bps))
       return rate_Bps();
     if (delivered_Bps != 0) {
-      const double r = double(delivered_Bps) * (1 + kDown * e);
+      const double peak = neg_peak_.empty() ? 0 : -double(neg_peak_.get());
+      const double r = std::max(double(delivered_Bps) * (1 + kDown * e), kPeakShare * peak);
       if (r < rate_) {
         rate_ = r;
         hold_until_us_ = now_us + loop_us;

@@ -21,6 +21,11 @@
 //   until then the samples still show the old rate. A queue we did not cause (a delayed probe,
 //   cross traffic) does not drain when we slow down, so this bounds how fast it can pull the
 //   rate down: 10% per loop at most.
+// - Never below a quarter of the most that arrived in the last 10 s. A base delay that grows
+//   (a route change, a handover to a farther cell) reads as queueing until the far end's 10 s
+//   minimum forgets the old one, and does not drain either: it may cut the rate to that
+//   bound, not starve the path. A capacity that fell by more moves the bound down as the
+//   window passes.
 // - A path we do not fill (we sent less than 80% of the rate since the last sample) and that
 //   has no queue says nothing about its capacity: its rate stays. With a queue (cross traffic,
 //   or the samples still show when we filled it) D is only our own load, so the rate shrinks
@@ -29,6 +34,8 @@
 // Owned by the main lcore; fixed size, no allocation. Rates in bytes per second.
 #pragma once
 #include <cstdint>
+
+#include "path/windowed_min.hpp"
 
 namespace mpf::path {
 
@@ -45,6 +52,7 @@ class RateController {
   static constexpr double kBusyShare = 0.8;
   static constexpr unsigned kQueueSamples = 3;
   static constexpr double kFeedShare = 0.125;
+  static constexpr double kPeakShare = 0.25;
 
   // Starts at the ceiling. Throws std::invalid_argument on a zero ceiling.
   explicit RateController(const RateParams& p);
@@ -76,6 +84,7 @@ class RateController {
   uint64_t hold_until_us_ = 0;
   bool started_ = false;
   uint64_t drains_ = 0;
+  WindowedMin<int64_t> neg_peak_{10'000'000};  // -(delivered): its minimum is the peak
   uint32_t recent_q_[kQueueSamples] = {};
   uint64_t n_samples_ = 0;
 };

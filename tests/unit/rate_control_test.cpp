@@ -78,6 +78,7 @@ struct Bottleneck {
   double cap_Bps;
   double queue_B = 0;
   double offered_Bps = 0;       // 0 = as much as the controller allows
+  uint32_t extra_queue_us = 0;  // added to every sample: a delay no queue explains
   uint64_t feedback_us = 40'000;
   uint64_t dropped_B = 0;
   struct Sample {
@@ -118,7 +119,8 @@ struct Bottleneck {
       if (t % 25'000 == 0) {
         const double d = departed_B * 1e6 / 25'000 * (0.98 + 0.04 * double(rng() % 1000) / 1000);
         delivered_Bps = delivered_Bps == 0 ? d : delivered_Bps + 0.5 * (d - delivered_Bps);
-        pipe.push_back({t + feedback_us, uint32_t(q_us + double(rng() % 2000)), delivered_Bps});
+        pipe.push_back({t + feedback_us, uint32_t(q_us + double(rng() % 2000)) + extra_queue_us,
+                        delivered_Bps});
         departed_B = 0;
       }
       while (!pipe.empty() && pipe.front().at_us <= t) {
@@ -251,6 +253,19 @@ TEST(RateController, TheEndOfATransferLeavesTheRateAlone) {
   // A path carrying a trickle (1% of its rate) with a queue that is not its own: the same.
   for (int i = 0; i < 20; i++) rc.update(20'000, kMbit / 2, kMbit / 2, 0, t += 25'000);
   EXPECT_EQ(rc.rate_Bps(), 50 * kMbit);
+}
+
+TEST(RateController, AQueueThatIsNotOursCutsTheRateToAQuarterAtMost) {
+  // The path's base delay grew by 20 ms (a route change): every sample reads 20 ms of queue
+  // that no slowing down drains, until the far end's minimum forgets the old delay.
+  RateController rc(params(50 * kMbit));
+  Bottleneck b(50.0 * kMbit);
+  b.run(rc, 0, 3'000'000);
+  ASSERT_GT(rc.rate_Bps(), 45 * kMbit);
+  b.extra_queue_us = 20'000;
+  b.run(rc, 3'000'000, 9'000'000);
+  EXPECT_GE(rc.rate_Bps(), 12 * kMbit);
+  EXPECT_LT(rc.rate_Bps(), 14 * kMbit);
 }
 
 TEST(RateController, NeverLeavesFloorAndCeiling) {
