@@ -22,7 +22,9 @@ uint64_t PathRates::sent_rate(Slot& s, uint64_t sent_bytes, uint64_t now_us) {
 void PathRates::control(Slot& s, uint64_t delivered_Bps, uint64_t sent_bytes, uint32_t srtt_us,
                         uint64_t now_us) {
   const uint64_t sent = sent_rate(s, sent_bytes, now_us);
-  if (s.rc) s.rc->update(s.reported_queue_us, delivered_Bps, sent, srtt_us + params_.interval_us, now_us);
+  // A rate change shows in the samples after about an RTT and a probe interval.
+  if (s.rc)
+    s.rc->update(s.reported_queue_us, delivered_Bps, sent, srtt_us + params_.interval_us, now_us);
 }
 
 uint32_t PathRates::on_probe(size_t slot, const tunnel::ProbeBody& b, uint32_t timestamp_us,
@@ -44,7 +46,8 @@ void PathRates::on_probe_reply(size_t slot, const tunnel::ProbeReplyBody& b,
   // on the way up is not the downlink's. (min_rtt can exceed the sum of the two one-way
   // minima only by what they never met at once: the downlink estimate errs low, not high.)
   if (rtt_sampled) {
-    const uint64_t above = ph.last_rtt_us() > ph.min_rtt_us() ? ph.last_rtt_us() - ph.min_rtt_us() : 0;
+    const uint64_t above =
+        ph.last_rtt_us() > ph.min_rtt_us() ? ph.last_rtt_us() - ph.min_rtt_us() : 0;
     s.measured_queue_us = above > b.queue_us ? uint32_t(above - b.queue_us) : 0;
   }
   control(s, ph.delivery_recent_Bps(), sent_bytes, ph.srtt_us(), now_us);

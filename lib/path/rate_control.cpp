@@ -29,7 +29,8 @@ uint64_t RateController::update(uint32_t queue_us, uint64_t delivered_Bps, uint6
   // The step without D is weighed by the time since the last sample, so its gain is per
   // second whatever the sample rate; a long silence (the path was down) counts as 4 at most.
   uint64_t dt = p_.interval_us;
-  if (started_ && now_us > last_us_) dt = std::min<uint64_t>(now_us - last_us_, 4ull * p_.interval_us);
+  if (started_ && now_us > last_us_)
+    dt = std::min<uint64_t>(now_us - last_us_, 4ull * p_.interval_us);
   started_ = true;
   last_us_ = now_us;
 
