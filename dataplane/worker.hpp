@@ -196,6 +196,8 @@ class Worker {
   // exclude_path, kAnyPath for none (fast: it will take the fast lane, so only that lane's
   // backlog counts); false when none is up or routable.
   static constexpr uint8_t kAnyPath = 0xff;
+  // A loss report for a frame resent less than this ago is the report's second copy.
+  static constexpr uint64_t kReportRepeatUs = 200'000;
   bool resend_path(uint16_t peer, uint8_t exclude_path, uint32_t bytes, bool fast,
                    uint8_t* path, PathRoute* r);
   // Resends slab entries of (peer, path) named by a feedback entry or a failover.
@@ -216,6 +218,8 @@ class Worker {
   Drop take_inner(rte_mbuf* m, uint8_t* inner, uint32_t inner_len, net::Ipv4Packet* ip);
   void note_path_seq(uint16_t peer, const tunnel::Header& h);
   void send_feedback();
+  // One feedback frame with fb for the peer on path k (nothing when k has no route).
+  void send_feedback_on(uint16_t peer, const tunnel::FeedbackBody& fb, uint8_t k);
   unsigned reorder_owner(uint16_t peer, uint16_t stream) const;
   void reorder_push(rte_mbuf* m);
   uint32_t release_time(uint16_t peer, const tunnel::Header& h);

@@ -158,41 +158,58 @@ void Worker::send_feedback() {
     if (!r.feedback_mask) continue;
     refresh_views(peer);
     static const sched::Action kLowestRtt{sched::Mode::lowest_rtt, -1};
-    uint32_t mask = peer_tx_[peer].sched.pick(kLowestRtt, peer_tx_[peer].views.data(), 0);
-    for (uint8_t k = 0; k < app_.peers[peer].n_paths && !mask; k++)  // none up: try anyway
-      if (route_to_peer(app_, peer, k).ok) mask = 1u << k;
+    PeerTx& t = peer_tx_[peer];
+    uint32_t first = t.sched.pick(kLowestRtt, t.views.data(), 0);
+    for (uint8_t k = 0; k < app_.peers[peer].n_paths && !first; k++)  // none up: try anyway
+      if (route_to_peer(app_, peer, k).ok) first = 1u << k;
+    // A lost report is a loss the inner TCP sees after the hold: each goes on a second up
+    // path as well (the sender resends a frame once per report: RetransmitSlab::claim()).
+    // Reports are a few dozen bytes, a few dozen a second.
+    const uint32_t others = t.up_mask & ~first;
+    const uint32_t second = others ? 1u << __builtin_ctz(others) : 0;
     for (unsigned s = 0; s < kMaxSenders; s++) {
       if (!(r.feedback_mask >> s & 1)) continue;
       tunnel::FeedbackBody& fb = r.feedback[s];
-      rte_mbuf* m = mask ? rte_pktmbuf_alloc(app_.pool) : nullptr;
-      const uint8_t k = mask ? uint8_t(__builtin_ctz(mask)) : 0;
-      PathRoute route = m ? route_to_peer(app_, peer, k) : PathRoute{};
-      uint8_t* body = m && route.ok ? reinterpret_cast<uint8_t*>(
-                                          rte_pktmbuf_append(m, uint16_t(tunnel::feedback_len(fb.count))))
-                                    : nullptr;
-      if (body && tunnel::encode(fb, body, tunnel::feedback_len(fb.count)) != 0) {
-        tunnel::Header h;
-        h.type = tunnel::FrameType::feedback;
-        h.path_id = k;
-        h.tunnel_id = app_.peers[peer].tunnel_id;
-        h.epoch = app_.epoch;
-        h.stream_id = uint16_t(index_ << 8);
-        h.timestamp_us = uint32_t(now_us_);
-        if (encapsulate(m, route, h, ip_id_++)) {
-          bump(stats_.feedback_sent);
-          PathCounters& c = path_ctr_[size_t(peer) * kMaxPaths + k];
-          bump(c.tx_frames);
-          bump(c.tx_bytes, m->pkt_len - kEthHdrLen);
-          if (route.mac_known) tx(m, route.port);
-          else hold(m, route.port, route.next_hop);
-          m = nullptr;
-        }
-      }
-      if (m) rte_pktmbuf_free(m);  // no path up or no room: the sender's failover covers it
+      // No path up, or no room: the sender's failover covers it.
+      if (first) send_feedback_on(peer, fb, uint8_t(__builtin_ctz(first)));
+      if (second) send_feedback_on(peer, fb, uint8_t(__builtin_ctz(second)));
       fb.count = 0;
     }
     r.feedback_mask = 0;
   }
+}
+
+void Worker::send_feedback_on(uint16_t peer, const tunnel::FeedbackBody& fb, uint8_t k) {
+  PathRoute route = route_to_peer(app_, peer, k);
+  if (!route.ok) return;
+  rte_mbuf* m = rte_pktmbuf_alloc(app_.pool);
+  if (!m) {
+    bump(stats_.drops[unsigned(Drop::mbuf_exhausted)]);
+    return;
+  }
+  const uint16_t len = uint16_t(tunnel::feedback_len(fb.count));
+  uint8_t* body = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, len));
+  if (!body || tunnel::encode(fb, body, len) == 0) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  tunnel::Header h;
+  h.type = tunnel::FrameType::feedback;
+  h.path_id = k;
+  h.tunnel_id = app_.peers[peer].tunnel_id;
+  h.epoch = app_.epoch;
+  h.stream_id = uint16_t(index_ << 8);
+  h.timestamp_us = uint32_t(now_us_);
+  if (!encapsulate(m, route, h, ip_id_++)) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  bump(stats_.feedback_sent);
+  PathCounters& c = path_ctr_[size_t(peer) * kMaxPaths + k];
+  bump(c.tx_frames);
+  bump(c.tx_bytes, m->pkt_len - kEthHdrLen);
+  if (route.mac_known) tx(m, route.port);
+  else hold(m, route.port, route.next_hop);
 }
 
 // Delay equalisation (reorder/equalizer.hpp): when this data frame may be delivered. Frames the

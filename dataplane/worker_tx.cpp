@@ -308,11 +308,16 @@ void Worker::on_feedback(rte_mbuf* m, uint16_t peer) {
       continue;
     }
     for (uint32_t s = 0; s < e.missing; s++) {
-      const recovery::RetransmitSlab::Entry* x = t.slab[e.path_id]->find(e.first_missing + s);
-      if (!x) {
+      recovery::RetransmitSlab& slab = *t.slab[e.path_id];
+      if (!slab.find(e.first_missing + s)) {
         bump(stats_.retransmit_misses);
         continue;
       }
+      // Each report comes twice (on two paths, worker_rx.cpp): the second copy finds the
+      // frame claimed and resends nothing.
+      const recovery::RetransmitSlab::Entry* x =
+          slab.claim(e.first_missing + s, now_us_, kReportRepeatUs);
+      if (!x) continue;
       recovery::RetransmitSlab::Entry copy = *x;  // resend() may overwrite the slot it came from
       // Whichever path brings it first, the one that lost it included: a radio's random loss
       // says nothing about the next frame, and the receiver holds the gap for one recovery

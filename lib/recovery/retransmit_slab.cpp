@@ -53,8 +53,19 @@ void RetransmitSlab::store(uint32_t path_seq, uint16_t stream_id, uint32_t strea
   e.stream_seq = stream_seq;
   e.len = len;
   e.sent_us = now_us;
+  e.reported_us = 0;
   e.valid = true;
   bump(stats_.stored);
+}
+
+const RetransmitSlab::Entry* RetransmitSlab::claim(uint32_t path_seq, uint64_t now_us,
+                                                   uint64_t min_gap_us) {
+  if (!find(path_seq)) return nullptr;
+  Entry& e = entries_[path_seq & mask_];
+  if (e.reported_us != 0 && now_us >= e.reported_us && now_us - e.reported_us < min_gap_us)
+    return nullptr;
+  e.reported_us = now_us;
+  return &e;
 }
 
 const RetransmitSlab::Entry* RetransmitSlab::find(uint32_t path_seq) const {

@@ -33,6 +33,7 @@ class RetransmitSlab {
     uint16_t stream_id = 0;
     uint16_t len = 0;
     uint64_t sent_us = 0;
+    uint64_t reported_us = 0;       // when a loss report last claimed it (claim()); 0 = never
     const uint8_t* data = nullptr;  // len bytes: the inner packet as stored
     bool valid = false;             // internal; entries handed out are always valid
   };
@@ -52,6 +53,11 @@ class RetransmitSlab {
   // The packet sent with path_seq, or nullptr when it was never stored, was evicted (by a
   // newer path_seq slots() later, or by forget_before()) or was too long.
   const Entry* find(uint32_t path_seq) const;
+
+  // A loss report names path_seq: the entry to resend, or nullptr when find() has none or a
+  // report claimed it less than min_gap_us ago (the receiver sends each report on two paths;
+  // the second copy must not resend it again).
+  const Entry* claim(uint32_t path_seq, uint64_t now_us, uint64_t min_gap_us);
 
   // Calls f(const Entry&) for every stored entry sent at or after since_us, oldest first (in
   // path_seq order), and returns how many calls were made. If f returns bool, false stops the
