@@ -261,8 +261,11 @@ void Housekeeping::publish(uint16_t peer, uint8_t path, bool up, uint32_t srtt_u
   if (cur.up != v.up || cur.owd_us != v.owd_us || cur.rttvar_us != v.rttvar_us ||
       cur.rate_Bps != v.rate_Bps || cur.weight != v.weight)
     ps.pub.write(v);
-  // After the write: a worker that sees the new generation sees the new values.
-  if (cur.up != v.up || cur.rate_Bps != v.rate_Bps || cur.weight != v.weight)
+  // After the write: a worker that sees the new generation sees the new values. Each bump has
+  // every worker re-read every peer's paths, so rate control's moves (one per probe and path)
+  // do not bump it: a worker re-reads a peer's paths at its next send to that peer anyway.
+  if (cur.up != v.up || cur.weight != v.weight ||
+      (operator_change_ && cur.rate_Bps != v.rate_Bps))
     __atomic_store_n(&app_.path_gen, app_.path_gen + 1, __ATOMIC_RELEASE);
   __atomic_store_n(&ps.srtt_us, srtt_us, __ATOMIC_RELAXED);
   __atomic_store_n(&ps.rttvar_us, rttvar_us, __ATOMIC_RELAXED);
@@ -271,7 +274,9 @@ void Housekeeping::publish(uint16_t peer, uint8_t path, bool up, uint32_t srtt_u
 // Path states from what arrived: the gateway from its probes' answers (PathHealth), the server
 // from the gateway's probes (heard recently, and the gateway still receiving our frames).
 void Housekeeping::path_settings_changed() {
+  operator_change_ = true;
   update_paths();
+  operator_change_ = false;
   publisher_.publish(now_ms_);
 }
 

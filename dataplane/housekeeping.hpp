@@ -100,6 +100,7 @@ class Housekeeping {
   std::vector<uint64_t> last_request_ms_;  // per path: ARP for the next hop
   uint16_t ip_id_ = 0;
   PathRates rates_;                            // [peer * kMaxPaths + path]
+  bool operator_change_ = false;               // publish() runs for a command (path set)
 };
 
 }  // namespace mpf::dp

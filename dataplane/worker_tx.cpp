@@ -308,16 +308,15 @@ void Worker::on_feedback(rte_mbuf* m, uint16_t peer) {
       continue;
     }
     for (uint32_t s = 0; s < e.missing; s++) {
-      recovery::RetransmitSlab& slab = *t.slab[e.path_id];
-      if (!slab.find(e.first_missing + s)) {
-        bump(stats_.retransmit_misses);
-        continue;
-      }
       // Each report comes twice (on two paths, worker_rx.cpp): the second copy finds the
       // frame claimed and resends nothing.
+      bool repeat;
       const recovery::RetransmitSlab::Entry* x =
-          slab.claim(e.first_missing + s, now_us_, kReportRepeatUs);
-      if (!x) continue;
+          t.slab[e.path_id]->claim(e.first_missing + s, now_us_, kReportRepeatUs, &repeat);
+      if (!x) {
+        if (!repeat) bump(stats_.retransmit_misses);
+        continue;
+      }
       recovery::RetransmitSlab::Entry copy = *x;  // resend() may overwrite the slot it came from
       // Whichever path brings it first, the one that lost it included: a radio's random loss
       // says nothing about the next frame, and the receiver holds the gap for one recovery

@@ -59,11 +59,14 @@ void RetransmitSlab::store(uint32_t path_seq, uint16_t stream_id, uint32_t strea
 }
 
 const RetransmitSlab::Entry* RetransmitSlab::claim(uint32_t path_seq, uint64_t now_us,
-                                                   uint64_t min_gap_us) {
+                                                   uint64_t min_gap_us, bool* repeat) {
+  *repeat = false;
   if (!find(path_seq)) return nullptr;
   Entry& e = entries_[path_seq & mask_];
-  if (e.reported_us != 0 && now_us >= e.reported_us && now_us - e.reported_us < min_gap_us)
+  if (e.reported_us != 0 && now_us >= e.reported_us && now_us - e.reported_us < min_gap_us) {
+    *repeat = true;
     return nullptr;
+  }
   e.reported_us = now_us;
   return &e;
 }

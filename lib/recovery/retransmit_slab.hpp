@@ -54,10 +54,10 @@ class RetransmitSlab {
   // newer path_seq slots() later, or by forget_before()) or was too long.
   const Entry* find(uint32_t path_seq) const;
 
-  // A loss report names path_seq: the entry to resend, or nullptr when find() has none or a
-  // report claimed it less than min_gap_us ago (the receiver sends each report on two paths;
-  // the second copy must not resend it again).
-  const Entry* claim(uint32_t path_seq, uint64_t now_us, uint64_t min_gap_us);
+  // A loss report names path_seq: the entry to resend, or nullptr when find() has none
+  // (*repeat false) or a report claimed it less than min_gap_us ago (*repeat true: the
+  // receiver sends each report on two paths; the second copy must not resend it again).
+  const Entry* claim(uint32_t path_seq, uint64_t now_us, uint64_t min_gap_us, bool* repeat);
 
   // Calls f(const Entry&) for every stored entry sent at or after since_us, oldest first (in
   // path_seq order), and returns how many calls were made. If f returns bool, false stops the

@@ -475,18 +475,23 @@ TEST(RetransmitSlab, StoreFindCopies) {
 TEST(RetransmitSlab, ClaimAnswersOneReportPerGap) {
   RetransmitSlab s(8, 2048);
   store(s, 3, 1000, 100);
-  EXPECT_EQ(s.claim(4, 2000, 100'000), nullptr);  // never stored
-  const RetransmitSlab::Entry* e = s.claim(3, 2000, 100'000);
+  bool repeat = true;
+  EXPECT_EQ(s.claim(4, 2000, 100'000, &repeat), nullptr);  // never stored
+  EXPECT_FALSE(repeat);
+  const RetransmitSlab::Entry* e = s.claim(3, 2000, 100'000, &repeat);
   ASSERT_NE(e, nullptr);
+  EXPECT_FALSE(repeat);
   EXPECT_EQ(e->path_seq, 3u);
   // The report's second copy (the other path), 11 ms later: already claimed.
-  EXPECT_EQ(s.claim(3, 13'000, 100'000), nullptr);
+  EXPECT_EQ(s.claim(3, 13'000, 100'000, &repeat), nullptr);
+  EXPECT_TRUE(repeat);
   EXPECT_NE(s.find(3), nullptr) << "a claim does not evict";
   // A report after the gap (the resend was lost too) is answered again.
-  EXPECT_NE(s.claim(3, 102'000, 100'000), nullptr);
+  EXPECT_NE(s.claim(3, 102'000, 100'000, &repeat), nullptr);
   // A new packet in the slot starts unclaimed.
   store(s, 3 + 8, 103'000, 100);
-  EXPECT_NE(s.claim(3 + 8, 104'000, 100'000), nullptr);
+  EXPECT_NE(s.claim(3 + 8, 104'000, 100'000, &repeat), nullptr);
+  EXPECT_FALSE(repeat);
 }
 
 TEST(RetransmitSlab, SlotsRoundUp) {
