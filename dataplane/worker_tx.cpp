@@ -130,9 +130,12 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
     // flow's frame that found the fast lane full is not the congestion: it queues (one per
     // flow at most, as its next frames are not sparse) rather than being lost: a redundant
     // copy must survive the other path's death, when that failover's resends fill the queue.
+    // Nor is a redundant-mode frame: the policy says it must not be lost, and when a path dies
+    // its only copy is on the survivor, whose queue the failover has just filled (the rings
+    // still bound it).
     const Shaper& s = *t.shaper[k];
     const sched::Lane lane = lane_for(s, sparse, p.total_len);
-    if (lane == sched::Lane::bulk && !sparse &&
+    if (lane == sched::Lane::bulk && !sparse && a.mode != sched::Mode::redundant &&
         s.q.bytes() > s.limit_bytes(app_.cfg.multipath.max_queue_ms)) {
       bump(path_ctr_[size_t(peer) * kMaxPaths + k].shaper_drops);
       drop(mk, Drop::shaper_queue_full);
