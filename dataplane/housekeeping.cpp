@@ -44,6 +44,10 @@ bool Housekeeping::init(std::string* error) {
   health_.assign(app_.peers.size() * kMaxPaths, path::PathHealth(hp));
   server_view_.assign(app_.peers.size() * kMaxPaths, ServerView{});
   probe_seq_.assign(kMaxPaths, 0);
+  const auto& mp = app_.cfg.multipath;
+  cadence_ = path::ProbeCadence(mp.probe_interval_ms, mp.idle_probe_interval_ms,
+                                mp.idle_after_ms, app_.now_ms(rte_rdtsc()));
+  probe_interval_ms_ = mp.probe_interval_ms;
   return true;
 }
 
@@ -81,9 +85,16 @@ unsigned Housekeeping::poll(uint64_t tsc) {
     next_timer_ms_ = now_ms_ + kTimerMs;
     timers();
   }
-  if (app_.gateway && now_ms_ >= next_probe_ms_) {
-    next_probe_ms_ = now_ms_ + app_.cfg.multipath.probe_interval_ms;
-    send_probes();
+  if (app_.gateway) {
+    // The first data frame after an idle spell: probe now, at the fast rate, so a path that
+    // died while nobody was looking is found within dead_after_ms.
+    if (data_moved() && cadence_.activity(now_ms_)) next_probe_ms_ = now_ms_;
+    if (now_ms_ >= next_probe_ms_) {
+      const uint32_t interval = cadence_.interval_ms(now_ms_);
+      next_probe_ms_ = now_ms_ + interval;
+      if (interval != probe_interval_ms_) set_probe_interval(interval);
+      send_probes(interval);
+    }
   }
   commands_.poll(now_ms_);
   app_.capture->poll(now_ms_);
@@ -187,6 +198,7 @@ void Housekeeping::on_probe(rte_mbuf* m, uint16_t peer, const tunnel::Header& h,
   rte_pktmbuf_free(m);
   ServerView& sv = server_view_[size_t(peer) * kMaxPaths + h.path_id];
   sv.gw_srtt_us = pb.srtt_us;
+  sv.gw_interval_ms = pb.interval_ms;
   sv.last_probe_us = now_us_;
   if (pb.rx_frames != uint32_t(sv.gw_rx_frames) || sv.gw_rx_change_us == 0) {
     sv.gw_rx_frames = pb.rx_frames;
@@ -280,8 +292,27 @@ void Housekeeping::path_settings_changed() {
   publisher_.publish(now_ms_);
 }
 
+bool Housekeeping::data_moved() {
+  uint64_t n = 0;
+  for (const auto& w : app_.workers)
+    n += read_counter(w->stats().encapsulated) + read_counter(w->stats().decapsulated);
+  const bool moved = n != data_frames_;
+  data_frames_ = n;
+  return moved;
+}
+
+void Housekeeping::set_probe_interval(uint32_t interval_ms) {
+  const auto& mp = app_.cfg.multipath;
+  if (interval_ms > probe_interval_ms_) bump(stats_.probe_slowdowns);
+  probe_interval_ms_ = interval_ms;
+  const uint32_t dead =
+      path::scaled_dead_after_ms(mp.dead_after_ms, mp.probe_interval_ms, interval_ms);
+  for (uint8_t k = 0; k < app_.peers[0].n_paths; k++)
+    health_[k].set_dead_after_ms(dead, now_us_);  // peer 0: the gateway's server
+}
+
 void Housekeeping::update_paths() {
-  const uint64_t dead_us = uint64_t(app_.cfg.multipath.dead_after_ms) * 1000;
+  const auto& mp = app_.cfg.multipath;
   for (uint16_t peer = 0; peer < app_.peers.size(); peer++) {
     PeerState& pst = app_.peers[peer];
     for (uint8_t k = 0; k < pst.n_paths; k++) {
@@ -309,10 +340,14 @@ void Housekeeping::update_paths() {
       const bool learned = ps.learned.read().valid;
       // Down when nothing came for dead_after, or when the gateway stopped receiving us: its
       // probes keep arriving but its count of our frames (we answer every probe) stands still.
+      // Both scale with the gateway's probe interval, which grows while it is idle.
+      const uint32_t interval = std::max(sv.gw_interval_ms, mp.probe_interval_ms);
+      const uint64_t dead_us =
+          uint64_t(path::scaled_dead_after_ms(mp.dead_after_ms, mp.probe_interval_ms, interval)) *
+          1000;
       const bool hearing = last != 0 && now_us_ <= last + dead_us;
       const bool heard_back = sv.gw_rx_change_us != 0 &&
-                              now_us_ <= sv.gw_rx_change_us + dead_us +
-                                             2 * uint64_t(app_.cfg.multipath.probe_interval_ms) * 1000;
+                              now_us_ <= sv.gw_rx_change_us + dead_us + 2 * uint64_t(interval) * 1000;
       const bool up = learned && hearing && heard_back;
       if (up != sv.up) {
         sv.up = up;
@@ -465,9 +500,10 @@ void Housekeeping::learn(const LearnMsg& msg) {
   std::fflush(stdout);
 }
 
-// Gateway: a probe per path every probe_interval, down paths included (that is how they come
-// back). Each carries our view of the path so the server can judge its downlink.
-void Housekeeping::send_probes() {
+// Gateway: a probe per path every interval_ms, down paths included (that is how they come
+// back). Each carries our view of the path so the server can judge its downlink, and when the
+// next probe comes.
+void Housekeeping::send_probes(uint32_t interval_ms) {
   for (uint8_t id = 0; id < app_.path_ports.size(); id++) {
     PathRoute r = route_to_peer(app_, 0, id);
     if (!r.ok) continue;
@@ -492,6 +528,7 @@ void Housekeeping::send_probes() {
     pb.rx_bytes = bytes;
     pb.srtt_us = ph.srtt_us();
     pb.queue_us = rates_.downlink_queue_us(id);
+    pb.interval_ms = interval_ms;
     uint8_t* b = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, tunnel::kProbeBodyLen));
     tunnel::encode(pb, b, tunnel::kProbeBodyLen);
     tunnel::Header h;

@@ -9,6 +9,7 @@
 #include "app.hpp"
 #include "commands.hpp"
 #include "path/path_health.hpp"
+#include "path/probe_cadence.hpp"
 #include "path_rate.hpp"
 #include "shm_publish.hpp"
 #include "tunnel/wire.hpp"
@@ -69,7 +70,12 @@ class Housekeeping {
   void resolved(net::Ipv4 ip, const net::Mac& mac);
   void request(uint8_t port, net::Ipv4 target);
   void timers();
-  void send_probes();
+  // Gateway: a probe on every path, announcing interval_ms (the probe interval now).
+  void send_probes(uint32_t interval_ms);
+  // Gateway: whether a data frame went into or came out of the tunnel since the last call.
+  bool data_moved();
+  // Gateway: the probe interval changed (idle or busy again): every path's dead time follows.
+  void set_probe_interval(uint32_t interval_ms);
   void drop(rte_mbuf* m, Drop why);
   int port_for(net::Ipv4 addr) const;  // our port index whose prefix holds addr, or -1
 
@@ -85,6 +91,10 @@ class Housekeeping {
   uint64_t now_ms_ = 0;
   uint64_t next_timer_ms_ = 0;
   uint64_t next_probe_ms_ = 0;
+  // Gateway: probes slow down while the tunnel is idle (path/probe_cadence.hpp).
+  path::ProbeCadence cadence_{0, 0, 0, 0};
+  uint32_t probe_interval_ms_ = 0;  // in force
+  uint64_t data_frames_ = 0;        // the workers' encapsulated + decapsulated, last seen
   uint64_t now_us_ = 0;
   // Gateway: one PathHealth per path of its server. Server: what the gateways' probes say.
   std::vector<path::PathHealth> health_;       // [peer * kMaxPaths + path]
@@ -93,6 +103,7 @@ class Housekeeping {
     uint64_t gw_rx_frames = 0;        // the gateway's count of our frames on this path
     uint64_t gw_rx_change_us = 0;     // when that count last moved
     uint64_t last_probe_us = 0;
+    uint32_t gw_interval_ms = 0;      // the gateway's probe interval, from its probes
     bool up = false;
   };
   std::vector<ServerView> server_view_;        // [peer * kMaxPaths + path]

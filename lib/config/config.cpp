@@ -765,7 +765,8 @@ class Loader {
   void parse_multipath(const Setting& g) {
     check_keys(g, {"mode", "path", "streams", "probe_interval_ms", "dead_after_ms", "up_after",
                    "reorder_max_ms", "max_queue_ms", "retransmit", "retransmit_budget",
-                   "equalize", "fast_lane", "rate_control", "queue_target_ms"});
+                   "equalize", "fast_lane", "rate_control", "queue_target_ms",
+                   "idle_probe_interval_ms", "idle_after_ms"});
     Multipath& mp = cfg_.multipath;
     parse_mode_path(g, false, &mp.mode, &mp.path);
     opt_int(g, "streams", 1, 256, &mp.streams);
@@ -781,6 +782,15 @@ class Loader {
       mp.rate_control = bool(*r);
     opt_int(g, "queue_target_ms", 1, 100, &mp.queue_target_ms);
     opt_int(g, "retransmit_budget", 0, 100, &mp.retransmit_budget_pct);
+    opt_int(g, "idle_probe_interval_ms", 0, 60000, &mp.idle_probe_interval_ms);
+    opt_int(g, "idle_after_ms", 100, 600000, &mp.idle_after_ms);
+    if (mp.idle_probe_interval_ms != 0 && mp.idle_probe_interval_ms < mp.probe_interval_ms) {
+      const Setting& at = g.exists("idle_probe_interval_ms") ? g["idle_probe_interval_ms"]
+                                                             : g["probe_interval_ms"];
+      fail(at, "idle_probe_interval_ms (" + std::to_string(mp.idle_probe_interval_ms) +
+                   ") must be 0 (off) or >= probe_interval_ms (" +
+                   std::to_string(mp.probe_interval_ms) + ")");
+    }
     if (mp.dead_after_ms < 2 * mp.probe_interval_ms) {
       const Setting& at = g.exists("dead_after_ms") ? g["dead_after_ms"] : g["probe_interval_ms"];
       fail(at, "dead_after_ms (" + std::to_string(mp.dead_after_ms) +

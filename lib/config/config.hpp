@@ -74,6 +74,11 @@ struct Multipath {
   // max_rate (path/rate_control.hpp); the network holds about queue_target_ms of our frames.
   bool rate_control = true;
   uint32_t queue_target_ms = 5;      // 1..100
+  // Gateway: with no data frame sent or received for idle_after_ms, probes go out every
+  // idle_probe_interval_ms instead (and both ends wait as many of those intervals before
+  // calling a path dead); the first data frame brings probe_interval_ms back at once.
+  uint32_t idle_probe_interval_ms = 1000;  // 0 (never slow down) or probe_interval_ms..60000
+  uint32_t idle_after_ms = 3000;           // 100..600000
 };
 
 // A `policy` rule's match; a default-constructed match matches every packet. Every field is

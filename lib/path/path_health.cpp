@@ -146,7 +146,8 @@ bool PathHealth::tick(uint64_t now_us) {
       decide(s, kLost);
   }
   if (state_ == PathState::up) {
-    const uint64_t silent = now_us > last_heard_us_ ? now_us - last_heard_us_ : 0;
+    const uint64_t since = std::max(last_heard_us_, silence_from_us_);
+    const uint64_t silent = now_us > since ? now_us - since : 0;
     if (silent < uint64_t(p_.dead_after_ms) * 1000) return false;
     state_ = PathState::down;
     for (Slot& s : ring_) s.fresh = false;  // only replies after this count towards up again
@@ -157,6 +158,11 @@ bool PathHealth::tick(uint64_t now_us) {
   ++transitions_;
   last_change_us_ = now_us;
   return true;
+}
+
+void PathHealth::set_dead_after_ms(uint32_t ms, uint64_t now_us) {
+  if (ms < p_.dead_after_ms) silence_from_us_ = std::max(silence_from_us_, now_us);
+  p_.dead_after_ms = ms;
 }
 
 }  // namespace mpf::path

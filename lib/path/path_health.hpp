@@ -71,6 +71,11 @@ class PathHealth {
   void peer_report(uint32_t peer_rx_frames, uint64_t peer_rx_bytes, uint64_t now_us);
   // Declares timed-out probes lost and applies the up/down transitions. True on a state change.
   bool tick(uint64_t now_us);
+  // The silence that makes an up path down, from now on (the probe interval changed: see
+  // path/probe_cadence.hpp). A shorter one counts silence from now_us at the earliest: a path
+  // last heard one slow probe interval ago is not dead for that.
+  void set_dead_after_ms(uint32_t ms, uint64_t now_us);
+  uint32_t dead_after_ms() const { return p_.dead_after_ms; }
 
   PathState state() const { return state_; }
   bool is_up() const { return state_ == PathState::up; }
@@ -121,6 +126,7 @@ class PathHealth {
   uint64_t transitions_ = 0;
   uint64_t last_change_us_ = 0;
   uint64_t last_heard_us_ = 0;
+  uint64_t silence_from_us_ = 0;  // silence counts from max(last heard, this)
   bool heard_any_ = false;
 
   // Probe ring, in send order: head_ is the next slot written, count_ the slots in use.

@@ -53,6 +53,7 @@ constexpr unsigned kStatPorts = 16;
   X(equalize_hold_us, "microseconds those frames were to be held, summed")         \
   X(equalize_early, "frames released before their time: the delay line was full") \
   X(path_changes, "path state changes (up/down)")                                 \
+  X(probe_slowdowns, "idle spells: probes slowed to multipath.idle_probe_interval_ms") \
   X(polls, "loop passes over the lcore's queues and rings")                       \
   X(busy_polls, "loop passes that found packets")                                  \
   X(busy_cycles, "TSC cycles spent in passes that found packets")

@@ -32,6 +32,7 @@ bool FeedbackBody::operator==(const FeedbackBody& o) const {
 }
 
 // probe: probe_seq(0,4) rx_frames(4,4) rx_bytes(8,8) srtt_us(16,4) queue_us(20,4)
+// interval_ms(24,4)
 size_t encode(const ProbeBody& b, uint8_t* out, size_t cap) {
   if (cap < kProbeBodyLen) return 0;
   store32(out, b.probe_seq);
@@ -39,6 +40,7 @@ size_t encode(const ProbeBody& b, uint8_t* out, size_t cap) {
   store64(out + 8, b.rx_bytes);
   store32(out + 16, b.srtt_us);
   store32(out + 20, b.queue_us);
+  store32(out + 24, b.interval_ms);
   return kProbeBodyLen;
 }
 
@@ -49,6 +51,7 @@ Drop decode(const uint8_t* body, size_t len, ProbeBody* out) {
   out->rx_bytes = load64(body + 8);
   out->srtt_us = load32(body + 16);
   out->queue_us = load32(body + 20);
+  out->interval_ms = load32(body + 24);
   return Drop::none;
 }
 

@@ -13,7 +13,7 @@
 
 namespace mpf::tunnel {
 
-constexpr size_t kProbeBodyLen = 24;
+constexpr size_t kProbeBodyLen = 28;
 constexpr size_t kProbeReplyBodyLen = 20;
 constexpr size_t kFeedbackHeadLen = 4;    // count u8, reserved u8[3]
 constexpr size_t kFeedbackEntryLen = 12;
@@ -30,13 +30,17 @@ constexpr size_t feedback_len(unsigned count) {
 // receives from the far end on this path (docs/multipath.md, "Rate control"): how much queue
 // the far end's sending builds in the network. 0 = none or not measured.
 
-// probe (gateway -> server), 24 bytes.
+// probe (gateway -> server), 28 bytes.
 struct ProbeBody {
   uint32_t probe_seq = 0;  // per path, +1 per probe
   uint32_t rx_frames = 0;  // frames the sender received on this path from the far end (wraps)
   uint64_t rx_bytes = 0;   // bytes of those frames (the sender's own counting)
   uint32_t srtt_us = 0;    // sender's smoothed RTT on this path; 0 = unknown
   uint32_t queue_us = 0;   // queueing of the server's frames towards the gateway on this path
+  // The gateway's probe interval on this path now: its next probe leaves within this many ms.
+  // It grows when the tunnel is idle (multipath.idle_probe_interval_ms); the server scales its
+  // dead time by it. 0 = not given (the server assumes its own probe_interval_ms).
+  uint32_t interval_ms = 0;
   bool operator==(const ProbeBody&) const = default;
 };
 

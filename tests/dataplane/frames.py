@@ -248,9 +248,9 @@ class Numbering:
         return mpf_header(**args)
 
 
-def probe_body(probe_seq, rx_frames=0, rx_bytes=0, srtt_us=0, reserved=0) -> bytes:
-    """protocol.md 3.1 (24 bytes)."""
-    return struct.pack("!IIQII", probe_seq, rx_frames, rx_bytes, srtt_us, reserved)
+def probe_body(probe_seq, rx_frames=0, rx_bytes=0, srtt_us=0, queue_us=0, interval_ms=25) -> bytes:
+    """protocol.md 3.1 (28 bytes)."""
+    return struct.pack("!IIQIII", probe_seq, rx_frames, rx_bytes, srtt_us, queue_us, interval_ms)
 
 
 def probe_reply_body(probe_seq, rx_frames=0, rx_bytes=0, reserved=0) -> bytes:
@@ -319,10 +319,10 @@ def gw_encap_expected(inner: bytes, tx, what: str, flags=0) -> Exp:
 
 
 def gw_probe_expected(probe_seq=1) -> Exp:
-    """A probe as protocol.md 3.1 describes it: stream 0, seqs 0, a 24-byte body. Its counters
-    (rx_frames, rx_bytes) and srtt_us are masked here: probe_check verifies them."""
+    """A probe as protocol.md 3.1 describes it: stream 0, seqs 0, a 28-byte body. Its counters
+    (rx_frames, rx_bytes), srtt_us and interval_ms are masked here: probe_check verifies them."""
     frame = gw_frame(mpf_header(T_PROBE, stream=0, sseq=0, pseq=0) + probe_body(probe_seq))
-    mask = TUNNEL_MASK | set(range(BODY + 4, BODY + 20))
+    mask = TUNNEL_MASK | set(range(BODY + 4, BODY + 20)) | set(range(BODY + 24, BODY + 28))
     return Exp(1, frame, frozenset(mask), "keepalive probe", [outer_ip_checksum_ok])
 
 

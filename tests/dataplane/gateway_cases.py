@@ -44,7 +44,9 @@ control = {{ socket = "{{tmp}}/control.sock"; }};
 def probe_check(accepted=(), srtt_us=0, ordered=True):
     """A check of the keepalive probes on the 5g path: at least one; each exactly as
     protocol.md 3.1 describes a probe (type 1, path 0, tunnel 7, stream 0, stream_seq and
-    path_seq 0, a 24-byte body, reserved 0) with probe_seq 1, 2, ... in sending order; one
+    path_seq 0, a 28-byte body, queue_us 0, interval_ms 25 (multipath.probe_interval_ms) from
+    the first probe, 1000 (idle_probe_interval_ms) once the tunnel has been idle for
+    idle_after_ms, and never 1000 before 25) with probe_seq 1, 2, ... in sending order; one
     epoch for everything the gateway sent. The body's counters: `accepted` are the outer IPv4
     total lengths of the frames the gateway accepts from the server on the path, in the order
     it takes them (one worker: input order); each probe reports a prefix of them (rx_frames
@@ -69,6 +71,10 @@ def probe_check(accepted=(), srtt_us=0, ordered=True):
             if outer_ip_checksum_ok(p):
                 errs.append(f"probe #{i + 1}: outer IPv4 checksum wrong")
             frames, nbytes, srtt = struct.unpack("!IQI", p[F.BODY + 4:F.BODY + 20])
+            interval = struct.unpack("!I", p[F.BODY + 24:F.BODY + 28])[0]
+            if interval not in (25, 1000) or (i == 0 and interval != 25):
+                errs.append(f"probe #{i + 1}: interval_ms {interval}, want 25 (1000 once idle, "
+                            f"never in the first probe)")
             if frames > len(accepted) or nbytes > prefix[-1] or \
                     (ordered and nbytes != prefix[frames]):
                 errs.append(f"probe #{i + 1}: rx_frames {frames} rx_bytes {nbytes}: not the first "

@@ -303,7 +303,7 @@ def scenario_gw_bad_bodies():
     empty = from_server(b"", mpf_header(T_PROBE_REPLY, epoch=0x5E5E, ts=5))
     long_ = from_server(probe_body(1), mpf_header(T_PROBE_REPLY, epoch=0x5E5E, ts=6))
     cases.append(Case("gw-bad-body: probe_reply with an empty body (the first v1 builds) and one "
-                      "with a 24-byte body -> dropped tunnel_bad_length",
+                      "with a 28-byte (probe) body -> dropped tunnel_bad_length",
                       [(PATH, empty), (PATH, long_)], [], {"drops.tunnel_bad_length": 2}))
     cases.append(Case("gw-bad-body: ... and not counted as probe replies received", [], [],
                       {"probe_replies_received": 0}))

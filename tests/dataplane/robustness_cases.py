@@ -162,7 +162,7 @@ def scenario_gw_malformed():
     case("gw-bad: data frame for path 1 on path 0's port (the gateway has one path) -> "
          "tunnel_bad_path", PATH, from_server(inner, mpf_header(T_DATA, path_id=1)),
          "tunnel_bad_path")
-    case("gw-bad: probe sent to the gateway (24-byte body) -> tunnel_bad_type", PATH,
+    case("gw-bad: probe sent to the gateway (28-byte body) -> tunnel_bad_type", PATH,
          from_server(probe_body(1), mpf_header(T_PROBE)), "tunnel_bad_type")
     case("gw-bad: feedback with an empty body -> tunnel_bad_length", PATH,
          from_server(b"", mpf_header(T_FEEDBACK)), "tunnel_bad_length")

@@ -94,7 +94,7 @@ def scenario_basic():
     ph, pb = probe(probe_seq=1, ts=0x01020304, rx_frames=5, rx_bytes=700)
     p1 = from_gateway(pb, ph, ttl=64)
     path0.append(outer_len(p1))
-    cases.append(Case("srv: probe (24-byte body) -> probe_reply to the sender: header echoed, "
+    cases.append(Case("srv: probe (28-byte body) -> probe_reply to the sender: header echoed, "
                       "20-byte body (probe_seq echoed, the server's rx counters of path 0)",
                       [(TUN, p1)],
                       [probe_reply_expected(ph, 1, path0, 0)],

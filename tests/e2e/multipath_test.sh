@@ -29,6 +29,10 @@
 #      their idle round trip (+20 ms at most), and the server's shaping rates came down to the
 #      links (5G < 75, WiFi < 45 Mbit/s). Without rate control the wire queues overflow and
 #      the download falls to ~47 Mbit/s
+#  10. idle probing: with no traffic for 3 s the gateway probes once a second per path (2..16
+#      probes in 3 s, not ~240) and no path changes state; WiFi dying while idle is still found
+#      (both appliances, within 10 s); WiFi restored while idle comes up within 1 s of traffic
+#      starting (fast probing again), and the 40 pings all arrive
 #   8. appliances exit 0, test bed down, no namespaces left; log tails on failure
 # A summary table of the figures closes the run. Thresholds are generous (2 shared, noisy CPUs):
 # they catch a path not used, a connection lost or a failover that does not happen, not a few
@@ -335,11 +339,16 @@ def watch(secs, path):
 def logwatch(out, *logs):
     tags = [l.split("=", 1) for l in logs]
     pos = {tag: 0 for tag, _ in tags}; part = {tag: b"" for tag, _ in tags}
+    ino = {tag: None for tag, _ in tags}
     with open(out, "a") as o:
         while True:
             for tag, path in tags:
                 try:
                     with open(path, "rb") as f:
+                        st = os.fstat(f.fileno())
+                        # A restarted appliance writes a new log: read it from its start.
+                        if st.st_ino != ino[tag] or st.st_size < pos[tag]:
+                            ino[tag], pos[tag], part[tag] = st.st_ino, 0, b""
                         f.seek(pos[tag]); d = f.read()
                 except OSError:
                     continue
@@ -732,6 +741,53 @@ rate_control_check() {
 }
 rate_control_check
 
+# ------------------------------------------------------------------ 10. idle probing
+# Nothing sent for idle_after_ms (3 s): the gateway probes every idle_probe_interval_ms (1 s)
+# instead of 25 ms, and both appliances keep the paths up through the longer silences. A path
+# that dies while idle is still found (4 s: as many intervals as dead_after_ms is of
+# probe_interval_ms). The first packet after the idle spell brings 25 ms probing back at once:
+# a path restored while idle comes up within 1 s of traffic starting (at 1 s probes, 3
+# answered in a row take 2 s or more).
+idle_check() {
+    local p0 s0 gw0 sv0 dead up since out
+    # The log watcher stopped with the other helpers before check 9: a new one, on the new logs.
+    bg "$TMP/logwatch-10.err" "${MP[@]}" logwatch "$EVENTS" "gw=$GW_LOG" "srv=$SRV_LOG"
+    sleep 4.5
+    snap idle1
+    sleep 3
+    snap idle2
+    p0="$(dv idle1 idle2 gw.probes_sent)"
+    s0="$(dv rate idle2 gw.probe_slowdowns)"
+    gw0="$(dv idle1 idle2 gw.path_changes)"; sv0="$(dv idle1 idle2 srv.path_changes)"
+    FIG[idle]="gateway probes in 3 s idle: $p0 (busy: ~240), slowdowns $s0"
+    if [ "$p0" -ge 2 ] && [ "$p0" -le 16 ] && [ "$s0" -ge 1 ] && [ "$gw0" = 0 ] && [ "$sv0" = 0 ]; then
+        ok "10. idle: ${FIG[idle]}; no path changed state on either appliance"
+    else
+        nok "10. idle: ${FIG[idle]}, path changes gw $gw0 srv $sv0 (want 2..16 probes, >= 1 slowdown, 0 changes)"
+    fi
+    since="$(now_ms)"
+    tbpath down wifi
+    if dead="$(wait_path wifi down "$since" 10)"; then
+        FIG[idle]+="; wifi died while idle: down after ${dead% *} / ${dead#* } ms (gw/srv)"
+        ok "10. WiFi dies while idle: down on the gateway after ${dead% *} ms, the server after ${dead#* } ms (dead time 4 s idle)"
+    else
+        nok "10. WiFi died while idle: not down on both appliances within 10 s (gw/srv: $dead)"
+    fi
+    tbpath up wifi
+    sleep 0.3
+    since="$(now_ms)"
+    out="$(nsx "$HOSTA" ping -n -c 40 -i 0.05 -W 2 "$HOSTB_IP" 2>&1 || true)"
+    up="$(wait_path wifi up "$since" 5 || true)"
+    FIG[idle]+="; restored while idle, traffic: wifi up after ${up% *} / ${up#* } ms"
+    if grep -q ' 40 received' <<<"$out" && [ "${up% *}" != - ] && [ "${up#* }" != - ] &&
+        [ "${up% *}" -le 1000 ] && [ "${up#* }" -le 1000 ]; then
+        ok "10. traffic after the idle spell: ping 40/40, WiFi (restored while idle) up after ${up% *} ms (gw) / ${up#* } ms (srv) of traffic"
+    else
+        nok "10. traffic after the idle spell: $(grep -o '[0-9]* received' <<<"$out" || echo '?') of 40 pings, WiFi up after '$up' ms (gw/srv; want <= 1000: probing fast again)"
+    fi
+}
+idle_check
+
 # ------------------------------------------------------------------ 8. stop, logs, teardown
 for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 note "gateway: $(grep -E '^gw\.(redundant_copies|retransmits|retransmit_misses|retransmit_over_budget|failover_resends|feedback_sent|feedback_received|path_changes|sent_no_path_up) ' "$TMP/snap.final" | tr '\n' ' ')"
@@ -772,6 +828,7 @@ printf '# %-34s %s\n' "pinned UDP dst 53" "${FIG[pinned]:-?}"
 printf '# %-34s %s\n' "ping x20" "${FIG[ping]:-?}"
 printf '# %-34s %s\n' "fast lane" "${FIG[fast_lane]:-?}"
 printf '# %-34s %s\n' "rate control" "${FIG[rate_control]:-?}"
+printf '# %-34s %s\n' "idle probing" "${FIG[idle]:-?}"
 echo "# $PASS passed, ${#FAILS[@]} failed, $(fmt_secs "$(( $(now_ms) - T0 ))")s"
 for f in "${FAILS[@]}"; do echo "#   failed: $f"; done
 if [ "${#FAILS[@]}" = 0 ]; then exit 0; else exit 1; fi

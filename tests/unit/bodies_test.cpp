@@ -23,6 +23,7 @@ ProbeBody sample_probe() {
   b.rx_bytes = 0x090a0b0c0d0e0f10;
   b.srtt_us = 0x11121314;
   b.queue_us = 0x15161718;
+  b.interval_ms = 0x191a1b1c;
   return b;
 }
 
@@ -44,9 +45,9 @@ FeedbackBody sample_feedback() {
 }
 
 // The bytes docs/protocol.md sections 3.1-3.3 print for these samples.
-const uint8_t kProbe[24] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
-                            0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10,
-                            0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18};
+const uint8_t kProbe[28] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a,
+                            0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14,
+                            0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c};
 const uint8_t kReply[20] = {0xa1, 0xa2, 0xa3, 0xa4, 0xb1, 0xb2, 0xb3, 0xb4, 0xc1, 0xc2,
                             0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xd1, 0xd2, 0xd3, 0xd4};
 const uint8_t kFeedback[28] = {0x02, 0x00, 0x00, 0x00,                          //
@@ -75,7 +76,7 @@ void expect_rejected(const std::vector<uint8_t>& bytes, Drop want, const char* w
 }  // namespace
 
 TEST(Bodies, Sizes) {
-  EXPECT_EQ(kProbeBodyLen, 24u);
+  EXPECT_EQ(kProbeBodyLen, 28u);
   EXPECT_EQ(kProbeReplyBodyLen, 20u);
   EXPECT_EQ(feedback_len(1), 16u);
   EXPECT_EQ(feedback_len(16), 196u);
@@ -143,7 +144,8 @@ TEST(Bodies, RoundTrips) {
   std::mt19937 rng(7);
   uint8_t b[kFeedbackMaxLen];
   for (int i = 0; i < 2000; i++) {
-    ProbeBody p{uint32_t(rng()), uint32_t(rng()), uint64_t(rng()) << 32 | rng(), uint32_t(rng())};
+    ProbeBody p{uint32_t(rng()), uint32_t(rng()), uint64_t(rng()) << 32 | rng(), uint32_t(rng()),
+                uint32_t(rng()), uint32_t(rng())};
     ASSERT_EQ(encode(p, b, sizeof b), kProbeBodyLen);
     ProbeBody p2;
     ASSERT_EQ(decode(b, kProbeBodyLen, &p2), Drop::none);

@@ -1060,6 +1060,21 @@ TEST_F(ConfigTest, MultipathSettings) {
   expect_error(kGateway + "multipath = { queue_target_ms = 0; };\n", 7, "multipath.queue_target_ms: 0 is out of range 1..100");
   expect_error(kGateway + "multipath = { queue_target_ms = 101; };\n", 7, "multipath.queue_target_ms: 101 is out of range 1..100");
   expect_error(kGateway + "multipath = { rate_control = 1; };\n", 7, "multipath.rate_control: expected a boolean, got an integer");
+  // Idle probing: defaults, the off value, the bounds, and the floor at probe_interval_ms.
+  EXPECT_EQ(load_text(kGateway).multipath.idle_probe_interval_ms, 1000u);
+  EXPECT_EQ(load_text(kGateway).multipath.idle_after_ms, 3000u);
+  c = load_text(kGateway + "multipath = { idle_probe_interval_ms = 0; idle_after_ms = 600000; };\n");
+  EXPECT_EQ(c.multipath.idle_probe_interval_ms, 0u);
+  EXPECT_EQ(c.multipath.idle_after_ms, 600000u);
+  c = load_text(kGateway + "multipath = { probe_interval_ms = 50; idle_probe_interval_ms = 50; idle_after_ms = 100; };\n");
+  EXPECT_EQ(c.multipath.idle_probe_interval_ms, 50u);
+  EXPECT_EQ(c.multipath.idle_after_ms, 100u);
+  expect_error(kGateway + "multipath = { idle_probe_interval_ms = 60001; };\n", 7, "multipath.idle_probe_interval_ms: 60001 is out of range 0..60000");
+  expect_error(kGateway + "multipath = { idle_after_ms = 99; };\n", 7, "multipath.idle_after_ms: 99 is out of range 100..600000");
+  expect_error(kGateway + "multipath = { idle_probe_interval_ms = 24; };\n", 7,
+               "multipath.idle_probe_interval_ms: idle_probe_interval_ms (24) must be 0 (off) or >= probe_interval_ms (25)");
+  expect_error(kGateway + "multipath = {\n  idle_probe_interval_ms = 500;\n  probe_interval_ms = 600; dead_after_ms = 1200;\n};\n", 8,
+               "multipath.idle_probe_interval_ms: idle_probe_interval_ms (500) must be 0 (off) or >= probe_interval_ms (600)");
   expect_error(kGateway + "multipath = { fast_lane = \"yes\"; };\n", 7, "multipath.fast_lane");
   expect_error(kGateway + "multipath = { equalize = 1; };\n", 7, "multipath.equalize");
   c = load_text(kGateway +
@@ -1148,7 +1163,7 @@ TEST_F(ConfigTest, MultipathRanges) {
   expect_error(mp("retransmit_budget_pct = 5"), 7,
                "multipath.retransmit_budget_pct: unknown key (allowed here: mode, path, streams, probe_interval_ms, "
                "dead_after_ms, up_after, reorder_max_ms, max_queue_ms, retransmit, retransmit_budget, equalize, "
-               "fast_lane, rate_control, queue_target_ms)");
+               "fast_lane, rate_control, queue_target_ms, idle_probe_interval_ms, idle_after_ms)");
   expect_error(kGateway + "multipath = ( );\n", 7, "multipath: expected a group { ... }, got a list");
 }
 

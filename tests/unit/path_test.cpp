@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "path/path_health.hpp"
+#include "path/probe_cadence.hpp"
 
 using namespace mpf::path;
 
@@ -345,4 +346,73 @@ TEST(PathHealth, DeliveryRateAcrossPeerRestartAndFrameWrap) {
   EXPECT_EQ(w.peer_resets(), 0u);
   EXPECT_EQ(w.delivery_rate_Bps(), 1000000u);
   EXPECT_EQ(w.delivery_rate_fps(), 320u);
+}
+
+// Idle probing (path/probe_cadence.hpp): a slow prober's path survives the slow interval's
+// silence; speeding up again gives it dead_after from the switch, not from the last reply.
+TEST(PathHealth, DeadTimeFollowsTheProbeInterval) {
+  PathHealth h;  // dead_after 100 ms
+  uint32_t seq = 0;
+  uint64_t t = bring_up(h, seq, kT0);
+  ASSERT_TRUE(h.is_up());
+  const uint32_t slow = scaled_dead_after_ms(100, 25, 1000);
+  ASSERT_EQ(slow, 4000u);
+  h.set_dead_after_ms(slow, t);
+  // One probe a second, answered: a second of silence between replies is not death.
+  for (int i = 0; i < 5; i++, t += 1000 * kMs) {
+    probe(h, seq++, t, 20 * kMs);
+    EXPECT_FALSE(h.tick(t + 999 * kMs)) << "probe " << i;
+  }
+  EXPECT_TRUE(h.is_up());
+  const uint64_t last = t - 1000 * kMs + 20 * kMs;
+  // Busy again 900 ms after the last reply: fast probing, dead_after 100 ms from now.
+  const uint64_t busy = last + 900 * kMs;
+  h.set_dead_after_ms(100, busy);
+  EXPECT_EQ(h.dead_after_ms(), 100u);
+  EXPECT_FALSE(h.tick(busy + 99 * kMs)) << "dead for the slow interval's silence";
+  EXPECT_TRUE(h.tick(busy + 100 * kMs)) << "nothing for 100 ms after speeding up";
+  EXPECT_FALSE(h.is_up());
+}
+
+TEST(PathHealth, SlowProbingStillFindsADeadPath) {
+  PathHealth h;
+  uint32_t seq = 0;
+  uint64_t t = bring_up(h, seq, kT0);
+  h.set_dead_after_ms(4000, t);
+  const uint64_t last = t - 25 * kMs + 20 * kMs;
+  EXPECT_FALSE(h.tick(last + 3999 * kMs));
+  EXPECT_TRUE(h.tick(last + 4000 * kMs));
+}
+
+TEST(ProbeCadence, ScaledDeadTime) {
+  EXPECT_EQ(scaled_dead_after_ms(100, 25, 25), 100u);
+  EXPECT_EQ(scaled_dead_after_ms(100, 25, 0), 100u) << "not given: the configured interval";
+  EXPECT_EQ(scaled_dead_after_ms(100, 25, 10), 100u) << "never below dead_after_ms";
+  EXPECT_EQ(scaled_dead_after_ms(100, 25, 1000), 4000u);
+  EXPECT_EQ(scaled_dead_after_ms(150, 25, 60000), 360000u);
+  EXPECT_EQ(scaled_dead_after_ms(10000, 5, 60000), 120000000u);
+  EXPECT_EQ(scaled_dead_after_ms(100, 0, 1000), 100u);
+}
+
+TEST(ProbeCadence, SlowsWhenIdleAndSpeedsUpOnData) {
+  ProbeCadence c(25, 1000, 3000, 5000);  // started at 5 s
+  EXPECT_EQ(c.interval_ms(5000), 25u) << "start-up counts as data: paths come up fast";
+  EXPECT_EQ(c.interval_ms(7999), 25u);
+  EXPECT_TRUE(c.idle(8000));
+  EXPECT_EQ(c.interval_ms(8000), 1000u);
+  EXPECT_TRUE(c.activity(9000)) << "data after an idle spell: probe now";
+  EXPECT_EQ(c.interval_ms(9000), 25u);
+  EXPECT_FALSE(c.activity(9500)) << "data while busy: nothing to do";
+  EXPECT_FALSE(c.activity(9400)) << "an older timestamp does not move activity back";
+  EXPECT_EQ(c.interval_ms(12499), 25u);
+  EXPECT_EQ(c.interval_ms(12500), 1000u);
+}
+
+TEST(ProbeCadence, OffWhenTheIdleIntervalIsNotSlower) {
+  for (uint32_t idle : {0u, 25u, 10u}) {
+    ProbeCadence c(25, idle, 100, 0);
+    EXPECT_FALSE(c.idle(1000000)) << idle;
+    EXPECT_EQ(c.interval_ms(1000000), 25u) << idle;
+    EXPECT_FALSE(c.activity(2000000)) << idle;
+  }
 }
