@@ -341,7 +341,8 @@ void Housekeeping::update_paths() {
       // Down when nothing came for dead_after, or when the gateway stopped receiving us: its
       // probes keep arriving but its count of our frames (we answer every probe) stands still.
       // Both scale with the gateway's probe interval, which grows while it is idle.
-      const uint32_t interval = std::max(sv.gw_interval_ms, mp.probe_interval_ms);
+      const uint32_t interval =
+          std::clamp(sv.gw_interval_ms, mp.probe_interval_ms, path::kMaxProbeIntervalMs);
       const uint64_t dead_us =
           uint64_t(path::scaled_dead_after_ms(mp.dead_after_ms, mp.probe_interval_ms, interval)) *
           1000;

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "net/protocol.hpp"
+#include "path/probe_cadence.hpp"
 #include "tunnel/wire.hpp"
 
 namespace mpf::config {
@@ -782,7 +783,7 @@ class Loader {
       mp.rate_control = bool(*r);
     opt_int(g, "queue_target_ms", 1, 100, &mp.queue_target_ms);
     opt_int(g, "retransmit_budget", 0, 100, &mp.retransmit_budget_pct);
-    opt_int(g, "idle_probe_interval_ms", 0, 60000, &mp.idle_probe_interval_ms);
+    opt_int(g, "idle_probe_interval_ms", 0, path::kMaxProbeIntervalMs, &mp.idle_probe_interval_ms);
     opt_int(g, "idle_after_ms", 100, 600000, &mp.idle_after_ms);
     if (mp.idle_probe_interval_ms != 0 && mp.idle_probe_interval_ms < mp.probe_interval_ms) {
       const Setting& at = g.exists("idle_probe_interval_ms") ? g["idle_probe_interval_ms"]

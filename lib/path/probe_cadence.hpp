@@ -11,6 +11,10 @@
 
 namespace mpf::path {
 
+// The longest probe interval a gateway may use (multipath.idle_probe_interval_ms) or announce:
+// a larger announcement counts as this, so no probe can keep a dead path up for longer.
+constexpr uint32_t kMaxProbeIntervalMs = 60000;
+
 // The silence after which a path probed every interval_ms is dead: as many probe intervals as
 // dead_after_ms is of probe_interval_ms (the configured pair), never less than dead_after_ms.
 // interval_ms 0 (not given) or at most probe_interval_ms: dead_after_ms itself.
