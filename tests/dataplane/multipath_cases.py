@@ -586,6 +586,16 @@ def scenario_mw_shaper(size=1000):
                     workers=M.WORKERS, rx_queues=2, fifos={(LAN, 0)}, stage_waits=[fourth_left])
 
 
+def six_left(ctx):
+    """Stage wait of the shaper scenarios: six data frames out on 5g (the queued three released,
+    at 4000 B/s), and worker 0 blocked on its LAN pipe again."""
+    ports, st = ctx.telemetry("/mpf/ports") or {}, ctx.stats()
+    sent = ports.get("5g", {}).get("tx_packets", 0) - st.get("probes_sent", 0)
+    if sent < 6:
+        return f"{sent} data frames out on 5g (want 6: the queued three released)"
+    return None if ctx.blocked_in_fifo(0) else "worker 0 back in read() on its pipe"
+
+
 # ---- mw-gw-shaper-redundant: the AQM spares redundant-mode frames --------------------------------
 
 def scenario_mw_shaper_redundant(size=1000):
@@ -605,13 +615,6 @@ def scenario_mw_shaper_redundant(size=1000):
           Raw(bytes([0x60 + i]) * (size - 28)) for i in range(6)]
     out = [bytes(translated(p, src=TUN_ADDR, sport=ext)) for p in pk]
     st0 = [(LAN, lan_in(p), 0, 0) for p in pk] + [(LAN, f, 0, 0) for f in filler(BURST - 6)]
-
-    def all_left(ctx):
-        ports, st = ctx.telemetry("/mpf/ports") or {}, ctx.stats()
-        sent = ports.get("5g", {}).get("tx_packets", 0) - st.get("probes_sent", 0)
-        if sent < 6:
-            return f"{sent} data frames out on 5g (want 6: the queued three released)"
-        return None if ctx.blocked_in_fifo(0) else "worker 0 back in read() on its pipe"
 
     def enc(inner, i):
         frame = M.fast_tunnel(GW_PATH_MAC, NH_5G_MAC, GW_PATH_IP, SRV_TUN_IP,
@@ -638,7 +641,7 @@ def scenario_mw_shaper_redundant(size=1000):
     cfg += ('\npolicy = ( { match = { proto = "udp"; dst_port = "16384-32767"; }; '
             'mode = "redundant"; } );\n')
     return Scenario("mw-gw-shaper-redundant", "gateway", cfg, cases, tunnel_ports=(PATH,),
-                    workers=M.WORKERS, rx_queues=2, fifos={(LAN, 0)}, stage_waits=[all_left])
+                    workers=M.WORKERS, rx_queues=2, fifos={(LAN, 0)}, stage_waits=[six_left])
 
 
 # ---- mw-gw-fastlane: a sparse flow jumps the bulk queue; path_seq in wire order ----------------
@@ -670,13 +673,6 @@ def scenario_mw_fastlane(size=1000):
     assert fa % 1024 != fb % 1024, "flows A and B share a sparse-flow bucket: pick other ports"
     st0 = [(LAN, lan_in(p), 0, 0) for p in pa] + [(LAN, lan_in(pb), 0, 0)] + \
         [(LAN, f, 0, 0) for f in filler(BURST - 6)]
-
-    def all_left(ctx):
-        ports, st = ctx.telemetry("/mpf/ports") or {}, ctx.stats()
-        sent = ports.get("5g", {}).get("tx_packets", 0) - st.get("probes_sent", 0)
-        if sent < 6:
-            return f"{sent} data frames out on 5g (want 6: the queued three released)"
-        return None if ctx.blocked_in_fifo(0) else "worker 0 back in read() on its pipe"
 
     def enc(inner, sseq, pseq, what):
         frame = M.fast_tunnel(GW_PATH_MAC, NH_5G_MAC, GW_PATH_IP, SRV_TUN_IP,
@@ -710,7 +706,7 @@ def scenario_mw_fastlane(size=1000):
     assert 'max_rate = "64k"' in cfg
     cfg += "\nmultipath = { max_queue_ms = 600; };\n"
     return Scenario("mw-gw-fastlane", "gateway", cfg, cases, tunnel_ports=(PATH,),
-                    workers=M.WORKERS, rx_queues=2, fifos={(LAN, 0)}, stage_waits=[all_left])
+                    workers=M.WORKERS, rx_queues=2, fifos={(LAN, 0)}, stage_waits=[six_left])
 
 
 # ---- srv-nopath: nothing learned yet ---------------------------------------------------------------
