@@ -760,6 +760,16 @@ def counters_delta(a, b):
     for side in ("gw_reorder", "srv_reorder"):
         ra, rb = a.get(side) or {}, b.get(side) or {}
         out[side] = {k: v - ra.get(k, 0) for k, v in rb.items() if isinstance(v, int)}
+    # Every appliance counter and drop reason that moved (summed over lcores): where a frame
+    # went missing shows here without a rerun by hand.
+    for side in ("gw_stats", "srv_stats"):
+        sa, sb = a.get(side) or {}, b.get(side) or {}
+        moved = {k: v - sa.get(k, 0) for k, v in sb.items()
+                 if isinstance(v, int) and v != sa.get(k, 0)}
+        da, db = sa.get("drops") or {}, sb.get("drops") or {}
+        moved["drops"] = {k: v - da.get(k, 0) for k, v in db.items()
+                          if isinstance(v, int) and v != da.get(k, 0)}
+        out[side] = moved
     return out
 
 
