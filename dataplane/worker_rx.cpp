@@ -189,10 +189,7 @@ void Worker::send_feedback_on(uint16_t peer, const tunnel::FeedbackBody& fb, uin
   }
   const uint16_t len = uint16_t(tunnel::feedback_len(fb.count));
   uint8_t* body = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, len));
-  if (!body || tunnel::encode(fb, body, len) == 0) {
-    rte_pktmbuf_free(m);
-    return;
-  }
+  if (!body || tunnel::encode(fb, body, len) == 0) return drop(m, Drop::mbuf_exhausted);
   tunnel::Header h;
   h.type = tunnel::FrameType::feedback;
   h.path_id = k;
@@ -200,10 +197,7 @@ void Worker::send_feedback_on(uint16_t peer, const tunnel::FeedbackBody& fb, uin
   h.epoch = app_.epoch;
   h.stream_id = uint16_t(index_ << 8);
   h.timestamp_us = uint32_t(now_us_);
-  if (!encapsulate(m, route, h, ip_id_++)) {
-    rte_pktmbuf_free(m);
-    return;
-  }
+  if (!encapsulate(m, route, h, ip_id_++)) return drop(m, Drop::mbuf_exhausted);
   bump(stats_.feedback_sent);
   PathCounters& c = path_ctr_[size_t(peer) * kMaxPaths + k];
   bump(c.tx_frames);
