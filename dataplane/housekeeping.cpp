@@ -228,7 +228,10 @@ void Housekeeping::on_probe(rte_mbuf* m, uint16_t peer, const tunnel::Header& h,
   rh.epoch = app_.epoch;
   rh.stream_id = 0;
   rh.stream_seq = rh.path_seq = 0;
-  rh.timestamp_us = h.timestamp_us;  // echoed: the gateway measures the round trip
+  // The probe's, advanced by the time we held it: the gateway's round trip is the network's,
+  // whatever this lcore (slow path, sometimes late on a busy host) added. Held time read as
+  // downlink queueing would slow our own sending down for nothing.
+  rh.timestamp_us = h.timestamp_us + uint32_t(now_us_ - at_us);
   if (!encapsulate(reply, r, rh, ip_id_++)) return drop(reply, Drop::mbuf_exhausted);
   bump(stats_.probe_replies_sent);
   PathCounters& c = path_tx_[size_t(peer) * kMaxPaths + h.path_id];

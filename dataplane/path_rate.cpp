@@ -32,7 +32,14 @@ uint32_t PathRates::on_probe(size_t slot, const tunnel::ProbeBody& b, uint32_t t
   Slot& s = s_[slot];
   s.measured_queue_us = s.arriving.sample(timestamp_us, now_us);
   s.reported_queue_us = b.queue_us;
-  s.far_rx.report(b.rx_frames, b.rx_bytes, now_us);
+  // The counters were read when the gateway stamped the probe: their rate is over the
+  // gateway's clock. Arrival times here would add the path's jitter (and this host's lateness)
+  // to every interval, and a rate that swings makes the controller's decreases too deep.
+  s.gw_clock_us = s.has_gw_clock ? s.gw_clock_us + int64_t(int32_t(timestamp_us - s.gw_ts))
+                                 : int64_t(1) << 40;
+  s.has_gw_clock = true;
+  s.gw_ts = timestamp_us;
+  s.far_rx.report(b.rx_frames, b.rx_bytes, uint64_t(s.gw_clock_us));
   control(s, s.far_rx.recent_Bps(), sent_bytes, b.srtt_us, now_us);
   return s.measured_queue_us;
 }

@@ -46,6 +46,11 @@ class PathRates {
     std::optional<path::RateController> rc;
     path::OneWayQueue arriving;          // server: the gateway's probes
     path::DeliveryRate far_rx;           // server: the gateway's receive counters
+    // server: the gateway's probe timestamps, unwrapped (starting at 2^40, so that going back
+    // never goes below 0): the clock far_rx runs on.
+    bool has_gw_clock = false;
+    uint32_t gw_ts = 0;
+    int64_t gw_clock_us = 0;
     uint32_t reported_queue_us = 0;      // the far end's measure of our frames' queue
     uint32_t measured_queue_us = 0;      // our measure of the far end's frames' queue
     uint64_t sent_base = 0, sent_base_us = 0;

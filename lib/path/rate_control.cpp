@@ -40,9 +40,56 @@ uint64_t RateController::update(uint32_t queue_us, uint64_t delivered_Bps, uint6
   uint32_t q = queue_us;
   for (unsigned i = 0; i < kQueueSamples && i < n_samples_; i++) q = std::min(q, recent_q_[i]);
 
-  if (delivered_Bps != 0) neg_peak_.add(-int64_t(delivered_Bps), now_us);
+  // The most that arrived over the last kCarriedUs. A standing queue keeps the path busy, so a
+  // sample far below that is a lull in the reports (a loss burst, a late probe, a gap in what
+  // the sender had), not the capacity: a decrease starts from kLullShare of it at least.
+  // (Starting from the maximum itself would read the samples' noise as capacity.)
+  double carried = 0;
+  if (delivered_Bps != 0) {
+    neg_peak_.add(-int64_t(delivered_Bps), now_us);
+    carried = -double(neg_carried_.add(-int64_t(delivered_Bps), now_us));
+  }
+  // A delay judged not ours counts from here up. It never exceeds what the samples show, and
+  // it fades (time constant kOffsetFadeUs), so a queue we build on top of it is found again.
+  offset_us_ = std::min(offset_us_, q);
+  offset_us_ -= uint32_t(double(offset_us_) * std::min(1.0, double(dt) / kOffsetFadeUs));
+  q -= offset_us_;
   const double target = double(p_.target_us);
   double e = (target - double(q)) / target;  // > 0: room; < 0: too much queue
+  if (e >= 0) {
+    episode_ = false;
+    watch_from_us_ = 0;
+  } else if (episode_) {
+    // Measured from the queue's highest point: samples lag, so it grows for a while after a
+    // decrease (and after a capacity drop, until the decrease goes below the new capacity);
+    // then what the path carries is taken again.
+    if (q > episode_q0_us_ + p_.target_us / 2) {
+      expected_drain_us_ = 0;
+      episode_D_ = double(delivered_Bps);
+    }
+    episode_q0_us_ = std::max(episode_q0_us_, q);
+    episode_D_ = std::max(episode_D_, double(delivered_Bps));
+    // While a queue of ours stands the path stays busy, carrying episode_D_: sending below
+    // that drains it by (1 - rate / episode_D_) of the time passed. (What arrives now is no
+    // help: below the capacity it is only what we send, queue or not.)
+    if (episode_D_ > rate_) expected_drain_us_ += (1 - rate_ / episode_D_) * double(dt);
+    if (expected_drain_us_ >= kJudgeTargets * target &&
+        double(episode_q0_us_) - double(q) < expected_drain_us_ / 4) {
+      // It did not drain: not our queue. Measure above it from now on.
+      offset_us_ += q;
+      foreign_++;
+      episode_ = false;
+      watch_from_us_ = 0;
+      q = 0;
+      e = 1;
+    }
+  } else if (watch_from_us_ != 0 && now_us >= watch_from_us_) {
+    // The first decrease shows in the samples now: from here the queue must go down.
+    episode_ = true;
+    episode_q0_us_ = q;
+    episode_D_ = double(delivered_Bps);
+    expected_drain_us_ = 0;
+  }
   const bool busy = double(sent_Bps) >= kBusyShare * rate_;
   if (e >= 0) {
     // Room, but a path we do not fill says nothing about its capacity.
@@ -65,10 +112,12 @@ uint64_t RateController::update(uint32_t queue_us, uint64_t delivered_Bps, uint6
       return rate_Bps();
     if (delivered_Bps != 0) {
       const double peak = neg_peak_.empty() ? 0 : -double(neg_peak_.get());
-      const double r = std::max(double(delivered_Bps) * (1 + kDown * e), kPeakShare * peak);
+      const double basis = std::max(double(delivered_Bps), kLullShare * carried);
+      const double r = std::max(basis * (1 + kDown * e), kPeakShare * peak);
       if (r < rate_) {
         rate_ = r;
         hold_until_us_ = now_us + loop_us;
+        if (!episode_ && watch_from_us_ == 0) watch_from_us_ = now_us + loop_us;
       }
     } else
       rate_ *= 1 + kGainPerS * double(dt) / 1e6 * std::max(e, -1.0);

@@ -17,15 +17,27 @@
 //   what arrived since the last sample. When a transfer ends, its queue drains and what
 //   arrives falls towards nothing while the samples still show the queue: that must not
 //   leave the path at its floor for the next transfer.
+// - A decrease starts from D, but from no less than 90% of the most that arrived over the last
+//   100 ms: a standing queue keeps the path busy, so a sample far lower is a lull in the
+//   reports (a loss burst, a late probe), and cutting to it left the rate at its floor (seen
+//   on the test bed when a wire's delay program restarted mid-transfer).
 // - After a decrease from D the next one waits one loop time (an RTT and a probe interval):
 //   until then the samples still show the old rate. A queue we did not cause (a delayed probe,
 //   cross traffic) does not drain when we slow down, so this bounds how fast it can pull the
 //   rate down: 10% per loop at most.
-// - Never below a quarter of the most that arrived in the last 10 s. A base delay that grows
-//   (a route change, a handover to a farther cell) reads as queueing until the far end's 10 s
-//   minimum forgets the old one, and does not drain either: it may cut the rate to that
-//   bound, not starve the path. A capacity that fell by more moves the bound down as the
-//   window passes.
+// - A queue we feed keeps the path busy and drains when we send below what it carries: by
+//   (1 - rate / D) of the time passed, D taken when the queue stood. One that does not (a base delay that grew: a route change, a handover to a farther
+//   cell; a busy host that handles probes late; cross traffic holding the queue) is not ours,
+//   and slowing down further only starves the path. So while the queue stands, the controller
+//   adds up the drain its rate should have caused; once that is 4 targets or more and the
+//   queue has gone down by less than a quarter of it (counted from when the first decrease
+//   shows in the samples, one loop after it), what stands becomes an offset: the queue
+//   is measured above it from then on (from its highest point, the samples lag). The offset
+//   follows the queue down at once (it is never more than the smallest recent sample), fades
+//   with a time constant of 10 s (so a queue we build on top of it is found again; a lasting
+//   foreign one is judged again), and the far end's 10 s minimum absorbs a lasting one.
+// - Never below a quarter of the most that arrived in the last 10 s: a bound for whatever the
+//   rule above misses. A capacity that fell by more moves the bound down as the window passes.
 // - A path we do not fill (we sent less than 80% of the rate since the last sample) and that
 //   has no queue says nothing about its capacity: its rate stays. With a queue (cross traffic,
 //   or the samples still show when we filled it) D is only our own load, so the rate shrinks
@@ -53,6 +65,12 @@ class RateController {
   static constexpr unsigned kQueueSamples = 3;
   static constexpr double kFeedShare = 0.125;
   static constexpr double kPeakShare = 0.25;
+  static constexpr double kOffsetFadeUs = 10'000'000;
+  static constexpr uint64_t kCarriedUs = 100'000;
+  static constexpr double kLullShare = 0.9;
+  // A standing queue is judged once it should have drained this many targets (at most ~2 of
+  // them may not show yet: the samples lag by up to a loop).
+  static constexpr double kJudgeTargets = 4;
 
   // Starts at the ceiling. Throws std::invalid_argument on a zero ceiling.
   explicit RateController(const RateParams& p);
@@ -73,6 +91,10 @@ class RateController {
   uint64_t floor_Bps() const;
   // Samples whose queue was above twice the target (the path was draining).
   uint64_t drains() const { return drains_; }
+  // The standing delay judged not ours (see above), microseconds; 0 = none.
+  uint32_t offset_us() const { return offset_us_; }
+  // Times a standing queue was judged not ours.
+  uint64_t foreign_queues() const { return foreign_; }
 
  private:
   void clamp();
@@ -85,8 +107,18 @@ class RateController {
   bool started_ = false;
   uint64_t drains_ = 0;
   WindowedMin<int64_t> neg_peak_{10'000'000};  // -(delivered): its minimum is the peak
+  WindowedMin<int64_t> neg_carried_{kCarriedUs};  // the same over the last kCarriedUs
   uint32_t recent_q_[kQueueSamples] = {};
   uint64_t n_samples_ = 0;
+  // A standing queue episode: the queue (above the offset) when it began and the drain our
+  // rate should have caused since, in microseconds of queue.
+  uint64_t watch_from_us_ = 0;  // after a decrease: when it shows in the samples
+  bool episode_ = false;
+  uint32_t episode_q0_us_ = 0;
+  double episode_D_ = 0;  // what the path carried when the episode began
+  double expected_drain_us_ = 0;
+  uint32_t offset_us_ = 0;
+  uint64_t foreign_ = 0;
 };
 
 }  // namespace mpf::path

@@ -54,8 +54,9 @@ def probe(path_id=0, probe_seq=1, ts=0, epoch=0xBEEF, rx_frames=0, rx_bytes=0, s
 
 def probe_reply_expected(probe_hdr: bytes, probe_seq: int, path_frames, index, ttl=64) -> Exp:
     """A probe_reply as protocol.md 3.2 describes it: on the path the probe came from (outer TTL
-    64 from the server's port address), type 2, tunnel_id, path_id and timestamp_us of the probe
-    echoed, the server's own epoch, stream 0, seqs 0; the body echoes probe_seq and carries the
+    64 from the server's port address), type 2, tunnel_id and path_id of the probe echoed,
+    timestamp_us the probe's advanced by the time the server held it (under a second), the
+    server's own epoch, stream 0, seqs 0; the body echoes probe_seq and carries the
     server's counters of what it accepted on that path from the gateway. path_frames: the outer
     IPv4 total lengths of those frames in input order, the probe the index-th of them: the
     counters must cover at least the frames up to the probe (it is counted before the main
@@ -75,8 +76,14 @@ def probe_reply_expected(probe_hdr: bytes, probe_seq: int, path_frames, index, t
             return (f"probe_reply counters rx_frames {frames} rx_bytes {nbytes}: want a prefix "
                     f"of {path_frames} of at least {index + 1} frame(s) (sums {prefix})")
         return None
-    return Exp(TUN, frame, frozenset(OUTER_IP_ID | OUTER_IP_CSUM | MPF_EPOCH | counters),
-               "probe_reply", [outer_ip_checksum_ok, rx_counters])
+
+    def echo_advanced(f):
+        held = (struct.unpack("!I", f[F.MPF + 20:F.MPF + 24])[0] - h["ts"]) % (1 << 32)
+        if held >= 1_000_000:
+            return f"probe_reply timestamp_us: {held} us after the probe's, want under 1 s"
+        return None
+    return Exp(TUN, frame, frozenset(OUTER_IP_ID | OUTER_IP_CSUM | MPF_EPOCH | MPF_TS | counters),
+               "probe_reply", [outer_ip_checksum_ok, rx_counters, echo_advanced])
 
 
 def scenario_basic():
