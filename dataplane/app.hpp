@@ -15,6 +15,7 @@
 #include "config/config.hpp"
 #include "nat/nat_table.hpp"
 #include "nat/port_partition.hpp"
+#include "tunnel/auth.hpp"
 #include "tunnel/wire.hpp"
 #include "shm/layout.hpp"
 #include "stats/lcore_stats.hpp"
@@ -105,12 +106,42 @@ struct PathShared {
   uint64_t changes = 0;     // up/down transitions
 };
 
+// One session of the peer (docs/protocol.md 6): what its frames are checked with.
+struct RxSession {
+  uint16_t epoch = 0;
+  uint64_t start_ms = 0;
+  tunnel::Salt salt{};
+  tunnel::Sealer sealer;
+  // The last counter verified per (type, sending lcore: 0..7 workers, 8 the main lcore, path):
+  // the high bits of the next one (tunnel::extend_counter) and what "newer" means. Any worker
+  // stores what it verified (relaxed, last wins; no read-modify-write). Zeroed by the main lcore
+  // before it publishes the session.
+  uint64_t last[4][kMaxSenders + 1][kMaxPaths] = {};
+};
+constexpr unsigned kRxSessionSlots = 4;
+
+// Authentication with one peer.
+struct PeerAuth {
+  tunnel::Key psk{};
+  tunnel::Sealer tx;           // our session's key towards this peer
+  // The peer's sessions: the main lcore fills the slot after the current one, then publishes
+  // its number + 1 in `current` (release); workers load `current` (acquire) per frame. A slot
+  // is rewritten only after kRxSessionSlots - 1 more session changes (peer restarts, each
+  // announced by a frame that verified), long after any worker finished with it.
+  std::array<RxSession, kRxSessionSlots> rx;
+  uint32_t current = 0;        // 0: no session yet
+  uint64_t heard_ms = 0;       // main lcore: when the current session's last probe/reply came
+  // main lcore: the last announcing frame's counter accepted per path (replays are older)
+  std::array<uint64_t, kMaxPaths> announce_ctr{};
+};
+
 // The far appliance(s): the gateway has one peer (its server); the server one per gateway.
 struct PeerState {
   uint32_t tunnel_id = 0;
   net::Ipv4 tunnel_addr = 0;    // server: the gateway's tunnel address
   uint8_t n_paths = 0;          // path ids in use: 0 .. n_paths-1
   std::array<PathShared, kMaxPaths> paths;
+  PeerAuth auth;
 };
 
 // A worker's notice to the main lcore: "frames for peer P, path K now come from here".
@@ -142,10 +173,12 @@ struct PktMeta {
 // ARP). Between workers: kMetaInside / kMetaOutside (which NAT direction the owner runs).
 // kMetaReorder: a validated data frame for the worker owning its (peer, stream) window
 // (meta.peer, meta.stream, meta.seq, meta.epoch filled); kMetaFeedback: a feedback frame's body
-// for the worker that sent the frames it reports (meta.peer filled).
+// for the worker that sent the frames it reports (meta.peer filled). kMetaControl: a probe
+// (server) or probe reply (gateway) whose tag a worker verified, for the main lcore (meta.peer,
+// release_us = arrival); the only tunnel frames the main lcore acts on.
 enum : uint8_t {
   kMetaLocal = 1, kMetaHold = 2, kMetaInside = 3, kMetaOutside = 4, kMetaReorder = 5,
-  kMetaFeedback = 6
+  kMetaFeedback = 6, kMetaControl = 7
 };
 
 struct Worker;
@@ -171,7 +204,9 @@ struct App {
   uint64_t path_gen = 0;
   std::vector<std::unique_ptr<Worker>> workers;
   rte_ring* handoff[kMaxWorkers][kMaxWorkers] = {};  // [from][to], SP/SC
-  uint16_t epoch = 0;                              // our tunnel epoch
+  uint16_t epoch = 0;                              // our tunnel epoch (session, on the wire)
+  tunnel::Salt salt{};                             // our session's salt (random at start)
+  uint64_t start_ms = 0;                           // our session's start, wall clock ms
   uint64_t tsc_hz = 0;
   std::atomic<bool> quit{false};
   // The shared-memory stats region (shm/layout.hpp): every lcore's counters live in its slot

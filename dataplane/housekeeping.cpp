@@ -44,6 +44,7 @@ bool Housekeeping::init(std::string* error) {
   health_.assign(app_.peers.size() * kMaxPaths, path::PathHealth(hp));
   server_view_.assign(app_.peers.size() * kMaxPaths, ServerView{});
   probe_seq_.assign(kMaxPaths, 0);
+  control_ctr_.assign(app_.peers.size() * kMaxPaths, 0);
   const auto& mp = app_.cfg.multipath;
   cadence_ = path::ProbeCadence(mp.probe_interval_ms, mp.idle_probe_interval_ms,
                                 mp.idle_after_ms, app_.now_ms(rte_rdtsc()));
@@ -76,7 +77,9 @@ unsigned Housekeeping::poll(uint64_t tsc) {
     unsigned n = rte_ring_sc_dequeue_burst(w->to_main(), reinterpret_cast<void**>(pkts),
                                            kMaxBurst, nullptr);
     for (unsigned i = 0; i < n; i++) {
-      if (app_.meta(pkts[i])->kind == kMetaHold) held_frame(pkts[i]);
+      const uint8_t kind = app_.meta(pkts[i])->kind;
+      if (kind == kMetaHold) held_frame(pkts[i]);
+      else if (kind == kMetaControl) control_frame(pkts[i]);
       else local_frame(pkts[i]);
     }
     handled += n;
@@ -135,43 +138,97 @@ void Housekeeping::local_frame(rte_mbuf* m) {
   const Port& in = app_.ports[app_.by_port_id[m->port]];
   uint8_t* eth = rte_pktmbuf_mtod(m, uint8_t*);
   if (load16(eth + 12) == kEtherTypeArp) return arp_frame(m, in);
-  if (control_frame(m, in)) return;
   ipv4_local(m, in);
 }
 
-// A probe (server) or probe reply (gateway) a worker validated and passed up. False when m is
-// not one (then it is some other packet for us).
-bool Housekeeping::control_frame(rte_mbuf* m, const Port& in) {
-  (void)in;
+// A probe (server) or probe reply (gateway) whose tag a worker verified (kMetaControl).
+void Housekeeping::control_frame(rte_mbuf* m) {
+  const Port& in = app_.ports[app_.by_port_id[m->port]];
   uint8_t* eth = rte_pktmbuf_mtod(m, uint8_t*);
   Ipv4Packet p;
-  if (parse_ipv4(eth + kEthHdrLen, m->data_len - kEthHdrLen, &p) != Drop::none) return false;
-  if (p.proto != kProtoUdp || p.dport != app_.cfg.tunnel.port) return false;
+  // The worker checked all of this; a frame that fails here cannot be one it verified.
+  if (parse_ipv4(eth + kEthHdrLen, m->data_len - kEthHdrLen, &p) != Drop::none ||
+      p.proto != kProtoUdp)
+    return drop(m, Drop::tunnel_bad_length);
   const uint16_t udp_len = load16(p.l4 + kUdpLen);
-  if (udp_len < kUdpHdrLen + tunnel::kHeaderLen || udp_len > p.l4_len) return false;
-  tunnel::Header h;
   const uint8_t* frame = p.l4 + kUdpHdrLen;
-  const size_t frame_len = udp_len - kUdpHdrLen;
-  if (tunnel::decode(frame, frame_len, &h) != Drop::none) return false;
+  tunnel::Header h;
+  if (udp_len < kUdpHdrLen + tunnel::kHeaderLen + tunnel::kFrameTagLen || udp_len > p.l4_len ||
+      tunnel::decode(frame, udp_len - kUdpHdrLen, &h) != Drop::none)
+    return drop(m, Drop::tunnel_bad_length);
   const uint8_t* body = frame + tunnel::kHeaderLen;
-  const size_t body_len = frame_len - tunnel::kHeaderLen - h.tag_len;
-  uint16_t peer = 0;
-  if (!app_.gateway && !app_.peer_by_id(h.tunnel_id, &peer)) return false;
-  if (h.path_id >= app_.peers[peer].n_paths) return false;
+  const size_t body_len = udp_len - kUdpHdrLen - tunnel::kHeaderLen - h.tag_len;
+  const uint16_t peer = app_.meta(m)->peer;
+  if (peer >= app_.peers.size() || h.path_id >= app_.peers[peer].n_paths)
+    return drop(m, Drop::tunnel_bad_path);
+  tunnel::SessionAnnounce an;
+  if (!Worker::session_of(h.type, body, uint32_t(body_len), &an))
+    return drop(m, Drop::tunnel_bad_length);
+  if (!adopt_session(peer, h, an)) return drop(m, Drop::tunnel_stale_session);
   // When the worker received it, not when this lcore got to it: RTTs and one-way queueing are
   // the network's, whatever this (slow-path, sometimes sleeping) loop adds.
   const uint32_t lag = uint32_t(now_us_) - app_.meta(m)->release_us;
   const uint64_t at_us = lag < 1'000'000 && lag <= now_us_ ? now_us_ - lag : now_us_;
   if (h.type == tunnel::FrameType::probe && !app_.gateway) {
+    learn_from(m, in, p, peer, h.path_id);
     on_probe(m, peer, h, body, body_len, at_us);
-    return true;
+    return;
   }
   if (h.type == tunnel::FrameType::probe_reply && app_.gateway) {
     on_probe_reply(peer, h, body, body_len, at_us);
     rte_pktmbuf_free(m);
+    return;
+  }
+  drop(m, Drop::tunnel_bad_type);
+}
+
+// The session a verified probe / reply announces (docs/protocol.md 6): the one in use, or a
+// newer one (the peer restarted), which replaces it. An older one is a replay, refused, unless
+// the session in use has been silent for kSessionSilenceMs (the peer restarted with a clock
+// that went back; nobody else speaks for it then).
+bool Housekeeping::adopt_session(uint16_t peer, const tunnel::Header& h,
+                                 const tunnel::SessionAnnounce& an) {
+  PeerAuth& a = app_.peers[peer].auth;
+  const uint32_t cur = a.current;  // this lcore is its only writer
+  const RxSession* s = cur ? &a.rx[cur - 1] : nullptr;
+  if (s && s->epoch == h.epoch && s->salt == an.salt) {
+    a.heard_ms = now_ms_;
     return true;
   }
-  return false;
+  if (s && an.start_ms <= s->start_ms && now_ms_ < a.heard_ms + kSessionSilenceMs) return false;
+  const uint32_t slot = cur % kRxSessionSlots;
+  RxSession& n = a.rx[slot];
+  n.epoch = h.epoch;
+  n.start_ms = an.start_ms;
+  n.salt = an.salt;
+  n.sealer = tunnel::Sealer(a.psk,
+                            app_.gateway ? tunnel::Direction::server_to_gateway
+                                         : tunnel::Direction::gateway_to_server,
+                            an.salt);
+  std::memset(n.last, 0, sizeof n.last);
+  // This frame's counter is the newest on its stream: its replay is not fresh.
+  n.last[unsigned(h.type)][kMaxSenders][h.path_id] = tunnel::extend_counter(0, h.path_seq) + 1;
+  __atomic_store_n(&a.current, slot + 1, __ATOMIC_RELEASE);
+  a.heard_ms = now_ms_;
+  bump(stats_.peer_sessions);
+  std::printf("mpf-dataplane: %s %u: new session (epoch 0x%04x)\n",
+              app_.gateway ? "server of tunnel" : "gateway", app_.peers[peer].tunnel_id, h.epoch);
+  std::fflush(stdout);
+  return true;
+}
+
+// Server: a probe of a session adopted just now taught no address yet (a worker learns from the
+// later ones).
+void Housekeeping::learn_from(rte_mbuf* m, const Port& in, const Ipv4Packet& outer,
+                              uint16_t peer, uint8_t path_id) {
+  LearnMsg msg;
+  msg.peer = peer;
+  msg.path_id = path_id;
+  msg.port_index = in.index;
+  msg.udp_port = outer.sport;
+  msg.ip = outer.src;
+  std::memcpy(msg.mac, rte_pktmbuf_mtod(m, uint8_t*) + 6, 6);
+  learn(msg);
 }
 
 void Housekeeping::path_rx(uint16_t peer, uint8_t path, uint64_t* frames, uint64_t* bytes) const {
@@ -219,6 +276,8 @@ void Housekeeping::on_probe(rte_mbuf* m, uint16_t peer, const tunnel::Header& h,
   rb.rx_bytes = bytes;
   rb.queue_us = rates_.on_probe(size_t(peer) * kMaxPaths + h.path_id, pb, h.timestamp_us,
                                 path_tx_bytes(peer, h.path_id), at_us);
+  std::memcpy(rb.session.salt.data(), app_.salt.data(), tunnel::kSaltLen);
+  rb.session.start_ms = app_.start_ms;
   uint8_t* b = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(reply, tunnel::kProbeReplyBodyLen));
   tunnel::encode(rb, b, tunnel::kProbeReplyBodyLen);
   tunnel::Header rh = h;
@@ -226,13 +285,14 @@ void Housekeeping::on_probe(rte_mbuf* m, uint16_t peer, const tunnel::Header& h,
   rh.flags = 0;
   rh.tag_len = 0;
   rh.epoch = app_.epoch;
-  rh.stream_id = 0;
+  rh.stream_id = uint16_t(tunnel::kMainSender << 8);
   rh.stream_seq = rh.path_seq = 0;
   // The probe's, advanced by the time we held it: the gateway's round trip is the network's,
   // whatever this lcore (slow path, sometimes late on a busy host) added. Held time read as
   // downlink queueing would slow our own sending down for nothing.
   rh.timestamp_us = h.timestamp_us + uint32_t(now_us_ - at_us);
   if (!encapsulate(reply, r, rh, ip_id_++)) return drop(reply, Drop::mbuf_exhausted);
+  seal_frame(reply, app_.peers[peer].auth.tx, control_ctr_[size_t(peer) * kMaxPaths + h.path_id]++);
   bump(stats_.probe_replies_sent);
   PathCounters& c = path_tx_[size_t(peer) * kMaxPaths + h.path_id];
   bump(c.tx_frames);
@@ -380,6 +440,9 @@ void Housekeeping::arp_frame(rte_mbuf* m, const Port& in) {
     bool had = app_.neighbors.lookup(a.sender_ip, &old);
     if (a.target_ip == mine.addr || had) {
       if (!had || !(old == a.sender_mac)) app_.neighbors.update(a.sender_ip, a.sender_mac);
+      // Gateway: a next hop known now may be a path's. Probe before the frames held for it
+      // leave: the server checks our frames only once a probe announced our session.
+      if (!had && app_.gateway) send_probes(probe_interval_ms_);
       resolved(a.sender_ip, a.sender_mac);
     }
   }
@@ -533,6 +596,8 @@ void Housekeeping::send_probes(uint32_t interval_ms) {
     pb.srtt_us = ph.srtt_us();
     pb.queue_us = rates_.downlink_queue_us(id);
     pb.interval_ms = interval_ms;
+    std::memcpy(pb.session.salt.data(), app_.salt.data(), tunnel::kSaltLen);
+    pb.session.start_ms = app_.start_ms;
     uint8_t* b = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, tunnel::kProbeBodyLen));
     tunnel::encode(pb, b, tunnel::kProbeBodyLen);
     tunnel::Header h;
@@ -540,11 +605,13 @@ void Housekeeping::send_probes(uint32_t interval_ms) {
     h.path_id = id;
     h.tunnel_id = app_.cfg.tunnel.id;
     h.epoch = app_.epoch;
+    h.stream_id = uint16_t(tunnel::kMainSender << 8);
     h.timestamp_us = uint32_t(now_us_);
     if (!encapsulate(m, r, h, ip_id_++)) {
       drop(m, Drop::mbuf_exhausted);
       continue;
     }
+    seal_frame(m, app_.peers[0].auth.tx, control_ctr_[id]++);
     ph.probe_sent(pb.probe_seq, now_us_);
     bump(stats_.probes_sent);
     bump(path_tx_[id].tx_frames);  // peer 0: the gateway's server

@@ -52,7 +52,10 @@ class Housekeeping {
   void held_frame(rte_mbuf* m);
   void learn(const LearnMsg& msg);
   // Tunnel control frames the workers pass up (probe on the server, probe_reply on the gateway).
-  bool control_frame(rte_mbuf* m, const Port& in);
+  void control_frame(rte_mbuf* m);
+  bool adopt_session(uint16_t peer, const tunnel::Header& h, const tunnel::SessionAnnounce& an);
+  void learn_from(rte_mbuf* m, const Port& in, const net::Ipv4Packet& outer, uint16_t peer,
+                  uint8_t path_id);
   // at_us: when the worker received the frame.
   void on_probe(rte_mbuf* m, uint16_t peer, const tunnel::Header& h, const uint8_t* body,
                 size_t body_len, uint64_t at_us);
@@ -108,6 +111,11 @@ class Housekeeping {
   };
   std::vector<ServerView> server_view_;        // [peer * kMaxPaths + path]
   std::vector<uint32_t> probe_seq_;            // gateway: per path
+  // Counters (nonces, docs/protocol.md 6) of our probes (gateway: per path) or probe replies
+  // (server: per peer and path).
+  std::vector<uint64_t> control_ctr_;
+  // A peer session older than the one in use is adopted only after this much silence.
+  static constexpr uint64_t kSessionSilenceMs = 3000;
   std::vector<uint64_t> last_request_ms_;  // per path: ARP for the next hop
   uint16_t ip_id_ = 0;
   PathRates rates_;                            // [peer * kMaxPaths + path]

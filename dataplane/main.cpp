@@ -10,6 +10,7 @@
 #include <rte_random.h>
 #include <rte_version.h>
 
+#include <chrono>
 #include <csignal>
 #include <fstream>
 #include <sstream>
@@ -180,6 +181,15 @@ int main(int argc, char** argv) {
   app.tsc_hz = rte_get_tsc_hz();
   app.tsc_per_us = std::max<uint64_t>(1, app.tsc_hz / 1000000);
   app.epoch = uint16_t(rte_rand() | 1);
+  // Our session (docs/protocol.md 6): a fresh salt, hence fresh keys, on every start.
+  if (std::string why = tunnel::crypto_init(); !why.empty()) {
+    rte_eal_cleanup();
+    die(1, why);
+  }
+  app.salt = tunnel::random_salt();
+  app.start_ms = uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count());
   std::vector<unsigned> worker_lcores;
   unsigned lc;
   RTE_LCORE_FOREACH_WORKER(lc) worker_lcores.push_back(lc);
@@ -234,14 +244,21 @@ int main(int argc, char** argv) {
     app.peers[0].tunnel_id = app.cfg.tunnel.id;
     app.peers[0].tunnel_addr = app.cfg.tunnel.server.addr;
     app.peers[0].n_paths = uint8_t(app.cfg.paths.size());
+    app.peers[0].auth.psk = app.cfg.tunnel.key;
   } else {
     for (const auto& p : app.cfg.peers) {
       app.peers.emplace_back();
       app.peers.back().tunnel_id = p.tunnel_id;
       app.peers.back().tunnel_addr = p.tunnel_address;
       app.peers.back().n_paths = uint8_t(std::min<size_t>(app.cfg.path_profiles.size(), kMaxPaths));
+      app.peers.back().auth.psk = p.key;
     }
   }
+  for (PeerState& p : app.peers)
+    p.auth.tx = tunnel::Sealer(p.auth.psk,
+                               app.gateway ? tunnel::Direction::gateway_to_server
+                                           : tunnel::Direction::server_to_gateway,
+                               app.salt);
   for (PeerState& p : app.peers)
     for (unsigned k = 0; k < p.n_paths; k++) {
       p.paths[k].ctl.weight = app.cfg.path_profiles[k].weight;

@@ -1,5 +1,7 @@
 #include "tunnel_out.hpp"
 
+#include <cstring>
+
 #include "tunnel/outer.hpp"
 
 namespace mpf::dp {
@@ -38,13 +40,30 @@ PathRoute route_to_peer(const App& app, uint16_t peer, uint8_t path) {
 }
 
 bool encapsulate(rte_mbuf* m, const PathRoute& r, const tunnel::Header& h, uint16_t ip_id) {
+  if (!rte_pktmbuf_is_contiguous(m) && rte_pktmbuf_linearize(m) != 0) return false;
+  if (rte_pktmbuf_headroom(m) < tunnel::kOuterLen + tunnel::kHeaderLen ||
+      rte_pktmbuf_tailroom(m) < tunnel::kFrameTagLen)
+    return false;
   const uint16_t payload = uint16_t(m->pkt_len);
+  uint8_t* tag = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, tunnel::kFrameTagLen));
+  std::memset(tag, 0, tunnel::kFrameTagLen);
   uint8_t* f = reinterpret_cast<uint8_t*>(
       rte_pktmbuf_prepend(m, uint16_t(tunnel::kOuterLen + tunnel::kHeaderLen)));
-  if (!f) return false;
-  tunnel::write_outer(f, r.addrs, uint16_t(tunnel::kHeaderLen + payload), ip_id);
-  tunnel::encode(h, f + tunnel::kOuterLen);
+  tunnel::write_outer(f, r.addrs, uint16_t(tunnel::kHeaderLen + payload + tunnel::kFrameTagLen),
+                      ip_id);
+  tunnel::Header hh = h;
+  hh.tag_len = tunnel::kFrameTagLen;
+  tunnel::encode(hh, f + tunnel::kOuterLen);
   return true;
+}
+
+void seal_frame(rte_mbuf* m, const tunnel::Sealer& s, uint64_t counter) {
+  uint8_t* hdr = rte_pktmbuf_mtod_offset(m, uint8_t*, tunnel::kOuterLen);
+  tunnel::set_path_seq(hdr, uint32_t(counter));
+  const size_t len = m->pkt_len - tunnel::kOuterLen - tunnel::kFrameTagLen;
+  const tunnel::Nonce n = tunnel::make_nonce(hdr[0] & 0x0f, hdr[tunnel::kStreamIdOffset],
+                                             hdr[2], counter);
+  s.seal(n, hdr, len, hdr + len);
 }
 
 }  // namespace mpf::dp

@@ -261,8 +261,8 @@ void Worker::drop(rte_mbuf* m, Drop why) {
   rte_pktmbuf_free(m);
 }
 
-void Worker::to_main_local(rte_mbuf* m) {
-  app_.meta(m)->kind = kMetaLocal;
+void Worker::to_main_local(rte_mbuf* m, uint8_t kind) {
+  app_.meta(m)->kind = kind;
   app_.meta(m)->release_us = uint32_t(now_us_);  // arrival: probes are timed by it
   if (rte_ring_sp_enqueue(to_main_, m) != 0) return drop(m, Drop::slowpath_ring_full);
   bump(stats_.to_main);

@@ -91,7 +91,9 @@ struct Shaper {
 struct PeerTx {
   sched::Scheduler sched{kMaxPaths};
   std::vector<uint32_t> stream_seq;             // per bucket
-  std::array<uint32_t, kMaxPaths> path_seq{};
+  // Data frame counters per path: nonce counter, low 32 bits the path_seq (docs/protocol.md 6).
+  std::array<uint64_t, kMaxPaths> path_seq{};
+  std::array<uint64_t, kMaxPaths> feedback_ctr{};  // feedback frames' counters per path
   std::array<std::unique_ptr<recovery::RetransmitSlab>, kMaxPaths> slab;
   std::array<std::unique_ptr<Shaper>, kMaxPaths> shaper;
   sched::SparseFlows sparse;                    // flows with frames in any of the shapers
@@ -125,6 +127,10 @@ struct Window {
 
 class Worker {
  public:
+  // The session a probe or probe reply body announces; false when the body is not one.
+  static bool session_of(tunnel::FrameType type, const uint8_t* body, uint32_t len,
+                         tunnel::SessionAnnounce* out);
+
   Worker(App& app, unsigned index, unsigned lcore_id);
 
   // Creates the NAT table, rings and multipath state; false with *error (start-up only).
@@ -170,7 +176,9 @@ class Worker {
   unsigned drain_handoff();
   void send_ip(rte_mbuf* m, uint8_t port, net::Ipv4 next_hop);
   void hold(rte_mbuf* m, uint8_t port, net::Ipv4 next_hop);
-  void to_main_local(rte_mbuf* m);
+  // To the main lcore: for the appliance (kMetaLocal), or a verified probe / reply
+  // (kMetaControl).
+  void to_main_local(rte_mbuf* m, uint8_t kind = kMetaLocal);
   bool icmp_error(rte_mbuf* m, const Port& in, const net::Ipv4Packet& p, uint8_t type,
                   uint8_t code, uint16_t mtu, net::Ipv4 from);
   bool mtu_check(rte_mbuf* m, const Port& in, const net::Ipv4Packet& p, net::Ipv4 from);
@@ -213,6 +221,8 @@ class Worker {
   // ---- worker_rx.cpp
   // An outer IPv4/UDP packet addressed to our tunnel port (gateway: from the server).
   void tunnel_frame(rte_mbuf* m, const Port& in, net::Ipv4Packet& outer);
+  Drop authenticate(uint16_t peer, const tunnel::Header& h, const uint8_t* frame,
+                    const uint8_t* body, uint32_t body_len, bool* fresh, bool* new_session);
   Drop open_frame(net::Ipv4Packet& outer, tunnel::Header* h, uint8_t** inner,
                   uint32_t* inner_len);
   Drop take_inner(rte_mbuf* m, uint8_t* inner, uint32_t inner_len, net::Ipv4Packet* ip);
@@ -239,6 +249,8 @@ class Worker {
   rte_ring* learn_ = nullptr;     // SP/SC elem ring of LearnMsg -> main lcore
   LcoreStats& stats_;  // in app.shm, slot index_
   uint64_t now_tsc_ = 0, now_ms_ = 0, now_us_ = 0, pass_ = 0;
+  uint64_t last_session_tsc_ = 0;  // the last new peer session this lcore checked
+  tunnel::Sealer scratch_;         // its key
   uint64_t path_gen_seen_ = 0;
   uint32_t burst_ = 32;
   uint16_t ip_id_ = 0;

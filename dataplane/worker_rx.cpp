@@ -56,25 +56,26 @@ void Worker::tunnel_frame(rte_mbuf* m, const Port& in, Ipv4Packet& outer) {
     if (!app_.peer_by_id(h.tunnel_id, &peer)) return drop(m, Drop::tunnel_unknown_id);
     if (h.path_id >= app_.peers[peer].n_paths) return drop(m, Drop::tunnel_bad_path);
   }
+  if ((app_.gateway && h.type == tunnel::FrameType::probe) ||
+      (!app_.gateway && h.type == tunnel::FrameType::probe_reply))
+    return drop(m, Drop::tunnel_bad_type);
+  // Nothing in the frame is trusted before its tag verifies (docs/protocol.md 6).
+  bool fresh = false, new_session = false;
+  d = authenticate(peer, h, outer.l4 + kUdpHdrLen, inner, inner_len, &fresh, &new_session);
+  if (d != Drop::none) return drop(m, d);
   PathShared& ps = app_.peers[peer].paths[h.path_id];
   PathCounters& c = path_ctr_[size_t(peer) * kMaxPaths + h.path_id];
 
   switch (h.type) {
-    case tunnel::FrameType::probe: {
-      if (app_.gateway) return drop(m, Drop::tunnel_bad_type);
-      tunnel::ProbeBody pb;
-      if (tunnel::decode(inner, inner_len, &pb) != Drop::none)
-        return drop(m, Drop::tunnel_bad_length);
-      learn_path(in, outer, peer, h.path_id);  // only a probe that checks out moves the path
+    case tunnel::FrameType::probe:
+    case tunnel::FrameType::probe_reply:
+      // A probe or reply that is not newer than one already verified on its path is a replay
+      // (or so late that its RTT and counters would mislead): the main lcore never sees it.
+      if (!fresh) return drop(m, Drop::tunnel_replayed);
+      // The server learns where the path is from it (a new session's first probe: the main
+      // lcore, once it adopts the session).
+      if (h.type == tunnel::FrameType::probe && !new_session) learn_path(in, outer, peer, h.path_id);
       break;
-    }
-    case tunnel::FrameType::probe_reply: {
-      if (!app_.gateway) return drop(m, Drop::tunnel_bad_type);
-      tunnel::ProbeReplyBody rb;
-      if (tunnel::decode(inner, inner_len, &rb) != Drop::none)
-        return drop(m, Drop::tunnel_bad_length);
-      break;
-    }
     case tunnel::FrameType::feedback: {
       // One feedback frame names one sender worker (the receiver sends one per sender).
       const uint32_t body_len = inner_len;
@@ -82,6 +83,7 @@ void Worker::tunnel_frame(rte_mbuf* m, const Port& in, Ipv4Packet& outer) {
       if (Drop bad = tunnel::decode(inner, body_len, &fb); bad != Drop::none) return drop(m, bad);
       const unsigned target = fb.entries[0].sender_worker;
       if (target >= app_.n_workers) return drop(m, Drop::feedback_bad);
+      if (!fresh) return drop(m, Drop::tunnel_replayed);  // resends only on a new report
       __atomic_store_n(&ps.last_rx_us, now_us_, __ATOMIC_RELAXED);
       bump(c.rx_frames);
       bump(c.rx_bytes, outer.total_len);
@@ -100,8 +102,9 @@ void Worker::tunnel_frame(rte_mbuf* m, const Port& in, Ipv4Packet& outer) {
       } else {
         // Not an open relay: a gateway may only send from its own tunnel address.
         if (ip.src != app_.peers[peer].tunnel_addr) return drop(m, Drop::tunnel_spoofed_inner);
-        // Only a frame that passed every check may move the path (docs/protocol.md 6).
-        learn_path(in, outer, peer, h.path_id);
+        // Only a frame that passed every check, and is newer than any other verified on its
+        // stream, may move the path: a replay from elsewhere must not (docs/protocol.md 6).
+        if (fresh) learn_path(in, outer, peer, h.path_id);
       }
       __atomic_store_n(&ps.last_rx_us, now_us_, __ATOMIC_RELAXED);
       bump(c.rx_frames);
@@ -119,12 +122,80 @@ void Worker::tunnel_frame(rte_mbuf* m, const Port& in, Ipv4Packet& outer) {
       return reorder_push(m);
     }
   }
-  // Probes and probe replies: health is the main lcore's (it answers probes, measures RTT).
+  // Probes and probe replies: health is the main lcore's (it answers probes, measures RTT,
+  // learns paths and adopts a new session of the peer).
   __atomic_store_n(&ps.last_rx_us, now_us_, __ATOMIC_RELAXED);
   bump(c.rx_frames);
   bump(c.rx_bytes, outer.total_len);
   if (h.type == tunnel::FrameType::probe_reply) bump(stats_.probe_replies_received);
-  to_main_local(m);
+  app_.meta(m)->peer = peer;
+  to_main_local(m, kMetaControl);
+}
+
+// docs/protocol.md 6. frame: the mpf header; body: the payload (frame + kHeaderLen), body_len
+// bytes, then the tag. *fresh: the frame's counter is above every one verified on its stream.
+// *new_session: a probe / reply announcing a session other than the one in use, whose tag
+// verified under that session's key.
+Drop Worker::authenticate(uint16_t peer, const tunnel::Header& h, const uint8_t* frame,
+                          const uint8_t* body, uint32_t body_len, bool* fresh,
+                          bool* new_session) {
+  if (h.tag_len != tunnel::kTagLen) return Drop::tunnel_bad_tag;
+  const uint8_t sender = uint8_t(h.stream_id >> 8);
+  const bool announcing = h.type == tunnel::FrameType::probe ||
+                          h.type == tunnel::FrameType::probe_reply;
+  // Probes and replies come from the main lcore, the rest from workers 0..7.
+  if (announcing ? sender != tunnel::kMainSender : sender >= kMaxSenders)
+    return Drop::tunnel_bad_tag;
+  PeerAuth& a = app_.peers[peer].auth;
+  const uint32_t cur = __atomic_load_n(&a.current, __ATOMIC_ACQUIRE);
+  RxSession* s = cur ? &a.rx[cur - 1] : nullptr;
+  const size_t len = tunnel::kHeaderLen + body_len;
+  const uint8_t* tag = frame + len;
+  const uint8_t type = uint8_t(h.type);
+  if (announcing) {
+    tunnel::SessionAnnounce an;
+    if (!session_of(h.type, body, body_len, &an)) return Drop::tunnel_bad_length;
+    if (!s || s->epoch != h.epoch || s->salt != an.salt) {
+      // A session we do not use: its own frame must verify under the key its salt gives.
+      // Deriving that key costs some microseconds: once per ms per lcore at most.
+      if (now_tsc_ - last_session_tsc_ < app_.tsc_hz / 1000) return Drop::tunnel_session_limited;
+      last_session_tsc_ = now_tsc_;
+      scratch_ = tunnel::Sealer(a.psk,
+                                app_.gateway ? tunnel::Direction::server_to_gateway
+                                             : tunnel::Direction::gateway_to_server,
+                                an.salt);
+      const uint64_t ctr = tunnel::extend_counter(0, h.path_seq);
+      if (!scratch_.open(tunnel::make_nonce(type, sender, h.path_id, ctr), frame, len, tag))
+        return Drop::tunnel_bad_tag;
+      *fresh = *new_session = true;  // the main lcore decides whether to adopt it
+      return Drop::none;
+    }
+  } else if (!s || s->epoch != h.epoch) {
+    return Drop::tunnel_unknown_session;
+  }
+  // last: the newest counter verified on this stream + 1; 0 = none yet.
+  uint64_t& last = s->last[type][sender == tunnel::kMainSender ? kMaxSenders : sender][h.path_id];
+  const uint64_t prev = __atomic_load_n(&last, __ATOMIC_RELAXED);
+  const uint64_t ctr = tunnel::extend_counter(prev ? prev - 1 : 0, h.path_seq);
+  if (!s->sealer.open(tunnel::make_nonce(type, sender, h.path_id, ctr), frame, len, tag))
+    return Drop::tunnel_bad_tag;
+  *fresh = ctr + 1 > prev;
+  if (*fresh) __atomic_store_n(&last, ctr + 1, __ATOMIC_RELAXED);
+  return Drop::none;
+}
+
+bool Worker::session_of(tunnel::FrameType type, const uint8_t* body, uint32_t len,
+                        tunnel::SessionAnnounce* out) {
+  if (type == tunnel::FrameType::probe) {
+    tunnel::ProbeBody b;
+    if (tunnel::decode(body, len, &b) != Drop::none) return false;
+    *out = b.session;
+  } else {
+    tunnel::ProbeReplyBody b;
+    if (tunnel::decode(body, len, &b) != Drop::none) return false;
+    *out = b.session;
+  }
+  return true;
 }
 
 // Loss per (sender worker, path): a gap in path_seq is reported to the sender at the end of
@@ -198,6 +269,7 @@ void Worker::send_feedback_on(uint16_t peer, const tunnel::FeedbackBody& fb, uin
   h.stream_id = uint16_t(index_ << 8);
   h.timestamp_us = uint32_t(now_us_);
   if (!encapsulate(m, route, h, ip_id_++)) return drop(m, Drop::mbuf_exhausted);
+  seal_frame(m, app_.peers[peer].auth.tx, peer_tx_[peer].feedback_ctr[k]++);
   bump(stats_.feedback_sent);
   PathCounters& c = path_ctr_[size_t(peer) * kMaxPaths + k];
   bump(c.tx_frames);

@@ -182,13 +182,16 @@ void Worker::send_on_path(rte_mbuf* m, uint16_t peer, uint8_t path, const tunnel
 
 void Worker::stamp(rte_mbuf* m, uint16_t peer, uint8_t path) {
   PeerTx& t = peer_tx_[peer];
-  const uint32_t seq = t.path_seq[path]++;
-  uint8_t* hdr = rte_pktmbuf_mtod_offset(m, uint8_t*, tunnel::kOuterLen);
-  tunnel::set_path_seq(hdr, seq);
+  const uint64_t ctr = t.path_seq[path]++;
+  const uint32_t seq = uint32_t(ctr);
+  seal_frame(m, app_.peers[peer].auth.tx, ctr);
+  const uint8_t* hdr = rte_pktmbuf_mtod_offset(m, uint8_t*, tunnel::kOuterLen);
   if (recovery::RetransmitSlab* slab = t.slab[path].get())
     slab->store(seq, net::load16(hdr + tunnel::kStreamIdOffset),
                 net::load32(hdr + tunnel::kStreamSeqOffset), hdr + tunnel::kHeaderLen,
-                uint16_t(m->pkt_len - tunnel::kOuterLen - tunnel::kHeaderLen), now_us_);
+                uint16_t(m->pkt_len - tunnel::kOuterLen - tunnel::kHeaderLen -
+                         tunnel::kFrameTagLen),
+                now_us_);
 }
 
 // Lets out what each shaped path's token bucket allows, fast lane first.
@@ -276,16 +279,18 @@ bool Worker::resend(uint16_t peer, const recovery::RetransmitSlab::Entry& e, uin
 bool Worker::reroute(uint16_t peer, rte_mbuf* m, uint8_t dead_path) {
   tunnel::Header h;
   const uint8_t* f = rte_pktmbuf_mtod(m, const uint8_t*);
-  if (m->data_len < tunnel::kOuterLen + tunnel::kHeaderLen ||
+  if (m->data_len < tunnel::kOuterLen + tunnel::kHeaderLen + tunnel::kFrameTagLen ||
       tunnel::decode(f + tunnel::kOuterLen, m->data_len - tunnel::kOuterLen, &h) != Drop::none)
     return false;  // cannot happen: we encoded it
   // A redundant copy: the same frame went on another path, which is alive or was the original.
   if (h.flags & tunnel::kFlagDuplicate) return false;
-  const uint32_t inner_len = m->pkt_len - tunnel::kOuterLen - tunnel::kHeaderLen;
+  const uint32_t inner_len =
+      m->pkt_len - tunnel::kOuterLen - tunnel::kHeaderLen - tunnel::kFrameTagLen;
   uint8_t k;
   PathRoute r;
   if (!resend_path(peer, dead_path, inner_len, false, &k, &r)) return false;
   rte_pktmbuf_adj(m, uint16_t(tunnel::kOuterLen + tunnel::kHeaderLen));
+  rte_pktmbuf_trim(m, uint16_t(tunnel::kFrameTagLen));  // encapsulate() makes room again
   h.path_id = k;
   // The resend lane, behind the failover resends from the slab, which are older (resend()).
   send_on_path(m, peer, k, h, r, sched::Lane::resend, sched::SparseFlows::kNone);

@@ -479,8 +479,18 @@ class Loader {
                  " is not on-link for " + net::to_string(i.address));
     }
 
-    if (t.exists("key")) cfg_.tunnel.key = string_of(t["key"]);
+    cfg_.tunnel.key = key_of(need(t, "key", Setting::TypeString));
     opt_int(t, "port", 1, 65535, &cfg_.tunnel.port);
+  }
+
+  // A tunnel's pre-shared key: 64 hex digits (32 random bytes), the same on both appliances.
+  tunnel::Key key_of(const Setting& s) {
+    expect_type(s, Setting::TypeString);
+    auto k = tunnel::parse_key(s.c_str());
+    if (!k)
+      fail(s, "expected 64 hex digits (32 random bytes, e.g. from `openssl rand -hex 32`), got " +
+                  std::to_string(std::strlen(s.c_str())) + " characters");
+    return *k;
   }
 
   static const Setting& root_of(const Setting& s) {
@@ -530,7 +540,7 @@ class Loader {
                       " (also on line " + std::to_string(o.line) + ")");
       }
       check_off_link(a, p.tunnel_address, "a gateway's tunnel address");
-      if (g.exists("key")) p.key = string_of(g["key"]);
+      p.key = key_of(need(g, "key", Setting::TypeString));
       cfg_.peers.push_back(std::move(p));
     }
   }

@@ -9,6 +9,7 @@
 
 #include "nat/nat_table.hpp"
 #include "net/addr.hpp"
+#include "tunnel/auth.hpp"
 
 namespace mpf::config {
 
@@ -102,7 +103,7 @@ struct PolicyRule {
 struct Peer {
   uint32_t tunnel_id = 0;
   net::Ipv4 tunnel_address = 0;  // the gateway's tunnel (inner) address
-  std::string key;               // shared key (authentication lands later)
+  tunnel::Key key{};             // pre-shared key (docs/protocol.md 6)
   int line = 0;
 };
 
@@ -122,7 +123,7 @@ struct Tunnel {
   net::Ipv4 address = 0;           // gateway: its tunnel address (SNAT source)
   net::Endpoint server;            // gateway: the server's address and UDP port
   uint16_t port = 4500;            // UDP port: server listens on it; gateway sends from it
-  std::string key;                 // gateway: shared key
+  tunnel::Key key{};               // gateway: pre-shared key (docs/protocol.md 6)
   uint16_t inner_mtu = 0;          // derived: min link MTU - tunnel overhead
 };
 

@@ -39,6 +39,11 @@ namespace mpf {
   X(tunnel_bad_path, "tunnel path id not configured, or the frame on another path's port")                     \
   X(tunnel_bad_inner, "inner packet not valid IPv4, or its length not the frame's payload")     \
   X(tunnel_spoofed_inner, "inner source/destination not the tunnel's own address")              \
+  X(tunnel_bad_tag, "tunnel frame whose authentication tag does not verify")                    \
+  X(tunnel_unknown_session, "tunnel frame of a peer session not announced (yet) by a probe/reply") \
+  X(tunnel_stale_session, "announced peer session older than the one in use (replay)")          \
+  X(tunnel_replayed, "probe, reply or feedback frame not newer than one already verified")      \
+  X(tunnel_session_limited, "new peer session to check, over the rate of one per ms per lcore")  \
   X(tunnel_no_path, "no path to the peer is up")                                               \
   X(shaper_queue_full, "path queue longer than multipath.max_queue_ms (AQM drop)")             \
   X(duplicate, "frame already delivered (redundant copy, retransmit, replay)")                 \

@@ -1,6 +1,8 @@
 // Control frame bodies (docs/protocol.md, sections 3.1-3.3).
 #include "tunnel/bodies.hpp"
 
+#include <cstring>
+
 #include "net/bytes.hpp"
 
 namespace mpf::tunnel {
@@ -18,6 +20,15 @@ void store64(uint8_t* p, uint64_t v) {
   store32(p + 4, uint32_t(v));
 }
 
+void store_session(uint8_t* p, const SessionAnnounce& a) {
+  std::memcpy(p, a.salt.data(), kSessionSaltLen);
+  store64(p + kSessionSaltLen, a.start_ms);
+}
+void load_session(const uint8_t* p, SessionAnnounce* a) {
+  std::memcpy(a->salt.data(), p, kSessionSaltLen);
+  a->start_ms = load64(p + kSessionSaltLen);
+}
+
 bool entry_ok(const FeedbackEntry& e) {
   return e.path_id <= kBodyMaxPathId && e.missing >= 1 && e.missing <= kFeedbackMaxMissing;
 }
@@ -32,7 +43,7 @@ bool FeedbackBody::operator==(const FeedbackBody& o) const {
 }
 
 // probe: probe_seq(0,4) rx_frames(4,4) rx_bytes(8,8) srtt_us(16,4) queue_us(20,4)
-// interval_ms(24,4)
+// interval_ms(24,4) salt(28,16) start_ms(44,8)
 size_t encode(const ProbeBody& b, uint8_t* out, size_t cap) {
   if (cap < kProbeBodyLen) return 0;
   store32(out, b.probe_seq);
@@ -41,6 +52,7 @@ size_t encode(const ProbeBody& b, uint8_t* out, size_t cap) {
   store32(out + 16, b.srtt_us);
   store32(out + 20, b.queue_us);
   store32(out + 24, b.interval_ms);
+  store_session(out + 28, b.session);
   return kProbeBodyLen;
 }
 
@@ -52,16 +64,19 @@ Drop decode(const uint8_t* body, size_t len, ProbeBody* out) {
   out->srtt_us = load32(body + 16);
   out->queue_us = load32(body + 20);
   out->interval_ms = load32(body + 24);
+  load_session(body + 28, &out->session);
   return Drop::none;
 }
 
-// probe_reply: probe_seq(0,4) rx_frames(4,4) rx_bytes(8,8) queue_us(16,4)
+// probe_reply: probe_seq(0,4) rx_frames(4,4) rx_bytes(8,8) queue_us(16,4) salt(20,16)
+// start_ms(36,8)
 size_t encode(const ProbeReplyBody& b, uint8_t* out, size_t cap) {
   if (cap < kProbeReplyBodyLen) return 0;
   store32(out, b.probe_seq);
   store32(out + 4, b.rx_frames);
   store64(out + 8, b.rx_bytes);
   store32(out + 16, b.queue_us);
+  store_session(out + 20, b.session);
   return kProbeReplyBodyLen;
 }
 
@@ -71,6 +86,7 @@ Drop decode(const uint8_t* body, size_t len, ProbeReplyBody* out) {
   out->rx_frames = load32(body + 4);
   out->rx_bytes = load64(body + 8);
   out->queue_us = load32(body + 16);
+  load_session(body + 20, &out->session);
   return Drop::none;
 }
 

@@ -13,8 +13,9 @@
 
 namespace mpf::tunnel {
 
-constexpr size_t kProbeBodyLen = 28;
-constexpr size_t kProbeReplyBodyLen = 20;
+constexpr size_t kProbeBodyLen = 52;
+constexpr size_t kProbeReplyBodyLen = 44;
+constexpr size_t kSessionSaltLen = 16;  // tunnel::kSaltLen
 constexpr size_t kFeedbackHeadLen = 4;    // count u8, reserved u8[3]
 constexpr size_t kFeedbackEntryLen = 12;
 constexpr unsigned kFeedbackMaxEntries = 16;
@@ -30,7 +31,16 @@ constexpr size_t feedback_len(unsigned count) {
 // receives from the far end on this path (docs/multipath.md, "Rate control"): how much queue
 // the far end's sending builds in the network. 0 = none or not measured.
 
-// probe (gateway -> server), 28 bytes.
+// Both probes and replies end with their sender's session (docs/protocol.md 6): the random
+// salt its frames' key is derived from, and when that session started (the sender's wall
+// clock, ms since 1970), so that a replayed announcement of an older session is refused.
+struct SessionAnnounce {
+  std::array<uint8_t, kSessionSaltLen> salt{};
+  uint64_t start_ms = 0;
+  bool operator==(const SessionAnnounce&) const = default;
+};
+
+// probe (gateway -> server), 52 bytes.
 struct ProbeBody {
   uint32_t probe_seq = 0;  // per path, +1 per probe
   uint32_t rx_frames = 0;  // frames the sender received on this path from the far end (wraps)
@@ -41,15 +51,17 @@ struct ProbeBody {
   // It grows when the tunnel is idle (multipath.idle_probe_interval_ms); the server scales its
   // dead time by it. 0 = not given (the server assumes its own probe_interval_ms).
   uint32_t interval_ms = 0;
+  SessionAnnounce session;  // the gateway's
   bool operator==(const ProbeBody&) const = default;
 };
 
-// probe_reply (server -> gateway, same path), 20 bytes.
+// probe_reply (server -> gateway, same path), 44 bytes.
 struct ProbeReplyBody {
   uint32_t probe_seq = 0;  // echo of the probe's
   uint32_t rx_frames = 0;  // replier's frames received on this path from the gateway (wraps)
   uint64_t rx_bytes = 0;
   uint32_t queue_us = 0;   // queueing of the answered probe on its way to the server
+  SessionAnnounce session;  // the server's
   bool operator==(const ProbeReplyBody&) const = default;
 };
 

@@ -1,7 +1,8 @@
-// The mpf tunnel header, wire format v1 (docs/protocol.md has it byte by byte).
+// The mpf tunnel header, wire format v2 (docs/protocol.md has it byte by byte).
 //
-// Outer Ethernet / IPv4 / UDP, then this 24-byte header, then the inner IPv4 packet (no inner
-// Ethernet), then tag_len bytes of authentication tag (0 until authentication lands).
+// Outer Ethernet / IPv4 / UDP, then this 24-byte header, then the payload (the inner IPv4
+// packet, no inner Ethernet, or a control body), then the 16-byte authentication tag
+// (tunnel/auth.hpp).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -10,10 +11,11 @@
 
 namespace mpf::tunnel {
 
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kVersion = 2;
 constexpr size_t kHeaderLen = 24;
-// Outer IPv4 + UDP + mpf header: what a tunnel frame adds to the inner packet (without tag).
-constexpr size_t kOverhead = 20 + 8 + kHeaderLen;
+constexpr size_t kFrameTagLen = 16;  // tag_len of every v2 frame (tunnel::kTagLen)
+// Outer IPv4 + UDP + mpf header + tag: what a tunnel frame adds to the inner packet.
+constexpr size_t kOverhead = 20 + 8 + kHeaderLen + kFrameTagLen;
 
 enum class FrameType : uint8_t {
   data = 0,         // inner IPv4 packet
@@ -35,12 +37,12 @@ struct Header {
   FrameType type = FrameType::data;
   uint8_t flags = 0;
   uint8_t path_id = 0;       // sender's path index (0..7)
-  uint8_t tag_len = 0;       // bytes of auth tag after the payload
+  uint8_t tag_len = kFrameTagLen;  // bytes of auth tag after the payload
   uint32_t tunnel_id = 0;    // selects the peer (and its key)
   uint16_t epoch = 0;        // sender start epoch: a change means the peer restarted
-  uint16_t stream_id = 0;    // sender's stream (one per sending lcore / flow class)
+  uint16_t stream_id = 0;    // high byte: sending lcore (0xff: main); low: flow bucket
   uint32_t stream_seq = 0;   // per stream: reordering, duplicates, replay
-  uint32_t path_seq = 0;     // per (stream, path): loss per path
+  uint32_t path_seq = 0;     // low 32 bits of the sender's counter per (type, lcore, path)
   uint32_t timestamp_us = 0; // sender clock, microseconds, wraps
   bool operator==(const Header&) const = default;
 };

@@ -24,6 +24,8 @@ ProbeBody sample_probe() {
   b.srtt_us = 0x11121314;
   b.queue_us = 0x15161718;
   b.interval_ms = 0x191a1b1c;
+  for (unsigned i = 0; i < kSessionSaltLen; i++) b.session.salt[i] = uint8_t(0x1d + i);
+  b.session.start_ms = 0x2d2e2f3031323334;
   return b;
 }
 
@@ -33,6 +35,8 @@ ProbeReplyBody sample_reply() {
   b.rx_frames = 0xb1b2b3b4;
   b.rx_bytes = 0xc1c2c3c4c5c6c7c8;
   b.queue_us = 0xd1d2d3d4;
+  for (unsigned i = 0; i < kSessionSaltLen; i++) b.session.salt[i] = uint8_t(0xe1 + i);
+  b.session.start_ms = 0xf1f2f3f4f5f6f7f8;
   return b;
 }
 
@@ -45,11 +49,18 @@ FeedbackBody sample_feedback() {
 }
 
 // The bytes docs/protocol.md sections 3.1-3.3 print for these samples.
-const uint8_t kProbe[28] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a,
-                            0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14,
-                            0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c};
-const uint8_t kReply[20] = {0xa1, 0xa2, 0xa3, 0xa4, 0xb1, 0xb2, 0xb3, 0xb4, 0xc1, 0xc2,
-                            0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xd1, 0xd2, 0xd3, 0xd4};
+// (The probe's bytes count up from 0x01, the reply's follow its field names.)
+const std::vector<uint8_t> kProbeV = [] {
+  std::vector<uint8_t> v;
+  for (unsigned i = 1; i <= 52; i++) v.push_back(uint8_t(i));
+  return v;
+}();
+const uint8_t* const kProbe = kProbeV.data();
+const std::vector<uint8_t> kReplyV = {
+    0xa1, 0xa2, 0xa3, 0xa4, 0xb1, 0xb2, 0xb3, 0xb4, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7,
+    0xc8, 0xd1, 0xd2, 0xd3, 0xd4, 0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7, 0xe8, 0xe9, 0xea,
+    0xeb, 0xec, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8};
+const uint8_t* const kReply = kReplyV.data();
 const uint8_t kFeedback[28] = {0x02, 0x00, 0x00, 0x00,                          //
                                0x03, 0x01, 0x00, 0x00, 0xff, 0xff, 0xff, 0xfe,  //
                                0x00, 0x05, 0x00, 0x00,                          //
@@ -76,8 +87,8 @@ void expect_rejected(const std::vector<uint8_t>& bytes, Drop want, const char* w
 }  // namespace
 
 TEST(Bodies, Sizes) {
-  EXPECT_EQ(kProbeBodyLen, 28u);
-  EXPECT_EQ(kProbeReplyBodyLen, 20u);
+  EXPECT_EQ(kProbeBodyLen, 52u);
+  EXPECT_EQ(kProbeReplyBodyLen, 44u);
   EXPECT_EQ(feedback_len(1), 16u);
   EXPECT_EQ(feedback_len(16), 196u);
   EXPECT_EQ(kFeedbackMaxLen, 196u);
@@ -87,10 +98,10 @@ TEST(Bodies, ProbeExactLayout) {
   uint8_t b[64];
   std::memset(b, 0xee, sizeof b);
   ASSERT_EQ(encode(sample_probe(), b, sizeof b), kProbeBodyLen);
-  EXPECT_EQ(0, std::memcmp(b, kProbe, sizeof kProbe));
+  EXPECT_EQ(0, std::memcmp(b, kProbe, kProbeBodyLen));
   EXPECT_EQ(b[kProbeBodyLen], 0xee) << "wrote beyond the body";
   ProbeBody p;
-  ASSERT_EQ(decode(kProbe, sizeof kProbe, &p), Drop::none);
+  ASSERT_EQ(decode(kProbe, kProbeBodyLen, &p), Drop::none);
   EXPECT_EQ(p, sample_probe());
 }
 
@@ -98,10 +109,10 @@ TEST(Bodies, ProbeReplyExactLayout) {
   uint8_t b[64];
   std::memset(b, 0xee, sizeof b);
   ASSERT_EQ(encode(sample_reply(), b, sizeof b), kProbeReplyBodyLen);
-  EXPECT_EQ(0, std::memcmp(b, kReply, sizeof kReply));
+  EXPECT_EQ(0, std::memcmp(b, kReply, kProbeReplyBodyLen));
   EXPECT_EQ(b[kProbeReplyBodyLen], 0xee);
   ProbeReplyBody r;
-  ASSERT_EQ(decode(kReply, sizeof kReply, &r), Drop::none);
+  ASSERT_EQ(decode(kReply, kProbeReplyBodyLen, &r), Drop::none);
   EXPECT_EQ(r, sample_reply());
 }
 
@@ -135,8 +146,8 @@ TEST(Bodies, DocExamplesMatch) {
     while (hex >> tok) out.push_back(uint8_t(std::stoul(tok, nullptr, 16)));
     return out;
   };
-  EXPECT_EQ(example("### 3.1"), std::vector<uint8_t>(kProbe, kProbe + sizeof kProbe));
-  EXPECT_EQ(example("### 3.2"), std::vector<uint8_t>(kReply, kReply + sizeof kReply));
+  EXPECT_EQ(example("### 3.1"), std::vector<uint8_t>(kProbe, kProbe + kProbeBodyLen));
+  EXPECT_EQ(example("### 3.2"), std::vector<uint8_t>(kReply, kReply + kProbeReplyBodyLen));
   EXPECT_EQ(example("### 3.3"), std::vector<uint8_t>(kFeedback, kFeedback + sizeof kFeedback));
 }
 
@@ -145,13 +156,17 @@ TEST(Bodies, RoundTrips) {
   uint8_t b[kFeedbackMaxLen];
   for (int i = 0; i < 2000; i++) {
     ProbeBody p{uint32_t(rng()), uint32_t(rng()), uint64_t(rng()) << 32 | rng(), uint32_t(rng()),
-                uint32_t(rng()), uint32_t(rng())};
+                uint32_t(rng()), uint32_t(rng()), {}};
+    for (auto& x : p.session.salt) x = uint8_t(rng());
+    p.session.start_ms = uint64_t(rng()) << 32 | rng();
     ASSERT_EQ(encode(p, b, sizeof b), kProbeBodyLen);
     ProbeBody p2;
     ASSERT_EQ(decode(b, kProbeBodyLen, &p2), Drop::none);
     ASSERT_EQ(p2, p);
 
-    ProbeReplyBody r{uint32_t(rng()), uint32_t(rng()), uint64_t(rng()) << 32 | rng()};
+    ProbeReplyBody r{uint32_t(rng()), uint32_t(rng()), uint64_t(rng()) << 32 | rng(), 0, {}};
+    for (auto& x : r.session.salt) x = uint8_t(rng());
+    r.session.start_ms = uint64_t(rng()) << 32 | rng();
     ASSERT_EQ(encode(r, b, sizeof b), kProbeReplyBodyLen);
     ProbeReplyBody r2;
     ASSERT_EQ(decode(b, kProbeReplyBodyLen, &r2), Drop::none);
@@ -182,8 +197,8 @@ TEST(Bodies, FeedbackLimitsAccepted) {
 }
 
 TEST(Bodies, ProbeRejects) {
-  const std::vector<uint8_t> good(kProbe, kProbe + sizeof kProbe);
-  for (size_t len : {size_t(0), size_t(1), size_t(20), size_t(23), size_t(25), size_t(48)}) {
+  const std::vector<uint8_t> good(kProbe, kProbe + kProbeBodyLen);
+  for (size_t len : {size_t(0), size_t(1), size_t(28), size_t(44), size_t(51), size_t(53)}) {
     std::vector<uint8_t> v(good);
     v.resize(len, 0);
     expect_rejected<ProbeBody>(v, Drop::tunnel_bad_length, "length");
@@ -193,14 +208,14 @@ TEST(Bodies, ProbeRejects) {
 }
 
 TEST(Bodies, ProbeReplyRejects) {
-  const std::vector<uint8_t> good(kReply, kReply + sizeof kReply);
-  for (size_t len : {size_t(0), size_t(19), size_t(21), size_t(24)}) {
+  const std::vector<uint8_t> good(kReply, kReply + kProbeReplyBodyLen);
+  for (size_t len : {size_t(0), size_t(20), size_t(43), size_t(45), size_t(52)}) {
     std::vector<uint8_t> v(good);
     v.resize(len, 0);
     expect_rejected<ProbeReplyBody>(v, Drop::tunnel_bad_length, "length");
   }
   // A probe body is not a probe reply body, nor the other way round.
-  expect_rejected<ProbeReplyBody>(std::vector<uint8_t>(kProbe, kProbe + 24),
+  expect_rejected<ProbeReplyBody>(std::vector<uint8_t>(kProbe, kProbe + kProbeBodyLen),
                                   Drop::tunnel_bad_length, "probe as reply");
   expect_rejected<ProbeBody>(good, Drop::tunnel_bad_length, "reply as probe");
   uint8_t b[kProbeReplyBodyLen];
@@ -293,8 +308,8 @@ TEST(Bodies, MutatedBytesCanonical) {
     const int kind = i % 3;
     // A valid body...
     v.assign(sizeof b, 0);
-    size_t len = kind == 0   ? encode(ProbeBody{uint32_t(rng()), uint32_t(rng()), rng(), uint32_t(rng())}, v.data(), v.size())
-                 : kind == 1 ? encode(ProbeReplyBody{uint32_t(rng()), uint32_t(rng()), rng()}, v.data(), v.size())
+    size_t len = kind == 0   ? encode(ProbeBody{uint32_t(rng()), uint32_t(rng()), rng(), uint32_t(rng()), 0, 0, {}}, v.data(), v.size())
+                 : kind == 1 ? encode(ProbeReplyBody{uint32_t(rng()), uint32_t(rng()), rng(), 0, {}}, v.data(), v.size())
                              : encode(random_feedback(rng), v.data(), v.size());
     // ...with a few bytes changed, sometimes another length, sometimes noise.
     if (rng() % 8 == 0) len = rng() % (kFeedbackMaxLen + 8);

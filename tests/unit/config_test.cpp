@@ -17,6 +17,11 @@
 namespace mpf::config {
 namespace {
 
+// The tunnel's pre-shared key in these configs (and the shipped examples'): bytes 0x10..0x2f.
+#define KEY "101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f"
+#define KEY2 "F0f1f2f3f4f5f6f7f8f9fafbfcfdfeff000102030405060708090a0b0c0d0e0f"
+tunnel::Key test_key() { return *tunnel::parse_key(KEY); }
+
 net::Ipv4 ip(const char* s) { return *net::parse_ipv4(s); }
 
 // One setting group per line, so line numbers in the tests are easy to read off. Extra settings
@@ -24,7 +29,7 @@ net::Ipv4 ip(const char* s) { return *net::parse_ipv4(s); }
 const std::string kGateway =
     "role = \"gateway\";\n"                                                                  // 1
     "lan = { port = \"p0\"; address = \"192.168.10.1/24\"; };\n"                            // 2
-    "tunnel = { id = 7; address = \"100.64.0.7\"; server = \"10.99.0.1:4500\"; key = \"k\"; };\n"  // 3
+    "tunnel = { id = 7; address = \"100.64.0.7\"; server = \"10.99.0.1:4500\"; key = \"" KEY "\"; };\n"  // 3
     "paths = (\n"                                                                            // 4
     "  { name = \"5g\"; port = \"p1\"; address = \"10.5.0.2/24\"; next_hop = \"10.5.0.1\"; }\n"  // 5
     ");\n";                                                                                  // 6
@@ -34,7 +39,7 @@ const std::string kServer =
     "wan = { port = \"p1\"; address = \"198.51.100.1/24\"; };\n"             // 2
     "tunnel = { port = 4500; ports = ( { name = \"t0\"; port = \"p0\"; address = \"10.99.0.1/24\";"
     " next_hop = \"10.99.0.254\"; } ); };\n"                                   // 3
-    "gateways = ( { id = 7; address = \"100.64.0.7\"; key = \"k\"; } );\n";  // 4
+    "gateways = ( { id = 7; address = \"100.64.0.7\"; key = \"" KEY "\"; } );\n";  // 4
 
 // Replaces the one occurrence of `from` in `text`.
 std::string sub(std::string text, const std::string& from, const std::string& to) {
@@ -102,9 +107,9 @@ TEST_F(ConfigTest, MinimalGatewayHasDefaults) {
   EXPECT_EQ(c.tunnel.id, 7u);
   EXPECT_EQ(c.tunnel.address, ip("100.64.0.7"));
   EXPECT_EQ(c.tunnel.server, (net::Endpoint{ip("10.99.0.1"), 4500}));
-  EXPECT_EQ(c.tunnel.key, "k");
+  EXPECT_EQ(c.tunnel.key, test_key());
   EXPECT_EQ(c.tunnel.port, 4500);
-  EXPECT_EQ(c.tunnel.inner_mtu, 1500 - 52);
+  EXPECT_EQ(c.tunnel.inner_mtu, 1500 - 68);
   EXPECT_EQ(c.nat.port_first, 1024);
   EXPECT_EQ(c.nat.port_last, 65535);
   EXPECT_EQ(c.nat.max_sessions, 65536u);
@@ -134,7 +139,7 @@ TEST_F(ConfigTest, GatewayTwoPaths) {
   EXPECT_EQ(c.paths[1].iface.name, "wifi");
   EXPECT_EQ(c.paths[1].iface.port, "p2");
   EXPECT_EQ(c.paths[1].iface.line, 6);
-  EXPECT_EQ(c.tunnel.inner_mtu, 1400 - 52);  // the LAN's 9000 does not count
+  EXPECT_EQ(c.tunnel.inner_mtu, 1400 - 68);  // the LAN's 9000 does not count
   EXPECT_EQ(c.interfaces().size(), 3u);
 }
 
@@ -149,7 +154,7 @@ TEST_F(ConfigTest, MinimalServer) {
   ASSERT_EQ(c.peers.size(), 1u);
   EXPECT_EQ(c.peers[0].tunnel_id, 7u);
   EXPECT_EQ(c.peers[0].tunnel_address, ip("100.64.0.7"));
-  EXPECT_EQ(c.peers[0].key, "k");
+  EXPECT_EQ(c.peers[0].key, test_key());
   EXPECT_EQ(c.peers[0].line, 4);
   EXPECT_EQ(c.tunnel.port, 4500);
   auto ifs = c.interfaces();
@@ -160,9 +165,9 @@ TEST_F(ConfigTest, MinimalServer) {
 
 TEST_F(ConfigTest, ServerInnerMtuCountsWanAndTunnelPorts) {
   std::string t = sub(kServer, "next_hop = \"10.99.0.254\"; }", "next_hop = \"10.99.0.254\"; mtu = 1400; }");
-  EXPECT_EQ(load_text(t).tunnel.inner_mtu, 1400 - 52);
+  EXPECT_EQ(load_text(t).tunnel.inner_mtu, 1400 - 68);
   t = sub(t, "address = \"198.51.100.1/24\";", "address = \"198.51.100.1/24\"; mtu = 1300;");
-  EXPECT_EQ(load_text(t).tunnel.inner_mtu, 1300 - 52);
+  EXPECT_EQ(load_text(t).tunnel.inner_mtu, 1300 - 68);
 }
 
 TEST_F(ConfigTest, ServerWithoutTunnelPorts) {
@@ -258,7 +263,7 @@ TEST_F(ConfigTest, ShippedGatewayConf) {
   EXPECT_EQ(c.tunnel.id, 7u);
   EXPECT_EQ(c.tunnel.address, ip("100.64.0.7"));
   EXPECT_EQ(c.tunnel.server, (net::Endpoint{ip("10.99.0.1"), 4500}));
-  EXPECT_EQ(c.tunnel.key, "change-me");
+  EXPECT_EQ(c.tunnel.key, test_key());  // the example key (public)
   EXPECT_EQ(c.tunnel.port, 4500);
   ASSERT_EQ(c.paths.size(), 1u);
   EXPECT_EQ(c.paths[0].iface.name, "5g");
@@ -266,7 +271,7 @@ TEST_F(ConfigTest, ShippedGatewayConf) {
   EXPECT_EQ(c.paths[0].iface.address, (net::Prefix{ip("10.5.0.2"), 24}));
   EXPECT_EQ(c.paths[0].iface.next_hop, ip("10.5.0.1"));
   EXPECT_EQ(c.paths[0].iface.mtu, 1500);
-  EXPECT_EQ(c.tunnel.inner_mtu, 1448);
+  EXPECT_EQ(c.tunnel.inner_mtu, 1432);
   EXPECT_EQ(c.nat.port_first, 1024);
   EXPECT_EQ(c.nat.port_last, 65535);
   EXPECT_EQ(c.nat.max_sessions, 65536u);
@@ -303,11 +308,11 @@ TEST_F(ConfigTest, ShippedServerConf) {
   EXPECT_EQ(c.tunnel_ports[0].port, "net_af_packet0");
   EXPECT_EQ(c.tunnel_ports[0].address, (net::Prefix{ip("10.99.0.1"), 24}));
   EXPECT_EQ(c.tunnel_ports[0].next_hop, ip("10.99.0.254"));
-  EXPECT_EQ(c.tunnel.inner_mtu, 1448);
+  EXPECT_EQ(c.tunnel.inner_mtu, 1432);
   ASSERT_EQ(c.peers.size(), 1u);
   EXPECT_EQ(c.peers[0].tunnel_id, 7u);
   EXPECT_EQ(c.peers[0].tunnel_address, ip("100.64.0.7"));
-  EXPECT_EQ(c.peers[0].key, "change-me");
+  EXPECT_EQ(c.peers[0].key, test_key());
   ASSERT_EQ(c.nat.port_forwards.size(), 1u);
   EXPECT_EQ(c.nat.port_forwards[0].fwd.proto, net::kProtoTcp);
   EXPECT_EQ(c.nat.port_forwards[0].fwd.ext_port, 8080);
@@ -429,7 +434,7 @@ TEST_F(ConfigTest, UnknownKeys) {
   expect_error(kGateway + "dataplan = { burst = 32; };\n", 7, "dataplan: unknown key");
   expect_error(kGateway + "policies = ( );\n", 7, "policies: unknown key");
   expect_error(kGateway + "multipth = { };\n", 7, "multipth: unknown key");
-  expect_error(sub(kGateway, "key = \"k\";", "kye = \"k\";"), 3, "tunnel.kye: unknown key");
+  expect_error(sub(kGateway, "key = \"" KEY "\";", "kye = \"k\";"), 3, "tunnel.kye: unknown key");
   expect_error(sub(kGateway, "lan = { port", "lan = { prot = \"x\"; port"), 2, "lan.prot: unknown key");
   expect_error(kGateway +
                    "nat = {\n"                       // 7
@@ -445,7 +450,7 @@ TEST_F(ConfigTest, UnknownKeys) {
                "arp.[0].ttl: unknown key");
   expect_error(kGateway + "dataplane = { bursts = 1; };\n", 7, "dataplane.bursts: unknown key");
   expect_error(kGateway + "control = { path = \"/x\"; };\n", 7, "control.path: unknown key");
-  expect_error(sub(kServer, "key = \"k\"; }", "key = \"k\"; name = \"a\"; }"), 4, "gateways.[0].name: unknown key");
+  expect_error(sub(kServer, "key = \"" KEY "\"; }", "key = \"" KEY "\"; name = \"a\"; }"), 4, "gateways.[0].name: unknown key");
   expect_error(sub(kServer, "name = \"t0\";", "name = \"t0\"; nxt_hop = \"10.99.0.2\";"), 3,
                "tunnel.ports.[0].nxt_hop: unknown key");
 }
@@ -455,7 +460,7 @@ TEST_F(ConfigTest, KeysOfTheOtherRole) {
                "gateways: not allowed in a gateway configuration (server only)");
   expect_error(kGateway + "wan = { port = \"p9\"; address = \"1.2.3.4/24\"; };\n", 7,
                "wan: not allowed in a gateway configuration");
-  expect_error(sub(kGateway, "key = \"k\";", "key = \"k\"; ports = ();"), 3,
+  expect_error(sub(kGateway, "key = \"" KEY "\";", "key = \"" KEY "\"; ports = ();"), 3,
                "tunnel.ports: not allowed in a gateway configuration");
   expect_error(kServer + "lan = { port = \"p9\"; address = \"192.168.1.1/24\"; };\n", 5,
                "lan: not allowed in a server configuration (gateway only)");
@@ -516,9 +521,9 @@ TEST_F(ConfigTest, MissingRequiredKeys) {
   // server
   expect_error(sub(kServer, "wan = { port = \"p1\"; address = \"198.51.100.1/24\"; };", ""), 0,
                "missing required key \"wan\"");
-  expect_error(sub(kServer, "gateways = ( { id = 7; address = \"100.64.0.7\"; key = \"k\"; } );", ""), 0,
+  expect_error(sub(kServer, "gateways = ( { id = 7; address = \"100.64.0.7\"; key = \"" KEY "\"; } );", ""), 0,
                "missing required key \"gateways\"");
-  expect_error(sub(kServer, "{ id = 7; address = \"100.64.0.7\"; key = \"k\"; }", ""), 4,
+  expect_error(sub(kServer, "{ id = 7; address = \"100.64.0.7\"; key = \"" KEY "\"; }", ""), 4,
                "gateways: at least one gateway is required");
   expect_error(sub(kServer, "id = 7; ", ""), 4, "gateways.[0]: missing required key \"id\"");
   expect_error(sub(kServer, "address = \"100.64.0.7\"; ", ""), 4, "gateways.[0]: missing required key \"address\"");
@@ -538,7 +543,7 @@ TEST_F(ConfigTest, PathCount) {
                4, "paths: at least one path is required");
   std::string many = "role = \"gateway\";\n"
                      "lan = { port = \"p0\"; address = \"192.168.10.1/24\"; };\n"
-                     "tunnel = { id = 7; address = \"100.64.0.7\"; server = \"10.99.0.1:4500\"; };\n"
+                     "tunnel = { id = 7; address = \"100.64.0.7\"; server = \"10.99.0.1:4500\"; key = \"" KEY "\"; };\n"
                      "paths = (\n";
   for (int k = 0; k < 9; ++k)
     many += std::string(k ? "," : " ") + " { name = \"p" + std::to_string(k) + "\"; port = \"e" +
@@ -653,7 +658,7 @@ TEST_F(ConfigTest, Mtu) {
                "lan.mtu: 9001 is out of range 576..9000");
   Config c = load_text(sub(kGateway, "next_hop = \"10.5.0.1\"; }", "next_hop = \"10.5.0.1\"; mtu = 576; }"));
   EXPECT_EQ(c.paths[0].iface.mtu, 576);
-  EXPECT_EQ(c.tunnel.inner_mtu, 576 - 52);
+  EXPECT_EQ(c.tunnel.inner_mtu, 576 - 68);
 }
 
 // --- tunnel and gateways ---------------------------------------------------------------------
@@ -664,9 +669,9 @@ TEST_F(ConfigTest, TunnelId) {
 }
 
 TEST_F(ConfigTest, TunnelPort) {
-  expect_error(sub(kGateway, "key = \"k\";", "key = \"k\"; port = 0;"), 3, "tunnel.port: 0 is out of range 1..65535");
+  expect_error(sub(kGateway, "key = \"" KEY "\";", "key = \"" KEY "\"; port = 0;"), 3, "tunnel.port: 0 is out of range 1..65535");
   expect_error(sub(kServer, "port = 4500;", "port = 65536;"), 3, "tunnel.port: 65536 is out of range 1..65535");
-  EXPECT_EQ(load_text(sub(kGateway, "key = \"k\";", "key = \"k\"; port = 65535;")).tunnel.port, 65535);
+  EXPECT_EQ(load_text(sub(kGateway, "key = \"" KEY "\";", "key = \"" KEY "\"; port = 65535;")).tunnel.port, 65535);
 }
 
 TEST_F(ConfigTest, GatewayTunnelAddressMustBeOffLink) {
@@ -688,14 +693,27 @@ TEST_F(ConfigTest, GatewayServerAddress) {
   EXPECT_FALSE(c.paths[0].iface.next_hop);
 }
 
+TEST_F(ConfigTest, TunnelKeyIsRequiredAnd64HexDigits) {
+  // Frames are authenticated with it (docs/protocol.md 6): no key, no tunnel.
+  expect_error(sub(kGateway, " key = \"" KEY "\";", ""), 3, "tunnel: missing required key \"key\"");
+  expect_error(sub(kServer, " key = \"" KEY "\";", ""), 4, "gateways.[0]: missing required key \"key\"");
+  const std::string why = "expected 64 hex digits (32 random bytes, e.g. from `openssl rand -hex 32`), got ";
+  expect_error(sub(kGateway, KEY, "change-me"), 3, "tunnel.key: " + why + "9 characters");
+  expect_error(sub(kServer, KEY, std::string(KEY).substr(2)), 4, "gateways.[0].key: " + why + "62 characters");
+  expect_error(sub(kGateway, KEY, std::string(KEY).substr(1) + "g"), 3, "tunnel.key: " + why + "64 characters");
+  expect_error(sub(kGateway, "key = \"" KEY "\"", "key = 5"), 3, "tunnel.key: expected a string, got an integer");
+  // Either case.
+  EXPECT_EQ(load_text(sub(kServer, KEY, KEY2)).peers[0].key[0], 0xf0);
+}
+
 TEST_F(ConfigTest, ServerGateways) {
-  std::string two = sub(kServer, "key = \"k\"; } );",
-                        "key = \"k\"; },\n"
-                        "  { id = 8; address = \"100.64.0.8\"; } );");
+  std::string two = sub(kServer, "key = \"" KEY "\"; } );",
+                        "key = \"" KEY "\"; },\n"
+                        "  { id = 8; address = \"100.64.0.8\"; key = \"" KEY2 "\"; } );");
   Config c = load_text(two);
   ASSERT_EQ(c.peers.size(), 2u);
   EXPECT_EQ(c.peers[1].tunnel_id, 8u);
-  EXPECT_EQ(c.peers[1].key, "");
+  EXPECT_EQ(c.peers[1].key, *mpf::tunnel::parse_key(KEY2));
   EXPECT_EQ(c.peers[1].line, 5);
   expect_error(sub(two, "id = 8;", "id = 7;"), 5, "gateways.[1].id: duplicate gateway id 7 (also on line 4)");
   expect_error(sub(two, "\"100.64.0.8\"", "\"100.64.0.7\""), 5,
@@ -772,7 +790,7 @@ TEST_F(ConfigTest, GatewayPortForwards) {
                            "{ proto = \"tcp\"; port = 80; to = \"192.168.10.3:80\"; }"));
   EXPECT_EQ(c.nat.port_forwards.size(), 4u);
   // the tunnel port counts as configured
-  expect_error(sub(kGateway, "key = \"k\";", "key = \"k\"; port = 5000;") +
+  expect_error(sub(kGateway, "key = \"" KEY "\";", "key = \"" KEY "\"; port = 5000;") +
                    "nat = { port_forwards = ( { proto = \"udp\"; port = 5000; to = \"192.168.10.2:1\"; } ); };\n",
                7, "udp port 5000 is the tunnel's UDP port");
 }
@@ -1420,7 +1438,7 @@ TEST_F(ConfigTest, CheckPorts) {
                       "  address = \"198.51.100.1/24\";\n"
                       "  port = \"0000:03:00.0\";\n"
                       "};\n"
-                      "gateways = ( { id = 7; address = \"100.64.0.7\"; } );\n";
+                      "gateways = ( { id = 7; address = \"100.64.0.7\"; key = \"" KEY "\"; } );\n";
   path = write(multi);
   c = load(path);
   EXPECT_EQ(c.wan.line, 2);

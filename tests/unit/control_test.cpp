@@ -74,7 +74,7 @@ TEST(ControlTable, AlignsColumns) {
 
 constexpr char kConfig[] = R"(role = "gateway";
 lan = { port = "net_af_packet0"; address = "192.168.10.1/24"; };
-tunnel = { id = 7; address = "100.64.0.7"; server = "10.99.0.1:4500"; key = "k"; };
+tunnel = { id = 7; address = "100.64.0.7"; server = "10.99.0.1:4500"; key = "101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f"; };
 paths = (
   { name = "5g";   port = "net_af_packet1"; address = "10.5.0.2/24"; next_hop = "10.5.0.1"; },
   { name = "wifi"; port = "net_af_packet2"; address = "10.6.0.2/24"; next_hop = "10.6.0.1"; }

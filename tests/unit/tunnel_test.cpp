@@ -1,5 +1,6 @@
-// lib/tunnel: the v1 header encoding and its checks, the outer headers, and the worked example
-// of docs/protocol.md (the bytes below are the ones printed there).
+// lib/tunnel: the v2 header encoding and its checks, the outer headers, frame authentication
+// (tunnel/auth.hpp), and the worked example of docs/protocol.md (the bytes below are the ones
+// printed there).
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -10,6 +11,7 @@
 #include "net/checksum.hpp"
 #include "net/ipv4_packet.hpp"
 #include "net/protocol.hpp"
+#include "tunnel/auth.hpp"
 #include "tunnel/outer.hpp"
 #include "tunnel/wire.hpp"
 
@@ -23,7 +25,7 @@ Header sample() {
   h.type = FrameType::probe_reply;
   h.flags = kFlagDuplicate;
   h.path_id = 5;
-  h.tag_len = 0;
+  h.tag_len = 0;  // the header decoder judges tag_len against the frame only; 16 is the dataplane's rule
   h.tunnel_id = 0x01020304;
   h.epoch = 0xa1b2;
   h.stream_id = 0x0c0d;
@@ -33,15 +35,18 @@ Header sample() {
   return h;
 }
 
-// docs/protocol.md, "Worked example": a 98-byte data frame, layer by layer.
+// docs/protocol.md, "Worked example": a 114-byte data frame, layer by layer.
 const uint8_t kExEth[14] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02, 0x02, 0x00,
                             0x00, 0x00, 0x00, 0x01, 0x08, 0x00};
-const uint8_t kExOuterIp[20] = {0x45, 0x00, 0x00, 0x54, 0x12, 0x34, 0x40, 0x00, 0x40, 0x11,
-                                0xc2, 0x25, 0xc6, 0x33, 0x64, 0x0a, 0xcb, 0x00, 0x71, 0x01};
-const uint8_t kExOuterUdp[8] = {0xc3, 0x51, 0x11, 0x94, 0x00, 0x40, 0x00, 0x00};
-const uint8_t kExMpf[24] = {0x10, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x07,
+const uint8_t kExOuterIp[20] = {0x45, 0x00, 0x00, 0x64, 0x12, 0x34, 0x40, 0x00, 0x40, 0x11,
+                                0xc2, 0x15, 0xc6, 0x33, 0x64, 0x0a, 0xcb, 0x00, 0x71, 0x01};
+const uint8_t kExOuterUdp[8] = {0xc3, 0x51, 0x11, 0x94, 0x00, 0x50, 0x00, 0x00};
+const uint8_t kExMpf[24] = {0x20, 0x00, 0x01, 0x10, 0x00, 0x00, 0x00, 0x07,
                             0xbe, 0xef, 0x00, 0x01, 0x00, 0x00, 0x00, 0x2a,
                             0x00, 0x00, 0x00, 0x11, 0x00, 0xab, 0xcd, 0xef};
+// The tag under the example key (bytes 0x10..0x2f) and session salt (0x00..0x0f).
+const uint8_t kExTag[16] = {0x8e, 0x52, 0x3e, 0xae, 0x74, 0x31, 0x12, 0xde,
+                            0x64, 0x6a, 0xad, 0xe7, 0x66, 0xb5, 0x8a, 0x1b};
 const uint8_t kExInner[32] = {0x45, 0x00, 0x00, 0x20, 0x00, 0x01, 0x40, 0x00, 0x40, 0x11, 0x14,
                               0x55, 0x64, 0x40, 0x00, 0x02, 0xc0, 0x00, 0x02, 0x35, 0x9c, 0x40,
                               0x00, 0x35, 0x00, 0x0c, 0x69, 0x57, 0x6d, 0x70, 0x66, 0x21};
@@ -51,7 +56,7 @@ const uint8_t kExInner[32] = {0x45, 0x00, 0x00, 0x20, 0x00, 0x01, 0x40, 0x00, 0x
 TEST(TunnelWire, ExactLayout) {
   uint8_t b[kHeaderLen];
   encode(sample(), b);
-  const uint8_t want[kHeaderLen] = {0x12, 0x01, 0x05, 0x00, 0x01, 0x02, 0x03, 0x04,
+  const uint8_t want[kHeaderLen] = {0x22, 0x01, 0x05, 0x00, 0x01, 0x02, 0x03, 0x04,
                                     0xa1, 0xb2, 0x0c, 0x0d, 0xde, 0xad, 0xbe, 0xef,
                                     0x00, 0x11, 0x22, 0x33, 0xfe, 0xdc, 0xba, 0x98};
   EXPECT_EQ(0, std::memcmp(b, want, kHeaderLen));
@@ -88,7 +93,7 @@ TEST(TunnelWire, RandomRoundTrip) {
     Header d;
     ASSERT_EQ(decode(frame.data(), len, &d), Drop::none) << i;
     ASSERT_EQ(d, h) << i;
-    ASSERT_EQ(frame[0] >> 4, 1);
+    ASSERT_EQ(frame[0] >> 4, 2);
   }
 }
 
@@ -104,7 +109,7 @@ TEST(TunnelWire, BadVersion) {
   uint8_t b[kHeaderLen];
   encode(sample(), b);
   Header h;
-  for (uint8_t v : {0, 2, 3, 15}) {
+  for (uint8_t v : {0, 1, 3, 15}) {  // 1: the unauthenticated v1
     b[0] = uint8_t(v << 4 | (b[0] & 0x0f));
     EXPECT_EQ(decode(b, sizeof b, &h), Drop::tunnel_bad_version) << int(v);
   }
@@ -115,7 +120,7 @@ TEST(TunnelWire, BadType) {
   encode(sample(), b);
   Header h;
   for (uint8_t t = 0; t < 16; ++t) {
-    b[0] = uint8_t(0x10 | t);
+    b[0] = uint8_t(0x20 | t);
     EXPECT_EQ(decode(b, sizeof b, &h), t <= kMaxFrameType ? Drop::none : Drop::tunnel_bad_type)
         << int(t);
   }
@@ -172,7 +177,7 @@ TEST(TunnelOuter, ExactBytes) {
   a.dst_port = 4500;
   uint8_t out[kOuterLen + 2];
   std::memset(out, 0xee, sizeof out);
-  write_outer(out, a, 56, 0x1234);
+  write_outer(out, a, 72, 0x1234);  // mpf header + 32-byte inner packet + tag
   EXPECT_EQ(0, std::memcmp(out, kExEth, 14));
   EXPECT_EQ(0, std::memcmp(out + 14, kExOuterIp, 20));
   EXPECT_EQ(0, std::memcmp(out + 34, kExOuterUdp, 8));
@@ -188,10 +193,22 @@ TEST(TunnelOuter, ExactBytes) {
   EXPECT_EQ(net::load16(out + 34 + 6), 0);
 }
 
+Key example_key() {
+  Key k;
+  for (unsigned i = 0; i < kKeyLen; i++) k[i] = uint8_t(0x10 + i);
+  return k;
+}
+Salt example_salt() {
+  Salt s;
+  for (unsigned i = 0; i < kSaltLen; i++) s[i] = uint8_t(i);
+  return s;
+}
+
 TEST(TunnelDoc, WorkedExampleFrame) {
+  ASSERT_EQ(crypto_init(), "");
   // Builds the documented frame with the library and compares every byte.
-  uint8_t frame[kOuterLen + kHeaderLen + sizeof kExInner];
-  static_assert(sizeof frame == 98);
+  uint8_t frame[kOuterLen + kHeaderLen + sizeof kExInner + kTagLen];
+  static_assert(sizeof frame == 114);
   OuterAddrs a;
   a.src_mac = net::Mac{{0x02, 0, 0, 0, 0, 0x01}};
   a.dst_mac = net::Mac{{0x02, 0, 0, 0, 0, 0x02}};
@@ -199,7 +216,7 @@ TEST(TunnelDoc, WorkedExampleFrame) {
   a.dst_ip = *net::parse_ipv4("203.0.113.1");
   a.src_port = 50000 + 1;  // base port + stream id
   a.dst_port = 4500;
-  write_outer(frame, a, uint16_t(kHeaderLen + sizeof kExInner), 0x1234);
+  write_outer(frame, a, uint16_t(kHeaderLen + sizeof kExInner + kTagLen), 0x1234);
   Header h;
   h.type = FrameType::data;
   h.path_id = 1;
@@ -211,6 +228,9 @@ TEST(TunnelDoc, WorkedExampleFrame) {
   h.timestamp_us = 0x00abcdef;
   encode(h, frame + kOuterLen);
   std::memcpy(frame + kOuterLen + kHeaderLen, kExInner, sizeof kExInner);
+  const Sealer tx(example_key(), Direction::gateway_to_server, example_salt());
+  tx.seal(make_nonce(0, 0, 1, 17), frame + kOuterLen, kHeaderLen + sizeof kExInner,
+          frame + kOuterLen + kHeaderLen + sizeof kExInner);
 
   std::vector<uint8_t> want;
   want.insert(want.end(), kExEth, kExEth + 14);
@@ -218,18 +238,24 @@ TEST(TunnelDoc, WorkedExampleFrame) {
   want.insert(want.end(), kExOuterUdp, kExOuterUdp + 8);
   want.insert(want.end(), kExMpf, kExMpf + 24);
   want.insert(want.end(), kExInner, kExInner + 32);
+  want.insert(want.end(), kExTag, kExTag + 16);
   ASSERT_EQ(want.size(), sizeof frame);
   for (size_t i = 0; i < sizeof frame; ++i) ASSERT_EQ(frame[i], want[i]) << "offset " << i;
 
-  // And the receiver's view of it: outer IPv4 valid, header decodes, inner packet valid with
-  // correct UDP checksum, 100.64.0.2:40000 -> 192.0.2.53:53.
+  // And the receiver's view of it: outer IPv4 valid, header decodes, the tag verifies with the
+  // key the session's salt gives, inner packet valid with correct UDP checksum,
+  // 100.64.0.2:40000 -> 192.0.2.53:53.
   net::Ipv4Packet outer;
   ASSERT_EQ(net::parse_ipv4(frame + 14, sizeof frame - 14, &outer), Drop::none);
   EXPECT_EQ(outer.dport, 4500);
   EXPECT_EQ(outer.sport, 50001);
   Header d;
   ASSERT_EQ(decode(frame + kOuterLen, sizeof frame - kOuterLen, &d), Drop::none);
+  h.tag_len = 16;
   EXPECT_EQ(d, h);
+  const Sealer rx(example_key(), Direction::gateway_to_server, example_salt());
+  EXPECT_TRUE(rx.open(make_nonce(0, 0, 1, 17), frame + kOuterLen, kHeaderLen + sizeof kExInner,
+                      frame + kOuterLen + kHeaderLen + sizeof kExInner));
   net::Ipv4Packet in;
   uint8_t* inner = frame + kOuterLen + kHeaderLen;
   ASSERT_EQ(net::parse_ipv4(inner, sizeof kExInner, &in), Drop::none);
@@ -241,4 +267,85 @@ TEST(TunnelDoc, WorkedExampleFrame) {
   EXPECT_EQ(0, std::memcmp(in.l4 + 8, "mpf!", 4));
   // Overhead: the frame minus Ethernet is the inner packet plus kOverhead.
   EXPECT_EQ(sizeof frame - 14, sizeof kExInner + kOverhead);
+  EXPECT_EQ(kOverhead, 68u);
+}
+
+// --- authentication (tunnel/auth.hpp) ----------------------------------------------------------
+
+TEST(TunnelAuth, KeysAre64HexDigits) {
+  auto k = parse_key("101112131415161718191a1b1c1d1e1f202122232425262728292A2B2C2D2E2F");
+  ASSERT_TRUE(k);
+  EXPECT_EQ(*k, example_key());
+  EXPECT_FALSE(parse_key(""));
+  EXPECT_FALSE(parse_key("change-me"));
+  EXPECT_FALSE(parse_key("101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e"));    // 62
+  EXPECT_FALSE(parse_key("101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f00"));  // 66
+  EXPECT_FALSE(parse_key("101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2g"));
+  EXPECT_FALSE(parse_key(" 01112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f"));
+}
+
+TEST(TunnelAuth, NonceLayout) {
+  const Nonce n = make_nonce(3, 0xff, 7, 0x0102030405060708ull);
+  const Nonce want = {3, 0xff, 7, 0, 1, 2, 3, 4, 5, 6, 7, 8};
+  EXPECT_EQ(n, want);
+}
+
+TEST(TunnelAuth, ExtendCounterRestoresTheHighBits) {
+  EXPECT_EQ(extend_counter(0, 0), 0u);
+  EXPECT_EQ(extend_counter(0, 5), 5u);
+  EXPECT_EQ(extend_counter(100, 90), 90u);  // a little behind
+  EXPECT_EQ(extend_counter(100, 0x7fffffff), 0x7fffffffull);
+  // Past the 32-bit wrap, forward and back.
+  EXPECT_EQ(extend_counter(0xfffffff0ull, 0x10), 0x100000010ull);
+  EXPECT_EQ(extend_counter(0x100000010ull, 0xfffffff0), 0xfffffff0ull);
+  EXPECT_EQ(extend_counter(0x5fffffff0ull, 0x20), 0x600000020ull);
+  EXPECT_EQ(extend_counter(0x600000020ull, 0x00000010), 0x600000010ull);
+  // Nothing below 0: a low value far "behind" 0 is ahead.
+  EXPECT_EQ(extend_counter(5, 0xfffffff0), 0xfffffff0ull);
+  // Every distance within 2^31 either way comes back exactly.
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 100000; i++) {
+    const uint64_t last = (rng() >> 8) + (uint64_t(1) << 32);
+    const int64_t d = int64_t(rng() % (uint64_t(1) << 32)) - (int64_t(1) << 31);
+    const uint64_t c = uint64_t(int64_t(last) + d);
+    ASSERT_EQ(extend_counter(last, uint32_t(c)), c) << last << " " << d;
+  }
+}
+
+TEST(TunnelAuth, TagCoversEveryByteAndTheNonce) {
+  ASSERT_EQ(crypto_init(), "");
+  const Sealer s(example_key(), Direction::server_to_gateway, example_salt());
+  std::vector<uint8_t> data(24 + 300);
+  for (size_t i = 0; i < data.size(); i++) data[i] = uint8_t(i * 7);
+  uint8_t tag[kTagLen];
+  const Nonce n = make_nonce(0, 2, 1, 1000);
+  s.seal(n, data.data(), data.size(), tag);
+  EXPECT_TRUE(s.open(n, data.data(), data.size(), tag));
+  // Any bit of header or payload, any bit of the tag, another nonce: refused.
+  for (size_t i = 0; i < data.size(); i += 13) {
+    data[i] ^= 0x10;
+    EXPECT_FALSE(s.open(n, data.data(), data.size(), tag)) << "byte " << i;
+    data[i] ^= 0x10;
+  }
+  for (size_t i = 0; i < kTagLen; i++) {
+    tag[i] ^= 1;
+    EXPECT_FALSE(s.open(n, data.data(), data.size(), tag)) << "tag byte " << i;
+    tag[i] ^= 1;
+  }
+  EXPECT_FALSE(s.open(make_nonce(0, 2, 1, 1001), data.data(), data.size(), tag));
+  EXPECT_FALSE(s.open(make_nonce(0, 3, 1, 1000), data.data(), data.size(), tag));
+  EXPECT_FALSE(s.open(n, data.data(), data.size() - 1, tag));
+  // Another direction, salt or key is another key.
+  EXPECT_FALSE(Sealer(example_key(), Direction::gateway_to_server, example_salt())
+                   .open(n, data.data(), data.size(), tag));
+  Salt salt2 = example_salt();
+  salt2[15] ^= 1;
+  EXPECT_FALSE(Sealer(example_key(), Direction::server_to_gateway, salt2)
+                   .open(n, data.data(), data.size(), tag));
+  Key k2 = example_key();
+  k2[0] ^= 1;
+  EXPECT_FALSE(Sealer(k2, Direction::server_to_gateway, example_salt())
+                   .open(n, data.data(), data.size(), tag));
+  // Fresh salts differ (CSPRNG).
+  EXPECT_NE(random_salt(), random_salt());
 }

@@ -1,0 +1,76 @@
+// Frame authentication (docs/protocol.md, section 6): every frame carries a 16-byte AES-256-GCM
+// tag over its mpf header and payload (GMAC: the payload is authenticated, not encrypted).
+//
+// Keys. Each tunnel has a pre-shared 32-byte key (config `key`, 64 hex digits). Each appliance
+// draws a random 16-byte salt when it starts (its session, named on the wire by the header's
+// epoch); what it sends in that session is tagged with
+//   BLAKE2b-256(key = PSK, message = "mpf-v2 g2s" or "mpf-v2 s2g", then the salt).
+// A fresh salt per start means a fresh key, so counters that restart at 0 never repeat a nonce
+// under one key. The salt travels in clear in the sender's probes (gateway) and probe replies
+// (server); the receiver derives the key from it and checks that frame's own tag with it.
+//
+// Nonces (12 bytes, unique per key): frame type, sending lcore (stream_id >> 8), path_id, 0,
+// then a 64-bit counter the sender keeps per (type, lcore, path) and carries the low 32 bits of
+// in path_seq. The receiver restores the high bits from the last counter it verified on that
+// stream (extend_counter), as IPsec's extended sequence numbers do.
+//
+// Everything here is allocation-free after construction; seal() and open() may run per packet.
+#pragma once
+#include <sodium.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mpf::tunnel {
+
+constexpr size_t kKeyLen = 32;
+constexpr size_t kSaltLen = 16;
+constexpr size_t kTagLen = 16;
+constexpr size_t kNonceLen = 12;
+using Key = std::array<uint8_t, kKeyLen>;
+using Salt = std::array<uint8_t, kSaltLen>;
+using Nonce = std::array<uint8_t, kNonceLen>;
+
+// The sending lcore in a nonce and in stream_id's high byte for frames the main lcore sends
+// (probes, probe replies); workers use their index, 0..7.
+constexpr uint8_t kMainSender = 0xff;
+
+enum class Direction : uint8_t { gateway_to_server, server_to_gateway };
+
+// Initialises libsodium and checks that this CPU runs AES-256-GCM (AES-NI and PCLMUL). Returns
+// an empty string, or why not. Call once before any Sealer is made.
+std::string crypto_init();
+
+// 64 hex digits -> key. nullopt for anything else.
+std::optional<Key> parse_key(std::string_view hex);
+
+// A random salt (libsodium's CSPRNG: getrandom()).
+Salt random_salt();
+
+Nonce make_nonce(uint8_t type, uint8_t sender, uint8_t path_id, uint64_t counter);
+
+// The 64-bit counter whose low 32 bits are `low`, nearest to `last` (the last one verified on
+// that stream): within 2^31 either way. 0 is taken as "nothing verified yet".
+uint64_t extend_counter(uint64_t last, uint32_t low);
+
+// One session key, expanded once (AES key schedule and GHASH table).
+class Sealer {
+ public:
+  Sealer() = default;
+  // The key of the session (psk, direction, salt).
+  Sealer(const Key& psk, Direction dir, const Salt& salt);
+
+  // Writes the tag of data[0, len) under nonce to tag (kTagLen bytes).
+  void seal(const Nonce& nonce, const uint8_t* data, size_t len, uint8_t* tag) const;
+  // True when tag is data's tag under nonce (constant time).
+  bool open(const Nonce& nonce, const uint8_t* data, size_t len, const uint8_t* tag) const;
+
+ private:
+  alignas(16) crypto_aead_aes256gcm_state st_{};
+};
+
+}  // namespace mpf::tunnel
