@@ -186,6 +186,8 @@ int main(int argc, char** argv) {
     rte_eal_cleanup();
     die(1, why);
   }
+  std::printf("mpf-dataplane: frames authenticated with AES-256-GCM (intel-ipsec-mb, %s)\n",
+              tunnel::crypto_arch());
   app.salt = tunnel::random_salt();
   app.start_ms = uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::system_clock::now().time_since_epoch())

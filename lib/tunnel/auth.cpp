@@ -1,14 +1,41 @@
 #include "tunnel/auth.hpp"
 
+#include <sodium.h>
+
 #include <cstring>
 
 namespace mpf::tunnel {
 
+namespace {
+// Written once by crypto_init(), then only read: the direct GCM calls keep no state in it.
+IMB_MGR* g_mgr = nullptr;
+IMB_ARCH g_arch = IMB_ARCH_NONE;
+}  // namespace
+
 std::string crypto_init() {
   if (sodium_init() < 0) return "libsodium failed to initialise";
-  if (!crypto_aead_aes256gcm_is_available())
-    return "this CPU lacks AES-NI or PCLMULQDQ, which tunnel authentication (AES-256-GCM) needs";
+  if (g_mgr) return {};
+  IMB_MGR* m = alloc_mb_mgr(0);
+  if (!m) return "intel-ipsec-mb: cannot allocate its manager";
+  init_mb_mgr_auto(m, &g_arch);
+  if (imb_get_errno(m) != 0) {
+    std::string why = std::string("intel-ipsec-mb: ") + imb_get_strerror(imb_get_errno(m));
+    free_mb_mgr(m);
+    return why;
+  }
+  g_mgr = m;
   return {};
+}
+
+const char* crypto_arch() {
+  switch (g_arch) {
+    case IMB_ARCH_NOAESNI: return "no AES-NI";
+    case IMB_ARCH_SSE: return "SSE";
+    case IMB_ARCH_AVX: return "AVX";
+    case IMB_ARCH_AVX2: return "AVX2";
+    case IMB_ARCH_AVX512: return "AVX512";
+    default: return "none";
+  }
 }
 
 std::optional<Key> parse_key(std::string_view hex) {
@@ -56,25 +83,24 @@ Sealer::Sealer(const Key& psk, Direction dir, const Salt& salt) {
   uint8_t msg[10 + kSaltLen];
   std::memcpy(msg, kLabel[dir == Direction::server_to_gateway], 10);
   std::memcpy(msg + 10, salt.data(), kSaltLen);
-  uint8_t k[crypto_aead_aes256gcm_KEYBYTES];
+  uint8_t k[kKeyLen];
   crypto_generichash(k, sizeof k, msg, sizeof msg, psk.data(), psk.size());
-  crypto_aead_aes256gcm_beforenm(&st_, k);
+  IMB_AES256_GCM_PRE(g_mgr, k, &key_);
   sodium_memzero(k, sizeof k);
 }
 
+// No plaintext, only associated data (header and payload): the tag is a GMAC. (The GCM call with
+// the data as AAD ran faster here than the GMAC API.)
 void Sealer::seal(const Nonce& nonce, const uint8_t* data, size_t len, uint8_t* tag) const {
-  // No message, only associated data (header and payload): the tag is a GMAC. libsodium wants
-  // non-null buffers even for 0 bytes.
+  gcm_context_data ctx;
   uint8_t none[1] = {0};
-  unsigned long long tag_len = 0;
-  crypto_aead_aes256gcm_encrypt_detached_afternm(none, tag, &tag_len, none, 0, data, len, nullptr,
-                                                 nonce.data(), &st_);
+  IMB_AES256_GCM_ENC(g_mgr, &key_, &ctx, none, none, 0, nonce.data(), data, len, tag, kTagLen);
 }
 
 bool Sealer::open(const Nonce& nonce, const uint8_t* data, size_t len, const uint8_t* tag) const {
-  uint8_t none[1] = {0};
-  return crypto_aead_aes256gcm_decrypt_detached_afternm(none, nullptr, none, 0, tag, data, len,
-                                                        nonce.data(), &st_) == 0;
+  uint8_t want[kTagLen];
+  seal(nonce, data, len, want);
+  return sodium_memcmp(want, tag, kTagLen) == 0;  // constant time
 }
 
 }  // namespace mpf::tunnel
