@@ -175,11 +175,14 @@ struct PktMeta {
 // (meta.peer, meta.stream, meta.seq, meta.epoch filled); kMetaFeedback: a feedback frame's body
 // for the worker that sent the frames it reports (meta.peer filled). kMetaControl: a probe
 // (server) or probe reply (gateway) whose tag a worker verified, for the main lcore (meta.peer,
-// release_us = arrival); the only tunnel frames the main lcore acts on.
+// release_us = arrival, out_port kControlUncounted or 0); the only tunnel frames the main lcore
+// acts on.
 enum : uint8_t {
   kMetaLocal = 1, kMetaHold = 2, kMetaInside = 3, kMetaOutside = 4, kMetaReorder = 5,
   kMetaFeedback = 6, kMetaControl = 7
 };
+// kMetaControl's out_port: the worker did not count the frame (a new session's first one).
+constexpr uint8_t kControlUncounted = 1;
 
 struct Worker;
 class Capture;

@@ -169,8 +169,19 @@ void Housekeeping::control_frame(rte_mbuf* m) {
   // the network's, whatever this (slow-path, sometimes sleeping) loop adds.
   const uint32_t lag = uint32_t(now_us_) - app_.meta(m)->release_us;
   const uint64_t at_us = lag < 1'000'000 && lag <= now_us_ ? now_us_ - lag : now_us_;
+  if (app_.meta(m)->out_port == kControlUncounted) {
+    // A new session's first frame: the worker left it to us, so that a refused one (a replay
+    // of an older session) counts as no frame of the peer.
+    PathCounters& c = path_tx_[size_t(peer) * kMaxPaths + h.path_id];
+    bump(c.rx_frames);
+    bump(c.rx_bytes, p.total_len);
+    __atomic_store_n(&app_.peers[peer].paths[h.path_id].last_rx_us, at_us,
+                     __ATOMIC_RELAXED);
+    if (h.type == tunnel::FrameType::probe_reply) bump(stats_.probe_replies_received);
+  }
   if (h.type == tunnel::FrameType::probe && !app_.gateway) {
-    learn_from(m, in, p, peer, h.path_id);
+    // The worker learned from the later probes of a session; this one it left to us.
+    if (app_.meta(m)->out_port == kControlUncounted) learn_from(m, in, p, peer, h.path_id);
     on_probe(m, peer, h, body, body_len, at_us);
     return;
   }
@@ -238,6 +249,9 @@ void Housekeeping::path_rx(uint16_t peer, uint8_t path, uint64_t* frames, uint64
     *frames += read_counter(c.rx_frames);
     *bytes += read_counter(c.rx_bytes);
   }
+  const PathCounters& mine = path_tx_[size_t(peer) * kMaxPaths + path];  // adopted sessions'
+  *frames += mine.rx_frames;                                              // first frames
+  *bytes += mine.rx_bytes;
 }
 
 uint64_t Housekeeping::path_tx_bytes(uint16_t peer, uint8_t path) const {

@@ -144,6 +144,8 @@ void StatsPublisher::publish(uint64_t now_ms) {
       const PathCounters& mc = main_paths_[pi * kMaxPaths + k];
       q.tx_frames += mc.tx_frames;
       q.tx_bytes += mc.tx_bytes;
+      q.rx_frames += mc.rx_frames;  // a new session's first probe / reply
+      q.rx_bytes += mc.rx_bytes;
       if (!app_.gateway) {
         LearnedPath::Value l = p.learned.read();
         if (l.valid) {

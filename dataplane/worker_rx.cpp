@@ -72,9 +72,16 @@ void Worker::tunnel_frame(rte_mbuf* m, const Port& in, Ipv4Packet& outer) {
       // A probe or reply that is not newer than one already verified on its path is a replay
       // (or so late that its RTT and counters would mislead): the main lcore never sees it.
       if (!fresh) return drop(m, Drop::tunnel_replayed);
-      // The server learns where the path is from it (a new session's first probe: the main
-      // lcore, once it adopts the session).
-      if (h.type == tunnel::FrameType::probe && !new_session) learn_path(in, outer, peer, h.path_id);
+      if (new_session) {
+        // The main lcore adopts the session, or refuses it (a replay of an older one): then it
+        // is no frame of the peer's. It counts the frame, and learns the path from it, if it
+        // adopts it.
+        app_.meta(m)->peer = peer;
+        app_.meta(m)->out_port = kControlUncounted;
+        return to_main_local(m, kMetaControl);
+      }
+      // The server learns where the path is from it.
+      if (h.type == tunnel::FrameType::probe) learn_path(in, outer, peer, h.path_id);
       break;
     case tunnel::FrameType::feedback: {
       // One feedback frame names one sender worker (the receiver sends one per sender).
@@ -129,6 +136,7 @@ void Worker::tunnel_frame(rte_mbuf* m, const Port& in, Ipv4Packet& outer) {
   bump(c.rx_bytes, outer.total_len);
   if (h.type == tunnel::FrameType::probe_reply) bump(stats_.probe_replies_received);
   app_.meta(m)->peer = peer;
+  app_.meta(m)->out_port = 0;
   to_main_local(m, kMetaControl);
 }
 

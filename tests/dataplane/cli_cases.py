@@ -18,6 +18,7 @@ from frames import *  # noqa: F401,F403
 import gateway_cases as G
 import harness
 import multiworker_cases as M
+import server_cases as S
 
 TIMEOUT = 30
 
@@ -187,6 +188,16 @@ def check_config_errors(binary):
                 "syntax error"))
     c = base.replace("idle_sleep_us = 0;", "idle_sleep_us = 0; idle_sleep_us = 5;", 1)
     bad.append(("duplicate key idle_sleep_us", c, "idle_sleep_us = 5", None))
+    # The tunnel key (wire v2): 64 hex digits; the old placeholder is refused.
+    c = base.replace(PSK_HEX, "change-me", 1)
+    bad.append(("tunnel.key \"change-me\" (not 64 hex digits)", c, 'key = "change-me"',
+                "tunnel.key: expected 64 hex digits (32 random bytes, e.g. from `openssl rand "
+                "-hex 32`), got 9 characters"))
+    srv = S.server_config()
+    c = srv.replace(PSK_HEX, PSK_HEX[:-1] + "g", 1)
+    bad.append(("a gateway's key with a non-hex digit (64 characters)", c, PSK_HEX[:-1] + "g",
+                "gateways.[0].key: expected 64 hex digits (32 random bytes, e.g. from `openssl "
+                "rand -hex 32`), got 64 characters"))
     res = []
     for i, (what, text, needle, reason) in enumerate(bad):
         tmp = _tmp("cfg")

@@ -15,10 +15,26 @@ frame on stream (worker << 8) | bucket (flow_hash(inner after NAT), see bucket_o
 stream (stream_seq) and per path (path_seq, all streams of one sending worker share it).
 `Numbering` reproduces that for the frames mpf sends, and builds the same numbering for the
 frames the tests send as the peer (the receiver's reorder window and loss detector need it).
+
+Wire format v2 (frame authentication, lib/tunnel/auth.hpp): every tunnel frame ends with a
+16-byte AES-256-GCM tag (empty plaintext; associated data: the mpf header and the payload) under
+the key of its sender's session, BLAKE2b-256(key = PSK, "mpf-v2 g2s" or "mpf-v2 s2g" + salt),
+nonce (type, sending lcore, path_id, 0, 64-bit counter); the counter is kept per (type, sending
+lcore, path) and its low 32 bits are the header's path_seq. Frames the tests send as the peer
+belong to a fixed test `Session` (GW_SESSION, SRV_SESSION) and are sealed with it; a receiver
+checks them only once that session was announced (gateway: a probe_reply from the server, server:
+a probe from the gateway; their bodies end with the sender's salt and start_ms). The frames the
+dataplane sends are expected with the tag masked (negative offsets in TUNNEL_MASK) and checked
+separately: `dataplane_tags` derives the dataplane's key from the salt of its own probes or
+replies and verifies every tag.
 """
+import hashlib
 import ipaddress
 import struct
 from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.l2 import ARP, Ether
@@ -41,7 +57,8 @@ NH_5G_MAC = "02:00:00:00:05:01"
 TUN_ADDR = "100.64.0.7"
 TUN_ID = 7
 TUN_PORT = 4500
-INNER_MTU = 1448
+# outer IPv4 20 + UDP 8 + mpf header 24 + tag 16 = 68 bytes of tunnel overhead on a 1500 MTU
+INNER_MTU = 1500 - 68
 MSS_CLAMP = INNER_MTU - 40
 
 # server side
@@ -64,9 +81,12 @@ OUTER_IP_CSUM = {ETH + 10, ETH + 11}
 MPF = ETH + 20 + 8  # 42: mpf header in a tunnel frame
 MPF_EPOCH = {MPF + 8, MPF + 9}
 MPF_TS = {MPF + 20, MPF + 21, MPF + 22, MPF + 23}
+TAG_LEN = 16
+MPF_TAG = frozenset(range(-TAG_LEN, 0))  # the last 16 bytes (negative: from the frame's end)
 # A tunnel frame sent by mpf: outer IP id varies per frame (and with it the header checksum,
-# which is verified separately), epoch is random per start, timestamp is the sender's clock.
-TUNNEL_MASK = frozenset(OUTER_IP_ID | OUTER_IP_CSUM | MPF_EPOCH | MPF_TS)
+# which is verified separately), epoch is random per start, timestamp is the sender's clock, the
+# tag is under a key of its random salt (verified separately: dataplane_tags).
+TUNNEL_MASK = frozenset(OUTER_IP_ID | OUTER_IP_CSUM | MPF_EPOCH | MPF_TS | MPF_TAG)
 
 T_DATA, T_PROBE, T_PROBE_REPLY, T_FEEDBACK = 0, 1, 2, 3
 F_DUPLICATE, F_RETRANSMIT, F_PROMPT = 0x01, 0x02, 0x04  # mpf header flags (protocol.md 4)
@@ -78,7 +98,9 @@ BODY = MPF + 24  # first byte after the mpf header (inner packet or control body
 
 @dataclass
 class Exp:
-    """One expected output frame on port `port` (our port index)."""
+    """One expected output frame on port `port` (our port index). mask: offsets whose value is
+    not compared; negative ones count from the end of the frame (-16..-1: a tunnel frame's tag)
+    and are made absolute here."""
     port: int
     data: bytes
     mask: frozenset = frozenset()
@@ -87,6 +109,10 @@ class Exp:
     verify: list = field(default_factory=list)
     # multi-worker runs: the TX queue (= sending lcore) it must leave by; None: any
     txq: int = None
+
+    def __post_init__(self):
+        n = len(self.data)
+        self.mask = frozenset(i if i >= 0 else n + i for i in self.mask)
 
 
 def pad60(frame: bytes) -> bytes:
@@ -126,8 +152,8 @@ def data_flags(inner) -> int:
     return F_PROMPT if inner is not None and len(inner) > 9 and inner[9] == 1 else 0
 
 
-def mpf_header(ftype=T_DATA, tunnel_id=TUN_ID, flags=0, path_id=0, tag_len=0, epoch=0,
-               stream=0, sseq=0, pseq=0, ts=0, version=1) -> bytes:
+def mpf_header(ftype=T_DATA, tunnel_id=TUN_ID, flags=0, path_id=0, tag_len=TAG_LEN, epoch=0,
+               stream=0, sseq=0, pseq=0, ts=0, version=2) -> bytes:
     return struct.pack("!BBBBIHHIII", (version << 4) | (ftype & 0x0F), flags, path_id, tag_len,
                        tunnel_id, epoch, stream, sseq, pseq, ts)
 
@@ -140,6 +166,148 @@ def tunnel_frame(src_mac, dst_mac, src_ip, dst_ip, sport, dport, payload: bytes,
         udp.len = udp_len
     return bytes(Ether(dst=dst_mac, src=src_mac) /
                  IP(src=src_ip, dst=dst_ip, ttl=ttl, id=ip_id, flags="DF") / udp / Raw(payload))
+
+
+# ---- frame authentication (wire format v2) -------------------------------------------------------
+
+PSK_HEX = "101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f"  # the configs' key
+PSK = bytes.fromhex(PSK_HEX)
+G2S, S2G = b"mpf-v2 g2s", b"mpf-v2 s2g"  # key labels: frames the gateway / the server sends
+MAIN_LCORE = 0xFF  # sending lcore of probes and probe replies (stream_id high byte, nonce)
+SALT_LEN = 16
+
+
+def session_key(label: bytes, salt: bytes, psk: bytes = PSK) -> bytes:
+    return hashlib.blake2b(label + salt, key=psk, digest_size=32).digest()
+
+
+def nonce(ftype: int, lcore: int, path_id: int, counter: int) -> bytes:
+    return bytes([ftype, lcore, path_id, 0]) + counter.to_bytes(8, "big")
+
+
+def gmac(key: bytes, payload: bytes, counter: int = None) -> bytes:
+    """The tag of payload (mpf header + body) under key; the nonce from the header (type, sending
+    lcore = stream_id >> 8, path_id) and counter (default: path_seq, the counter below 2^32)."""
+    h = parse_mpf(payload)
+    c = h["pseq"] if counter is None else counter
+    return AESGCM(key).encrypt(nonce(h["type"], h["stream"] >> 8, h["path_id"], c), b"", payload)
+
+
+@dataclass(frozen=True)
+class Session:
+    """An appliance's session as the tests play it: label (G2S: a gateway's frames, S2G: a
+    server's), random salt, epoch (names the session in the mpf header), start_ms (its wall
+    clock at start, announced with the salt)."""
+    label: bytes
+    salt: bytes
+    epoch: int
+    start_ms: int
+
+    @property
+    def key(self) -> bytes:
+        return session_key(self.label, self.salt)
+
+    def seal(self, payload: bytes, counter: int = None) -> bytes:
+        """payload (mpf header + body) with its tag appended."""
+        return payload + gmac(self.key, payload, counter)
+
+    def announce(self) -> bytes:
+        """salt + start_ms: what a probe / probe_reply body of this session ends with."""
+        return self.salt + struct.pack("!Q", self.start_ms)
+
+
+START_MS = 1_700_000_000_000  # the test sessions' start (Nov 2023), ms since 1970
+# The sessions the tests play: the server (frames to the gateway) and the gateway (frames to the
+# server). *_RESTART: the same appliance after a restart (new salt, epoch, later start);
+# *_OLD: a session before the current one (a replay of its announcement is stale).
+SRV_SESSION = Session(S2G, b"server-session-A", 0x5E5E, START_MS)
+SRV_RESTART = Session(S2G, b"server-session-B", 0x6F6F, START_MS + 60_000)
+SRV_OLD = Session(S2G, b"server-session-0", 0x4D4D, START_MS - 60_000)
+GW_SESSION = Session(G2S, b"gateway-sessionA", 0xBEEF, START_MS)
+GW_RESTART = Session(G2S, b"gateway-sessionB", 0xCAFE, START_MS + 60_000)
+GW_OLD = Session(G2S, b"gateway-session0", 0xABBA, START_MS - 60_000)
+
+
+def sealed(sess: Session, payload: bytes, tag=True) -> bytes:
+    """payload (mpf header + rest) as a frame carries it: tag True: sealed with sess; False:
+    without a tag (a v1 frame); bytes: these bytes appended as the tag."""
+    if tag is True:
+        return sess.seal(payload)
+    return payload + (tag or b"")
+
+
+def flip_bit(frame: bytes, offset: int, bit: int = 0) -> bytes:
+    """frame with one bit flipped (offset negative: from the end, -1 the tag's last byte)."""
+    b = bytearray(frame)
+    b[offset] ^= 1 << bit
+    return bytes(b)
+
+
+def is_tunnel_out(frame: bytes) -> bool:
+    """An Ethernet/IPv4/UDP frame from our tunnel port 4500 long enough to be a v2 tunnel
+    frame: what the appliance sends to its peer."""
+    return (len(frame) >= BODY + TAG_LEN and frame[12:14] == b"\x08\x00" and
+            frame[ETH + 9] == 17 and frame[34:36] == struct.pack("!H", TUN_PORT))
+
+
+def announced(frame: bytes):
+    """(salt, start_ms) a probe or probe_reply body ends with; None for other frames or a body
+    of another length."""
+    h = mpf_fields(frame)
+    if h is None:
+        return None
+    off = {T_PROBE: 28, T_PROBE_REPLY: 20}.get(h["type"])
+    body = frame[BODY:len(frame) - TAG_LEN]
+    if off is None or len(body) != off + SALT_LEN + 8:
+        return None
+    return body[off:off + SALT_LEN], struct.unpack("!Q", body[off + SALT_LEN:])[0]
+
+
+def dataplane_tags(frames, role, wall=None):
+    """Checks the tunnel frames an appliance of `role` sent (any order; others are skipped):
+    version 2, tag_len 16, and a tag that verifies under the key derived from the salt its own
+    announcing frames carry (gateway: its probes, server: its probe replies), with the nonce
+    their header gives (type, stream_id >> 8, path_id, path_seq: the run is too short for the
+    counter to pass 2^32). All announcing frames name one session; with wall = (t0, t1), the
+    wall clock (s) around the run, its start_ms lies in it. Error string or None."""
+    tun = [f for f in frames if is_tunnel_out(f)]
+    ann_type = T_PROBE if role == "gateway" else T_PROBE_REPLY
+    sessions = {announced(f) for f in tun if mpf_fields(f)["type"] == ann_type}
+    what = "probes" if role == "gateway" else "probe replies"
+    if not sessions:
+        return f"{len(tun)} tunnel frame(s) out but none of its {what} to take the key from"
+    if None in sessions or len(sessions) > 1:
+        return f"its {what} announce {len(sessions)} sessions: {sorted(map(str, sessions))}"
+    salt, start_ms = next(iter(sessions))
+    errs = []
+    if wall is not None and not wall[0] - 1 <= start_ms / 1000 <= wall[1] + 1:
+        errs.append(f"start_ms {start_ms} is not within the run ({wall[0]:.3f}..{wall[1]:.3f} s)")
+    key = session_key(G2S if role == "gateway" else S2G, salt)
+    bad = []
+    for f in tun:
+        h = mpf_fields(f)
+        if h["version"] != 2 or h["tag_len"] != TAG_LEN:
+            bad.append(f"version {h['version']} tag_len {h['tag_len']}: {summary(f)}")
+            continue
+        payload, tag = f[MPF:len(f) - TAG_LEN], f[len(f) - TAG_LEN:]
+        try:
+            AESGCM(key).decrypt(nonce(h["type"], h["stream"] >> 8, h["path_id"], h["pseq"]),
+                                tag, payload)
+        except InvalidTag:
+            bad.append(f"type {h['type']} stream {h['stream']:#06x} path {h['path_id']} "
+                       f"path_seq {h['pseq']}")
+    if bad:
+        errs.append(f"{len(bad)} of {len(tun)} tunnel frames do not verify: " + "; ".join(bad[:4]))
+    return "; ".join(errs) if errs else None
+
+
+def same_session(frames, what):
+    """A check of a list of the appliance's announcing frames (probes or replies): one session
+    (salt, start_ms) in all. Error string or None."""
+    sessions = {announced(f) for f in frames}
+    if len(sessions) > 1:
+        return f"{what} announce {len(sessions)} sessions: {sorted(map(str, sessions))}"
+    return None
 
 
 # ---- multipath: streams, sequence numbers, control bodies ----------------------------------------
@@ -207,6 +375,7 @@ class Numbering:
         self.worker, self.epoch, self.streams = worker, epoch, streams
         self.sseq = {}
         self.pseq = {}
+        self.ctls = {}
 
     def _path(self, path):
         p = self.pseq.get(path, 0)
@@ -239,6 +408,15 @@ class Numbering:
     def next_pseq(self, path=0):
         return self.pseq.get(path, 0)
 
+    def ctl(self, ftype, path=0):
+        """The next counter (path_seq) of this sender's control frames of type ftype on path:
+        probes and replies (sender MAIN_LCORE) and feedback frames (a worker) count per (type,
+        sending lcore, path) from 0, apart from the data frames."""
+        key = (ftype, path)
+        c = self.ctls.get(key, 0)
+        self.ctls[key] = c + 1
+        return c
+
     def hdr(self, inner: bytes = None, path=0, stream=None, n=None, **kw) -> bytes:
         """mpf header of the next data frame (or of the numbers n) with this sender's epoch."""
         n = n or self.data(inner, path, stream)
@@ -248,14 +426,19 @@ class Numbering:
         return mpf_header(**args)
 
 
-def probe_body(probe_seq, rx_frames=0, rx_bytes=0, srtt_us=0, queue_us=0, interval_ms=25) -> bytes:
-    """protocol.md 3.1 (28 bytes)."""
-    return struct.pack("!IIQIII", probe_seq, rx_frames, rx_bytes, srtt_us, queue_us, interval_ms)
+def probe_body(probe_seq, rx_frames=0, rx_bytes=0, srtt_us=0, queue_us=0, interval_ms=25,
+               sess: Session = None) -> bytes:
+    """protocol.md 3.1 (52 bytes): the v1 28, then the sender's session: salt (16) and start_ms
+    (u64); zeros without sess."""
+    return struct.pack("!IIQIII", probe_seq, rx_frames, rx_bytes, srtt_us, queue_us,
+                       interval_ms) + (sess.announce() if sess else bytes(SALT_LEN + 8))
 
 
-def probe_reply_body(probe_seq, rx_frames=0, rx_bytes=0, reserved=0) -> bytes:
-    """protocol.md 3.2 (20 bytes)."""
-    return struct.pack("!IIQI", probe_seq, rx_frames, rx_bytes, reserved)
+def probe_reply_body(probe_seq, rx_frames=0, rx_bytes=0, queue_us=0, sess: Session = None) -> bytes:
+    """protocol.md 3.2 (44 bytes): the v1 20, then the sender's session: salt (16) and start_ms
+    (u64); zeros without sess."""
+    return struct.pack("!IIQI", probe_seq, rx_frames, rx_bytes, queue_us) + \
+        (sess.announce() if sess else bytes(SALT_LEN + 8))
 
 
 def feedback_body(entries, count=None) -> bytes:
@@ -292,20 +475,35 @@ def ip_int(a: str) -> int:
 
 # ---- gateway frames --------------------------------------------------------------------------
 
-def from_server(inner: bytes, hdr: bytes = None, **kw) -> bytes:
-    """A tunnel frame as the server sends it to the gateway's 5g path (arriving via 10.5.0.1)."""
+def from_server(inner: bytes, hdr: bytes = None, sess: Session = SRV_SESSION, tag=True,
+                **kw) -> bytes:
+    """A tunnel frame as the server sends it to the gateway's 5g path (arriving via 10.5.0.1):
+    sealed with the server's session sess (tag: see sealed). Default header: a data frame of
+    sess's epoch, stream 0, seqs 0."""
     if hdr is None:
-        hdr = mpf_header(T_DATA, epoch=0x5e5e)
+        hdr = mpf_header(T_DATA, epoch=sess.epoch)
     args = dict(src_mac=NH_5G_MAC, dst_mac=GW_PATH_MAC, src_ip=SRV_TUN_IP, dst_ip=GW_PATH_IP,
                 sport=TUN_PORT, dport=TUN_PORT, ip_id=0x4242)
     args.update(kw)
-    return tunnel_frame(payload=hdr + inner, **args)
+    return tunnel_frame(payload=sealed(sess, hdr + inner, tag), **args)
+
+
+def probe_reply_in(probe_seq=0, pseq=0, sess: Session = SRV_SESSION, path_id=0, ts=0,
+                   rx_frames=0, rx_bytes=0, queue_us=0, **kw) -> bytes:
+    """A probe_reply from the server's main lcore (stream 0xff00, path_seq pseq: its reply
+    counter on the path) announcing its session sess, on the gateway's 5g path. probe_seq 0
+    answers none of the gateway's probes (they count from 1): no RTT sample, no path state."""
+    hdr = mpf_header(T_PROBE_REPLY, path_id=path_id, epoch=sess.epoch, stream=MAIN_LCORE << 8,
+                     pseq=pseq, ts=ts)
+    return from_server(probe_reply_body(probe_seq, rx_frames, rx_bytes, queue_us, sess), hdr,
+                       sess=sess, **kw)
 
 
 def gw_frame(payload: bytes) -> bytes:
-    """A tunnel frame as the gateway sends it on the 5g path (mpf header + payload given)."""
+    """A tunnel frame as the gateway sends it on the 5g path (mpf header + payload given; the
+    tag, zeros here, is masked in TUNNEL_MASK and verified by dataplane_tags)."""
     return tunnel_frame(GW_PATH_MAC, NH_5G_MAC, GW_PATH_IP, SRV_TUN_IP, TUN_PORT, TUN_PORT,
-                        payload)
+                        payload + bytes(TAG_LEN))
 
 
 def gw_encap_expected(inner: bytes, tx, what: str, flags=0) -> Exp:
@@ -319,16 +517,21 @@ def gw_encap_expected(inner: bytes, tx, what: str, flags=0) -> Exp:
 
 
 def gw_probe_expected(probe_seq=1) -> Exp:
-    """A probe as protocol.md 3.1 describes it: stream 0, seqs 0, a 28-byte body. Its counters
-    (rx_frames, rx_bytes), srtt_us and interval_ms are masked here: probe_check verifies them."""
-    frame = gw_frame(mpf_header(T_PROBE, stream=0, sseq=0, pseq=0) + probe_body(probe_seq))
-    mask = TUNNEL_MASK | set(range(BODY + 4, BODY + 20)) | set(range(BODY + 24, BODY + 28))
+    """A probe as protocol.md 3.1 describes it: sent by the main lcore (stream 0xff00),
+    stream_seq 0, path_seq its probe counter on the path (probe_seq - 1), a 52-byte body. Its
+    counters (rx_frames, rx_bytes), srtt_us, interval_ms and the session (salt, start_ms: random
+    per start) are masked here: probe_check verifies them."""
+    frame = gw_frame(mpf_header(T_PROBE, stream=MAIN_LCORE << 8, sseq=0, pseq=probe_seq - 1) +
+                     probe_body(probe_seq))
+    mask = TUNNEL_MASK | set(range(BODY + 4, BODY + 20)) | set(range(BODY + 24, BODY + 52))
     return Exp(1, frame, frozenset(mask), "keepalive probe", [outer_ip_checksum_ok])
 
 
-def gw_feedback_expected(entries, what="feedback") -> Exp:
-    """A feedback frame (protocol.md 3.3) the gateway's worker 0 sends on the 5g path."""
-    frame = gw_frame(mpf_header(T_FEEDBACK, stream=0, sseq=0, pseq=0) + feedback_body(entries))
+def gw_feedback_expected(entries, what="feedback", pseq=0, worker=0) -> Exp:
+    """A feedback frame (protocol.md 3.3) the gateway's worker `worker` sends on the 5g path:
+    stream worker << 8, path_seq its feedback counter on the path (pseq)."""
+    frame = gw_frame(mpf_header(T_FEEDBACK, stream=worker << 8, sseq=0, pseq=pseq) +
+                     feedback_body(entries))
     return Exp(1, frame, TUNNEL_MASK, what, [outer_ip_checksum_ok])
 
 
@@ -346,20 +549,39 @@ def lan_out(ip_pkt) -> bytes:
 
 # ---- server frames ---------------------------------------------------------------------------
 
-def from_gateway(inner: bytes, hdr: bytes = None, src_ip=GW_PATH_IP, sport=TUN_PORT, **kw) -> bytes:
-    """A tunnel frame from the gateway's 5g path arriving at the server's t0 port via the router."""
+def from_gateway(inner: bytes, hdr: bytes = None, src_ip=GW_PATH_IP, sport=TUN_PORT,
+                 sess: Session = GW_SESSION, tag=True, **kw) -> bytes:
+    """A tunnel frame from the gateway's 5g path arriving at the server's t0 port via the router:
+    sealed with the gateway's session sess (tag: see sealed). Default header: a data frame of
+    sess's epoch, stream 0, seqs 0."""
     if hdr is None:
-        hdr = mpf_header(T_DATA, epoch=0xbeef)
+        hdr = mpf_header(T_DATA, epoch=sess.epoch)
     args = dict(src_mac=SRV_ROUTER_MAC, dst_mac=SRV_TUN_MAC, src_ip=src_ip, dst_ip=SRV_TUN_IP,
                 sport=sport, dport=TUN_PORT, ip_id=0x1717, ttl=61)
     args.update(kw)
-    return tunnel_frame(payload=hdr + inner, **args)
+    return tunnel_frame(payload=sealed(sess, hdr + inner, tag), **args)
+
+
+def probe_hdr(path_id=0, pseq=0, ts=0, sess: Session = GW_SESSION) -> bytes:
+    """mpf header of a gateway's probe: main lcore (stream 0xff00), path_seq pseq (its probe
+    counter on the path)."""
+    return mpf_header(T_PROBE, path_id=path_id, epoch=sess.epoch, stream=MAIN_LCORE << 8,
+                      pseq=pseq, ts=ts)
+
+
+def probe_in(hdr: bytes, probe_seq=1, rx_frames=0, rx_bytes=0, srtt_us=0,
+             sess: Session = GW_SESSION, **kw) -> bytes:
+    """A gateway's probe (header from probe_hdr) announcing its session sess, at the server's
+    t0 port (kw: from_gateway's)."""
+    return from_gateway(probe_body(probe_seq, rx_frames, rx_bytes, srtt_us, sess=sess), hdr,
+                        sess=sess, **kw)
 
 
 def srv_frame(payload: bytes, ttl=64) -> bytes:
-    """A tunnel frame as the server sends it towards the gateway's learned 10.5.0.2:4500."""
+    """A tunnel frame as the server sends it towards the gateway's learned 10.5.0.2:4500 (mpf
+    header + payload given; the tag, zeros here, is masked in TUNNEL_MASK)."""
     return tunnel_frame(SRV_TUN_MAC, SRV_ROUTER_MAC, SRV_TUN_IP, GW_PATH_IP, TUN_PORT, TUN_PORT,
-                        payload, ttl=ttl)
+                        payload + bytes(TAG_LEN), ttl=ttl)
 
 
 def srv_encap_expected(inner: bytes, tx, what: str, path_id=0) -> Exp:
@@ -371,9 +593,10 @@ def srv_encap_expected(inner: bytes, tx, what: str, path_id=0) -> Exp:
     return Exp(1, frame, TUNNEL_MASK, what, [outer_ip_checksum_ok])
 
 
-def srv_feedback_expected(entries, what="feedback", path_id=0) -> Exp:
-    """A feedback frame (protocol.md 3.3) the server's worker 0 sends to the gateway's path."""
-    frame = srv_frame(mpf_header(T_FEEDBACK, path_id=path_id, stream=0, sseq=0, pseq=0) +
+def srv_feedback_expected(entries, what="feedback", path_id=0, pseq=0) -> Exp:
+    """A feedback frame (protocol.md 3.3) the server's worker 0 sends to the gateway's path:
+    path_seq its feedback counter on the path (pseq)."""
+    frame = srv_frame(mpf_header(T_FEEDBACK, path_id=path_id, stream=0, sseq=0, pseq=pseq) +
                       feedback_body(entries))
     return Exp(1, frame, TUNNEL_MASK, what, [outer_ip_checksum_ok])
 

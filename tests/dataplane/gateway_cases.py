@@ -22,7 +22,8 @@ def gateway_config(static_arp=True, extra=""):
     return f"""# written by tests/dataplane (based on configs/gateway.conf)
 role = "gateway";
 lan = {{ port = "net_pcap0"; address = "192.168.10.1/24"; }};
-tunnel = {{ id = 7; address = "{TUN_ADDR}"; server = "{SRV_TUN_IP}:4500"; key = "change-me"; port = 4500; }};
+tunnel = {{ id = 7; address = "{TUN_ADDR}"; server = "{SRV_TUN_IP}:4500"; port = 4500;
+  key = "{PSK_HEX}"; }};
 paths = (
   {{ name = "5g"; port = "net_pcap1"; address = "10.5.0.2/24"; next_hop = "{NH_5G}"; mtu = 1500; }}
 );
@@ -41,10 +42,56 @@ control = {{ socket = "{{tmp}}/control.sock"; }};
 """
 
 
+# One lcore: the passes read up to a burst (32) of each port; the main lcore runs after every
+# 16th. A frame the main lcore must have handled before the next frame of its port is read (the
+# announcement of the peer's session) is followed by this many frames of that port in all.
+PASS_BURST = 32
+MAIN_EVERY = 16
+ANNOUNCE_FRAMES = MAIN_EVERY * PASS_BURST
+
+
+def new_session_logged(sess, n=1):
+    """A check: the gateway logged the adoption of the server's session sess, n times."""
+    line = f"mpf-dataplane: server of tunnel {TUN_ID}: new session (epoch {sess.epoch:#06x})"
+
+    def chk(res):
+        got = res.stdout.count(line + "\n")
+        return None if got == n else f"{got} x '{line}' in the output, want {n}"
+    return chk
+
+
+def announce_case(prefix, main, accepted=None, sess=SRV_SESSION, port=1, every_run=False,
+                  count_fill=True, behind=0):
+    """The server's session announced: a probe_reply of sess (probe_seq 0: it answers none of
+    the gateway's probes; path_seq the next of `main`, the server's main lcore numbering) as the
+    FIRST frame of the path port (or behind `behind` frames of the first pass), then filler
+    frames, so that the port's next frame is read in pass 17, after the main lcore adopted the
+    session (pass 16). The server's frames after it also come after up to 16 bursts of LAN
+    frames. accepted: the outer lengths of what the
+    gateway accepts from the server (the reply is one). count_fill=False: the fillers'
+    eth_not_for_us drops are not counted here (the scenario counts them with others)."""
+    reply = probe_reply_in(0, pseq=main.ctl(T_PROBE_REPLY), sess=sess)
+    if accepted is not None:
+        accepted.append(outer_len(reply))
+    assert behind < PASS_BURST
+    fill = filler(ANNOUNCE_FRAMES - 1 - behind)
+    return Case(f"{prefix}: probe_reply announcing the server's session (epoch {sess.epoch:#06x}, "
+                f"44-byte body) {'first ' if not behind else ''}on the path, {len(fill)} filler "
+                f"frames behind it -> "
+                f"adopted by the main lcore (peer_sessions 1, 'new session' logged), taken as a "
+                f"probe reply",
+                [(port, reply)] + [(port, f) for f in fill], [],
+                dict({"peer_sessions": 1, "probe_replies_received": 1},
+                     **({"drops.eth_not_for_us": len(fill)} if count_fill else {})),
+                checks=[new_session_logged(sess)], every_run=every_run)
+
+
 def probe_check(accepted=(), srtt_us=0, ordered=True):
     """A check of the keepalive probes on the 5g path: at least one; each exactly as
-    protocol.md 3.1 describes a probe (type 1, path 0, tunnel 7, stream 0, stream_seq and
-    path_seq 0, a 28-byte body, queue_us 0, interval_ms 25 (multipath.probe_interval_ms) from
+    protocol.md 3.1 describes a probe (type 1, path 0, tunnel 7, stream 0xff00 (the main
+    lcore), stream_seq 0, path_seq probe_seq - 1 (the main lcore's probe counter on the path),
+    a 52-byte body ending with the gateway's session (one salt and start_ms in all; their tags
+    are checked by the harness), queue_us 0, interval_ms 25 (multipath.probe_interval_ms) from
     the first probe, 1000 (idle_probe_interval_ms) once the tunnel has been idle for
     idle_after_ms, and never 1000 before 25) with probe_seq 1, 2, ... in sending order; one
     epoch for everything the gateway sent. The body's counters: `accepted` are the outer IPv4
@@ -92,6 +139,8 @@ def probe_check(accepted=(), srtt_us=0, ordered=True):
                   if len(f) >= F.MPF + 24 and f[12:14] == b"\x08\x00" and f[F.ETH + 9] == 17}
         if len(epochs) > 1:
             errs.append(f"epochs differ between frames: {sorted(e.hex() for e in epochs)}")
+        if same_session(res.probes, "the probes"):
+            errs.append(same_session(res.probes, "the probes"))
         if len(errs) > 4:
             errs = errs[:4] + [f"... ({len(errs) - 4} more)"]
         return "; ".join(errs) if errs else None
@@ -139,7 +188,8 @@ def scenario_basic():
     syn = IP(src=HOST_A, dst=HOST_B, ttl=64, id=0x1001, flags="DF") / \
         TCP(sport=40000, dport=80, flags="S", seq=1000, window=64240, options=syn_options(1460))
     syn_out = translated(syn, src=TUN_ADDR, mss=MSS_CLAMP)
-    cases.append(Case("gw: TCP SYN from Host A -> tunnel frame (SNAT, MSS 1460->1408, TTL-1)",
+    cases.append(Case(f"gw: TCP SYN from Host A -> tunnel frame (SNAT, MSS 1460->{MSS_CLAMP}, "
+                      f"TTL-1)",
                       [(LAN, lan_in(syn))], [gw_encap_expected(syn_out, tx, "SYN frame")],
                       {"mss_clamped": 1, "encapsulated": 1, "nat_in2out": 1}))
 
@@ -189,7 +239,8 @@ def scenario_basic():
     # exactly the inner MTU: fits
     big_ok = IP(src=HOST_A, dst=HOST_B, ttl=64, id=0x4001, flags="DF") / \
         UDP(sport=40004, dport=9) / Raw(b"\xab" * (INNER_MTU - 28))
-    cases.append(Case("gw: 1448-byte DF packet (= inner MTU) -> tunnel frame of 1514 bytes",
+    cases.append(Case(f"gw: {INNER_MTU}-byte DF packet (= inner MTU: 1500 - 68 of outer IPv4, "
+                      f"UDP, mpf header and tag) -> tunnel frame of 1514 bytes",
                       [(LAN, lan_in(big_ok))],
                       [gw_encap_expected(translated(big_ok, src=TUN_ADDR), tx, "MTU frame")],
                       {"encapsulated": 1, "nat_in2out": 1}))
@@ -202,17 +253,18 @@ def scenario_basic():
                       [(LAN, lan_in(ttl1))], [Exp(LAN, lan_out(te), what="time exceeded")],
                       {"drops.ttl_exceeded": 1, "icmp_errors_sent": 1}))
 
-    # 1460-byte DF -> frag needed, MTU 1448, nothing on the path
+    # 1460-byte DF -> frag needed, MTU 1432, nothing on the path
     big = IP(src=HOST_A, dst=HOST_B, ttl=64, id=0x6001, flags="DF") / \
         TCP(sport=40000, dport=80, flags="A", seq=1001, ack=1) / Raw(b"\xcd" * (1460 - 40))
     fn = icmp_error(bytes(big), GW_LAN_IP, 3, 4, INNER_MTU)
-    cases.append(Case("gw: 1460-byte DF packet -> ICMP frag needed (MTU 1448), nothing tunnelled",
+    cases.append(Case(f"gw: 1460-byte DF packet -> ICMP frag needed (MTU {INNER_MTU}), nothing "
+                      f"tunnelled",
                       [(LAN, lan_in(big))], [Exp(LAN, lan_out(fn), what="frag needed")],
                       {"drops.too_big": 1, "icmp_errors_sent": 1}))
-    # 1449 bytes without DF: dropped (v1 does not fragment), no ICMP
+    # one byte over the inner MTU without DF: dropped (mpf does not fragment), no ICMP
     big_nodf = IP(src=HOST_A, dst=HOST_B, ttl=64, id=0x6002, flags=0) / \
         UDP(sport=40001, dport=5353) / Raw(b"\xce" * (INNER_MTU + 1 - 28))
-    cases.append(Case("gw: 1449-byte packet without DF -> dropped too_big, no ICMP",
+    cases.append(Case(f"gw: {INNER_MTU + 1}-byte packet without DF -> dropped too_big, no ICMP",
                       [(LAN, lan_in(big_nodf))], [], {"drops.too_big": 1}))
 
     # Port forward, LAN side of an inbound connection: Host A's SYN-ACK from 8080 goes out as
@@ -272,16 +324,17 @@ def scenario_basic():
                       {"encapsulated": 1, "nat_in2out": 1}))
 
     # ---- from the server (path port) ----
-    # The frames below need the NAT sessions the LAN frames above create. The worker reads up
-    # to a burst (32) from each port per pass, LAN first: these fillers put the server's frames
-    # a few passes behind the LAN frames, however many LAN cases there are (up to 128).
-    cases.append(Case("gw: filler frames for another MAC on the path -> eth_not_for_us",
-                      [(PATH, f) for f in filler(96)], [], {"drops.eth_not_for_us": 96}))
+    # The server announces its session first (the gateway checks its frames only then). The
+    # frames after it also need the NAT sessions the LAN frames above create: the worker reads
+    # up to a burst (32) from each port per pass, LAN first, and the announcement's fillers put
+    # the server's frames 16 passes behind the LAN frames (up to 512 of them).
     # The server's frames: numbered as the server's worker 0 numbers them (stream from the flow
     # hash, stream_seq per stream, path_seq per path). accepted: what the gateway counts as
     # received on the path (its probes report it).
-    srv = Numbering(epoch=0x5e5e)
+    srv = Numbering(epoch=SRV_SESSION.epoch)
+    srv_main = Numbering(MAIN_LCORE, SRV_SESSION.epoch)  # the server's probe replies
     accepted = []
+    cases.append(announce_case("gw", srv_main, accepted))
 
     def server_data(pkt):
         f = from_server(bytes(pkt), srv.hdr(bytes(pkt)))
@@ -304,7 +357,7 @@ def scenario_basic():
 
     synack = IP(src=HOST_B, dst=TUN_ADDR, ttl=60, id=0x8003, flags="DF") / \
         TCP(sport=80, dport=40000, flags="SA", seq=77, ack=1001, window=65160,
-            options=syn_options(1400))
+            options=syn_options(1380))
     cases.append(Case("gw: tunnel data frame (SYN-ACK) -> Host A",
                       [(PATH, server_data(synack))],
                       [Exp(LAN, lan_out(IP(translated(synack, dst=HOST_A))), what="SYN-ACK")],
@@ -355,13 +408,14 @@ def scenario_basic():
                            what="echo reply")],
                       {"echo_replies_sent": 1}))
 
-    # A probe_reply from the server (protocol.md 3.2: stream 0, seqs 0, a 20-byte body) is
-    # consumed: counted, not a drop. Its timestamp is no echo of ours: no RTT sample (the
-    # probes keep reporting srtt 0).
-    reply = from_server(probe_reply_body(1, rx_frames=3, rx_bytes=300),
-                        mpf_header(T_PROBE_REPLY, epoch=0x5e5e, ts=123))
+    # A probe_reply from the server (protocol.md 3.2: main lcore, its next reply counter, a
+    # 44-byte body naming the session in use) is consumed: counted, not a drop. Its timestamp
+    # is no echo of ours: no RTT sample (the probes keep reporting srtt 0).
+    reply = probe_reply_in(1, pseq=srv_main.ctl(T_PROBE_REPLY), ts=123, rx_frames=3,
+                           rx_bytes=300)
     accepted.append(outer_len(reply))
-    cases.append(Case("gw: probe_reply from the server (20-byte body) -> consumed, counted",
+    cases.append(Case("gw: probe_reply from the server (44-byte body, the session in use, "
+                      "path_seq 1) -> consumed, counted, no new session",
                       [(PATH, reply)], [], {"probe_replies_received": 1}))
 
     return Scenario("gw-basic", "gateway", gateway_config(), cases, tunnel_ports=(PATH,),
@@ -374,20 +428,37 @@ def scenario_basic():
 
 def scenario_arp():
     cases = []
+    accepted = []
     syn = IP(src=HOST_A, dst=HOST_B, ttl=64, id=0x1001, flags="DF") / \
         TCP(sport=40000, dport=80, flags="S", seq=1000, window=64240, options=syn_options(1460))
     areq = bytes(Ether(dst=BCAST, src=GW_PATH_MAC) /
                  arp_pkt(1, GW_PATH_MAC, GW_PATH_IP, "00:00:00:00:00:00", NH_5G))
     arep = bytes(Ether(dst=GW_PATH_MAC, src=NH_5G_MAC) /
                  arp_pkt(2, NH_5G_MAC, NH_5G, GW_PATH_MAC, GW_PATH_IP))
+    held = gw_encap_expected(translated(syn, src=TUN_ADDR, mss=MSS_CLAMP), Numbering(),
+                             "held SYN frame")
+
+    def probe_first(res):
+        """The server checks the gateway's frames only once a probe announced its session: the
+        gateway probes as the next hop resolves, before the frames it held for it leave."""
+        out = res.out.get(PATH, [])
+        at = [i for i, f in enumerate(out) if masked_equal(held, f)]
+        probes = [i for i, f in enumerate(out) if F.mpf_fields(f) and
+                  F.mpf_fields(f)["type"] == T_PROBE and F.is_tunnel_out(f)]
+        if not at or not probes:
+            return None if not at else "no probe on the path"  # (a missing SYN is reported)
+        return None if probes[0] < at[0] else (f"the first probe left at position {probes[0]} "
+                                               f"on the path, after the held SYN ({at[0]})")
     cases.append(Case("gw-arp: SYN to an unresolved next hop -> ARP request on the path, "
-                      "frame held, sent once the reply is in",
+                      "frame held; once the reply is in, a probe (announcing the gateway's "
+                      "session), then the held frame",
                       [(LAN, lan_in(syn)), (PATH, pad60(arep))],
-                      [Exp(PATH, areq, what="ARP request for 10.5.0.1"),
-                       gw_encap_expected(translated(syn, src=TUN_ADDR, mss=MSS_CLAMP),
-                                         Numbering(), "held SYN frame")],
+                      [Exp(PATH, areq, what="ARP request for 10.5.0.1"), held],
                       {"held": 1, "encapsulated": 1, "nat_in2out": 1, "mss_clamped": 1},
-                      arp_replies_in=1))
+                      checks=[probe_first], arp_replies_in=1))
+    # The server's session, behind the ARP reply (which must come in the first pass, with the
+    # SYN: the probes would ask for 10.5.0.1 again).
+    cases.append(announce_case("gw-arp", Numbering(MAIN_LCORE), accepted, behind=1))
 
     pf = IP(src=HOST_B, dst=TUN_ADDR, ttl=60, id=0x8004, flags="DF") / \
         TCP(sport=50000, dport=8080, flags="S", seq=500, window=64240, options=syn_options(1380))
@@ -396,7 +467,8 @@ def scenario_arp():
     lrep = bytes(Ether(dst=GW_LAN_MAC, src=HOST_A_MAC) /
                  arp_pkt(2, HOST_A_MAC, HOST_A, GW_LAN_MAC, GW_LAN_IP))
     # The fillers delay Host A's ARP reply until the main lcore has held the packet and asked.
-    pf_frame = from_server(bytes(pf), Numbering(epoch=0x5e5e).hdr(bytes(pf)))
+    pf_frame = from_server(bytes(pf), Numbering(epoch=SRV_SESSION.epoch).hdr(bytes(pf)))
+    accepted.append(outer_len(pf_frame))
     cases.append(Case("gw-arp: inbound packet for an unresolved LAN host -> ARP request on the "
                       "LAN, delivered after the reply",
                       [(PATH, pf_frame)] + [(LAN, f) for f in filler(3000)] +
@@ -409,7 +481,7 @@ def scenario_arp():
     return Scenario("gw-arp", "gateway", gateway_config(static_arp=False), cases,
                     tunnel_ports=(PATH,),
                     extra_checks=[("gw-arp: keepalive probes once the next hop is resolved "
-                                   "(probe_seq from 1)", probe_check([outer_len(pf_frame)]))])
+                                   "(probe_seq from 1)", probe_check(accepted))])
 
 
 # ---- gw-icmp-rate: ICMP errors limited to dataplane.icmp_errors_per_s --------------------------

@@ -24,7 +24,20 @@ pipe (end of file: it runs freely). Between stages the harness waits for a condi
 counters through the DPDK telemetry socket and which worker thread blocks in read() from /proc.
 That turns "packet B must reach the owner after packet A was handled" into a fact instead of
 a timing guess.
+
+Peer sessions (wire format v2, frames.py): the dataplane checks the peer's data and feedback
+frames only with the key of a session the peer announced first (the server: a probe of the
+gateway's, the gateway: a probe reply of the server's), and only once its main lcore adopted it.
+A scenario that feeds the peer's frames therefore starts with an announcing Case (gateway_cases /
+server_cases announce_case): the announcing frame, then filler frames on that port up to the
+first loop pass after the main lcore's (one lcore: every 16th pass), or in multi-worker runs a
+FIFO stage of its own that the harness ends when telemetry shows peer_sessions. A case marked
+`every_run` (the announcement) goes first into each run an `independent` scenario is split
+into. Every scenario whose dataplane sends tunnel frames gets one more check: their tags verify
+under the key derived from the salt the dataplane announces in its own probes (gateway) or probe
+replies (server) (frames.dataplane_tags).
 """
+import dataclasses
 import hashlib
 import json
 import os
@@ -112,6 +125,9 @@ class Case:
     checks: list = field(default_factory=list)
     arp_replies_in: int = 0  # ARP replies addressed to us: consumed without any counter
     xfail: str = None  # a known dataplane bug makes this case fail: the bug, precisely
+    # independent scenarios: the case goes first into every run (the peer's session
+    # announcement); its counters do not count as a reason of its own when splitting
+    every_run: bool = False
 
 
 @dataclass
@@ -133,6 +149,7 @@ class Result:
     live_stats: dict = None  # multi-worker: /mpf/stats read just before SIGINT
     error: str = None
     seconds: float = 0.0
+    wall: tuple = None  # (time.time() at the start, at the end)
 
     def counter(self, key):
         if key.startswith("drops."):
@@ -179,8 +196,11 @@ def split_by_reason(scn: Scenario):
     that each drop reason belongs to at most one case per run."""
     if not scn.independent:
         return [scn]
+    first = [c for c in scn.cases if c.every_run]
     rounds = []  # [(set of reasons, [cases])]
     for c in scn.cases:
+        if c.every_run:
+            continue
         keys = {k for k in c.counters if k.startswith("drops.")}
         for reasons, cases in rounds:
             if not keys & reasons:
@@ -191,8 +211,12 @@ def split_by_reason(scn: Scenario):
             rounds.append((set(keys), [c]))
     if len(rounds) == 1:
         return [scn]
-    return [scn.derived(f"{scn.name}-{i + 1}", cases, scn.extra_checks if i == 0 else ())
-            for i, (_, cases) in enumerate(rounds)]
+    runs = []
+    for i, (_, cases) in enumerate(rounds):
+        name = f"{scn.name}-{i + 1}"
+        pre = [dataclasses.replace(c, name=f"{c.name} [{name}]") for c in first]
+        runs.append(scn.derived(name, pre + cases, scn.extra_checks if i == 0 else ()))
+    return runs
 
 
 def scenario_inputs(scn: Scenario):
@@ -418,6 +442,7 @@ def run_dataplane(binary, scn: Scenario, inputs, keep=False):
     res = Result()
     tmp = tempfile.mkdtemp(prefix=f"mpfdp-{scn.name}-")
     t0 = time.monotonic()
+    wall0 = time.time()
     feeders = []
     proc = None
     # pid in the prefix: two suites running at once do not share a runtime directory
@@ -529,6 +554,7 @@ def run_dataplane(binary, scn: Scenario, inputs, keep=False):
             if os.path.isdir(d):
                 shutil.rmtree(d, ignore_errors=True)
         res.seconds = time.monotonic() - t0
+        res.wall = (wall0, time.time())
         if keep:
             print(f"# kept {tmp}")
         else:
@@ -600,6 +626,8 @@ def field_name(frame: bytes, i: int):
     tunnel = frame[23] == 17 and len(frame) >= 66 and frame[36:38] == b"\x11\x94"
     if i < 42 and frame[23] == 17:
         return "udp." + ["sport", "sport", "dport", "dport", "len", "len", "csum", "csum"][i - 34]
+    if tunnel and i >= len(frame) - F.TAG_LEN:
+        return "mpf.tag"
     if tunnel and i < 66:
         return pick(_MPF_FIELDS, i - 42, "mpf")
     if tunnel and i < 86:
@@ -653,7 +681,7 @@ def is_resent(frame: bytes):
     """A data frame mpf resent from its retransmit slab (flag retransmit): it originates one."""
     h = F.mpf_fields(frame)
     return (h is not None and b"\x11\x94" in (frame[34:36], frame[36:38]) and
-            h["version"] == 1 and h["type"] == F.T_DATA and h["flags"] & F.F_RETRANSMIT != 0)
+            h["version"] == 2 and h["type"] == F.T_DATA and h["flags"] & F.F_RETRANSMIT != 0)
 
 
 def evaluate(scn: Scenario, res: Result, results: list, selected):
@@ -836,6 +864,13 @@ def evaluate(scn: Scenario, res: Result, results: list, selected):
     if scn.workers > 1:
         emit(f"{scn.name}: handoffs balanced (sent = received), per-worker telemetry sums to "
              f"the totals", handoff_check(res))
+
+    # The tags of what the dataplane sent to its peer verify under its announced session's key.
+    if any(F.is_tunnel_out(f) for frames in res.out.values() for f in frames):
+        emit(f"{scn.name}: the dataplane's tunnel frames verify (tag under the key of the salt "
+             f"its {'probes' if scn.role == 'gateway' else 'probe replies'} announce)",
+             F.dataplane_tags([f for frames in res.out.values() for f in frames], scn.role,
+                              res.wall))
 
     for name, chk in scn.extra_checks:
         emit(name, chk(res))

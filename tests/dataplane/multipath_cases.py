@@ -82,16 +82,20 @@ def udp_to_a(sport, i):
         Raw(b"mp-reply-%d" % i)
 
 
-def server_feedback(entries, epoch=0x5E5E):
-    """A feedback frame from the server's worker 0 on path 0 (protocol.md 3.3)."""
-    return from_server(feedback_body(entries), mpf_header(T_FEEDBACK, epoch=epoch, ts=77))
+def server_feedback(entries, pseq):
+    """A feedback frame from the server's worker 0 on path 0 (protocol.md 3.3): path_seq pseq,
+    the worker's feedback counter on the path (a feedback frame not newer than one already
+    taken is a replay)."""
+    return from_server(feedback_body(entries),
+                       mpf_header(T_FEEDBACK, epoch=SRV_SESSION.epoch, ts=77, pseq=pseq))
 
 
 def probe_reply_1():
-    """The server's answer to the gateway's first probe. Its timestamp is no echo of the
-    probe's (which the test cannot know): no RTT sample, srtt stays 0."""
-    return from_server(probe_reply_body(1, rx_frames=1, rx_bytes=90),
-                       mpf_header(T_PROBE_REPLY, epoch=0x5E5E, ts=0))
+    """The server's answer to the gateway's first probe, its first reply on the path (path_seq
+    0), announcing its session: the first frame the gateway takes from the server. Its
+    timestamp is no echo of the probe's (which the test cannot know): no RTT sample, srtt stays
+    0."""
+    return probe_reply_in(1, pseq=0, rx_frames=1, rx_bytes=90, ts=0)
 
 
 # ---- gw-mp: path up, loss reports both ways, retransmit, reorder window -------------------------
@@ -100,7 +104,7 @@ def scenario_gw_multipath():
     cases = []
     ps = Passes()
     tx = Numbering()                # the gateway's worker 0
-    srv = Numbering(epoch=0x5E5E)   # the server's worker 0
+    srv = Numbering(epoch=SRV_SESSION.epoch)  # the server's worker 0
     accepted = []                   # what the gateway takes from the server on path 0
 
     def from_srv(frame):
@@ -118,19 +122,22 @@ def scenario_gw_multipath():
                        for i, (o, n) in enumerate(zip(outs, nums))],
                       {"encapsulated": 3, "nat_in2out": 3, "sent_no_path_up": 3}))
 
-    # Pass 17: the answer to probe 1 (sent after pass 16); the main lcore takes it after pass
-    # 32 and, with up_after = 1, publishes the path up.
+    # Pass 17: the answer to probe 1 (sent after pass 16), announcing the server's session; the
+    # main lcore takes it after pass 32, adopts the session and, with up_after = 1, publishes
+    # the path up.
     fill = ps.to_pass(PATH, 17)
     reply = from_srv(probe_reply_1())
-    cases.append(Case("gw-mp: probe_reply to probe 1 (pass 17) -> consumed; the path goes up "
-                      "(up_after = 1) and, once nothing comes for dead_after_ms, down again",
+    cases.append(Case("gw-mp: probe_reply to probe 1 (pass 17), announcing the server's session "
+                      "-> consumed, session adopted; the path goes up (up_after = 1) and, once "
+                      "nothing comes for dead_after_ms, down again",
                       fill + ps.frames(PATH, [reply]), [],
-                      {"probe_replies_received": 1, "path_changes": 2}))
+                      {"probe_replies_received": 1, "path_changes": 2, "peer_sessions": 1},
+                      checks=[G.new_session_logged(SRV_SESSION)]))
 
     # Pass 33, the path is up. A loss report from the server naming path_seq 1 of worker 0:
     # frame 2 again, flag retransmit, same stream and stream_seq, the next path_seq (3).
     fill = ps.to_pass(PATH, 33)
-    fb1 = from_srv(server_feedback([(0, 0, nums[1]["pseq"], 1)]))
+    fb1 = from_srv(server_feedback([(0, 0, nums[1]["pseq"], 1)], pseq=0))
     resent = tx.resend(nums[1]["stream"], nums[1]["sseq"])
     cases.append(Case("gw-mp: feedback from the server naming (worker 0, path 0, path_seq 1, 1) "
                       "-> flow 2's frame resent: flag retransmit, its stream and stream_seq, "
@@ -138,7 +145,7 @@ def scenario_gw_multipath():
                       fill + ps.frames(PATH, [fb1]),
                       [gw_encap_expected(outs[1], resent, "retransmitted flow 2 frame")],
                       {"feedback_received": 1, "retransmits": 1, "encapsulated": 1}))
-    fb2 = from_srv(server_feedback([(0, 0, 40, 2)]))
+    fb2 = from_srv(server_feedback([(0, 0, 40, 2)], pseq=1))
     cases.append(Case("gw-mp: feedback naming path_seq 40-41, never sent -> nothing resent, "
                       "2 retransmit_misses",
                       ps.frames(PATH, [fb2]), [],
@@ -190,17 +197,7 @@ def scenario_gw_multipath():
                       ps.frames(PATH, [from_srv(stale)]), [],
                       {"decapsulated": 1, "drops.stale": 1}))
 
-    # The server restarted: a new epoch, its numbers from 0 again. The stream's window and the
-    # path's loss detector start over: delivered, no duplicate, no loss report.
-    srv2 = Numbering(epoch=0x6F6F)
-    again = udp_to_a(40001, 30)
-    restarted = from_server(bytes(again), srv2.hdr(bytes(again)))
-    cases.append(Case("gw-mp: the server restarted (epoch 0x6f6f), stream_seq and path_seq 0 "
-                      "again -> delivered (a new window), no duplicate, no loss report",
-                      ps.frames(PATH, [from_srv(restarted)]),
-                      [Exp(LAN, lan_out(IP(translated(again, dst=HOST_A))),
-                           what="reply after the restart")],
-                      {"decapsulated": 1, "nat_out2in": 1}))
+    # (The server's restart, a new session with its numbers from 0 again: session_cases.)
 
     # Pass 34 (after the retransmit of pass 33): a new flow with the path up: path_seq 4, no
     # sent_no_path_up.
@@ -222,34 +219,36 @@ def scenario_gw_multipath():
 
 # ---- gw-mp-budget: the retransmit budget ----------------------------------------------------------
 
-def scenario_gw_budget(n=50, fit=45):
+def scenario_gw_budget(n=50, fit=46, size=1420):
     """multipath.retransmit_budget = 1 (%): the budget refills at 1% of 100 Mbit/s (no path
-    max_rate: 125 kB/s, a 1448-byte packet per 11.6 ms) on top of its 64 KiB burst, so a loss
-    report for 50 packets of 1448 bytes gets 45 of them resent (45 x 1448 = 65160) and 5 over
-    the budget, however the lcore is scheduled (short of an 11 ms stall inside the loop)."""
+    max_rate: 125 kB/s, a 1420-byte packet per 11.4 ms) on top of its 64 KiB burst, so a loss
+    report for 50 packets of 1420 bytes gets 46 of them resent (46 x 1420 = 65320; a 47th
+    needs 1204 bytes more) and 4 over the budget, however the lcore is scheduled (short of a
+    9.6 ms stall inside the loop)."""
     cases = []
     ps = Passes()
     tx = Numbering()
     big = [IP(src=HOST_A, dst=HOST_B, ttl=64, id=0x4B00 + i, flags="DF") /
-           UDP(sport=40100, dport=9) / Raw(bytes([i]) * (INNER_MTU - 28)) for i in range(n)]
+           UDP(sport=40100, dport=9) / Raw(bytes([i]) * (size - 28)) for i in range(n)]
     outs = [translated(b, src=TUN_ADDR) for b in big]
     nums = [tx.data(o) for o in outs]
-    cases.append(Case(f"gw-mp-budget: {n} packets of 1448 bytes from Host A -> {n} frames, "
+    cases.append(Case(f"gw-mp-budget: {n} packets of {size} bytes from Host A -> {n} frames, "
                       f"path_seq 0..{n - 1}",
                       ps.frames(LAN, [lan_in(b) for b in big]),
                       [gw_encap_expected(o, m, f"packet {i}") for i, (o, m) in
                        enumerate(zip(outs, nums))],
                       {"encapsulated": n + fit, "nat_in2out": n, "sent_no_path_up": n}))
     fill = ps.to_pass(PATH, 17)
-    cases.append(Case("gw-mp-budget: probe_reply to probe 1 -> the path goes up",
+    cases.append(Case("gw-mp-budget: probe_reply to probe 1, announcing the server's session "
+                      "-> adopted, the path goes up",
                       fill + ps.frames(PATH, [probe_reply_1()]), [],
-                      {"probe_replies_received": 1}))
+                      {"probe_replies_received": 1, "peer_sessions": 1}))
     fill = ps.to_pass(PATH, 33)
     resent = [tx.resend(m["stream"], m["sseq"]) for m in nums[:fit]]
     cases.append(Case(f"gw-mp-budget: feedback naming all {n} (path_seq 0, missing {n}) -> the "
                       f"first {fit} resent (64 KiB burst), path_seq {n}..{n + fit - 1}; "
                       f"{n - fit} retransmit_over_budget",
-                      fill + ps.frames(PATH, [server_feedback([(0, 0, 0, n)])]),
+                      fill + ps.frames(PATH, [server_feedback([(0, 0, 0, n)], pseq=0)]),
                       [gw_encap_expected(outs[i], m, f"resent packet {i}")
                        for i, m in enumerate(resent)],
                       {"feedback_received": 1, "retransmit_over_budget": n - fit}))
@@ -273,11 +272,12 @@ def scenario_gw_nopath():
     cases.append(Case("gw-mp-nopath: a UDP frame from Host A (no path up) -> path 0, path_seq 0",
                       [(LAN, lan_in(u))], [gw_encap_expected(o, tx, "frame")],
                       {"encapsulated": 1, "nat_in2out": 1, "sent_no_path_up": 1}))
+    cases.append(G.announce_case("gw-mp-nopath", Numbering(MAIN_LCORE)))
     cases.append(Case("gw-mp-nopath: feedback naming path_seq 0 while no path is up -> taken, "
                       "nothing resent",
-                      [(PATH, server_feedback([(0, 0, 0, 1)]))], [],
+                      [(PATH, server_feedback([(0, 0, 0, 1)], pseq=0))], [],
                       {"feedback_received": 1}))
-    srv = Numbering(epoch=0x5E5E)
+    srv = Numbering(epoch=SRV_SESSION.epoch)
     reps = [udp_to_a(40001, i) for i in range(2)]
     f0 = from_server(bytes(reps[0]), srv.hdr(bytes(reps[0])))
     srv.lose()
@@ -298,15 +298,23 @@ def scenario_gw_nopath():
 # ---- gw-mp-bad-bodies: control frames with a body of the wrong length ------------------------------
 
 def scenario_gw_bad_bodies():
-    """protocol.md 3: a probe_reply whose body is not 20 bytes is dropped (tunnel_bad_length)."""
+    """protocol.md 3: a probe_reply whose body is not 44 bytes is dropped (tunnel_bad_length),
+    whatever its tag: the session it would announce is in the body."""
     cases = []
-    empty = from_server(b"", mpf_header(T_PROBE_REPLY, epoch=0x5E5E, ts=5))
-    long_ = from_server(probe_body(1), mpf_header(T_PROBE_REPLY, epoch=0x5E5E, ts=6))
-    cases.append(Case("gw-bad-body: probe_reply with an empty body (the first v1 builds) and one "
-                      "with a 28-byte (probe) body -> dropped tunnel_bad_length",
-                      [(PATH, empty), (PATH, long_)], [], {"drops.tunnel_bad_length": 2}))
-    cases.append(Case("gw-bad-body: ... and not counted as probe replies received", [], [],
-                      {"probe_replies_received": 0}))
+
+    def reply_hdr(pseq, ts):
+        return mpf_header(T_PROBE_REPLY, epoch=SRV_SESSION.epoch, stream=MAIN_LCORE << 8,
+                          pseq=pseq, ts=ts)
+    empty = from_server(b"", reply_hdr(0, 5))
+    long_ = from_server(probe_body(1, sess=SRV_SESSION), reply_hdr(1, 6))
+    v1 = from_server(probe_reply_body(1)[:20], reply_hdr(2, 7))
+    cases.append(Case("gw-bad-body: probe_reply with an empty body (the first v1 builds), one "
+                      "with a 52-byte (probe) body and one with v1's 20-byte body -> dropped "
+                      "tunnel_bad_length",
+                      [(PATH, empty), (PATH, long_), (PATH, v1)], [],
+                      {"drops.tunnel_bad_length": 3}))
+    cases.append(Case("gw-bad-body: ... and not counted as probe replies received, no session "
+                      "adopted", [], [], {"probe_replies_received": 0, "peer_sessions": 0}))
     return Scenario("gw-bad-body", "gateway", G.gateway_config(), cases, tunnel_ports=(PATH,))
 
 
@@ -315,10 +323,11 @@ def scenario_gw_bad_bodies():
 def scenario_gw_feedback_entries():
     """A feedback frame whose second entry names a sender worker the gateway does not have: the
     whole frame is refused (feedback_bad), nothing of it is served."""
-    cases = [Case("gw-fb-entry: feedback with entries (worker 0, path 0, 7, 1) and (worker 3, "
+    cases = [G.announce_case("gw-fb-entry", Numbering(MAIN_LCORE)),
+             Case("gw-fb-entry: feedback with entries (worker 0, path 0, 7, 1) and (worker 3, "
                   "path 0, 7, 1) on a one-worker gateway -> the frame dropped feedback_bad, "
                   "nothing resent or looked up",
-                  [(PATH, server_feedback([(0, 0, 7, 1), (3, 0, 7, 1)]))], [],
+                  [(PATH, server_feedback([(0, 0, 7, 1), (3, 0, 7, 1)], pseq=0))], [],
                   {"feedback_received": 0, "retransmit_misses": 0, "drops.feedback_bad": 1})]
     return Scenario("gw-fb-entry", "gateway", G.gateway_config(), cases, tunnel_ports=(PATH,))
 
@@ -328,8 +337,8 @@ def scenario_gw_feedback_entries():
 def scenario_srv_multipath():
     cases = []
     ps = Passes()
-    gw0 = Numbering(0, epoch=0xBEEF)   # the gateway's workers 0 and 1
-    gw1 = Numbering(1, epoch=0xBEEF)
+    gw0 = Numbering(0, epoch=GW_SESSION.epoch)   # the gateway's workers 0 and 1
+    gw1 = Numbering(1, epoch=GW_SESSION.epoch)
     tx = Numbering()                   # the server's worker 0
     path0 = []
 
@@ -337,12 +346,14 @@ def scenario_srv_multipath():
         path0.append(outer_len(frame))
         return frame
 
-    ph, pb = S.probe(probe_seq=1, ts=0x00C0FFEE)
-    pr = from_gw(from_gateway(pb, ph))
-    cases.append(Case("srv-mp: probe 1 (pass 1) -> learned, probe_reply; the path is up: heard, "
-                      "and the gateway's report is fresh",
+    ph, pr = S.probe(Numbering(MAIN_LCORE), probe_seq=1, ts=0x00C0FFEE)
+    pr = from_gw(pr)
+    cases.append(Case("srv-mp: probe 1 (pass 1), announcing the gateway's session -> adopted "
+                      "(after pass 16), learned, probe_reply; the path is up: heard, and the "
+                      "gateway's report is fresh",
                       ps.frames(TUN, [pr]), [S.probe_reply_expected(ph, 1, path0, 0)],
-                      {"probe_replies_sent": 1}))
+                      {"probe_replies_sent": 1, "peer_sessions": 1},
+                      checks=[S.new_session_logged(GW_SESSION)]))
 
     # Pass 17 (the main lcore published the path up after pass 16): the gateway's frames with
     # path_seq gaps, from its workers 0 and 1: one feedback frame per sender worker.
@@ -365,8 +376,10 @@ def scenario_srv_multipath():
                       fill + ps.frames(TUN, [from_gw(f) for f in fr]),
                       [Exp(WAN, wan_out(IP(translated(p, src=SRV_PUB))), what=f"packet {i}")
                        for i, p in enumerate(ins)] +
-                      [srv_feedback_expected([(0, 0, lost0, 2)], "feedback for worker 0"),
-                       srv_feedback_expected([(1, 0, lost1, 5)], "feedback for worker 1")],
+                      [srv_feedback_expected([(0, 0, lost0, 2)], "feedback for worker 0",
+                                             pseq=0),
+                       srv_feedback_expected([(1, 0, lost1, 5)], "feedback for worker 1",
+                                             pseq=1)],
                       {"decapsulated": 5, "nat_in2out": 5, "feedback_sent": 2}))
 
     # Pass 18, WAN: replies, sent on the up path (no sent_no_path_up).
@@ -384,7 +397,8 @@ def scenario_srv_multipath():
     # Pass 19, t0: the gateway reports the server's path_seq 1 lost: resent, path_seq 2.
     fill = ps.to_pass(TUN, 19)
     fb = from_gateway(feedback_body([(0, 0, rn[1]["pseq"], 1)]),
-                      mpf_header(T_FEEDBACK, epoch=0xBEEF, ts=99))
+                      mpf_header(T_FEEDBACK, epoch=GW_SESSION.epoch, ts=99,
+                                 pseq=gw0.ctl(T_FEEDBACK)))
     again = tx.resend(rn[1]["stream"], rn[1]["sseq"])
     cases.append(Case("srv-mp: feedback from the gateway naming the server's (worker 0, path 0, "
                       "path_seq 1) -> reply 1 resent: flag retransmit, path_seq 2",
@@ -403,17 +417,19 @@ def scenario_srv_multipath():
 
 def scenario_srv_bad_probe_learning():
     """protocol.md 6: only frames that pass every check teach an address. A probe whose body is
-    not 24 bytes is dropped (tunnel_bad_length) and must not move the path."""
-    cases = []
+    not 52 bytes is dropped (tunnel_bad_length) and must not move the path."""
+    gw_main = Numbering(MAIN_LCORE)
+    cases = [S.announce_case("srv-probe-learn", gw_main, [])]
     udp = IP(src=TUN_ADDR, dst=HOST_B, ttl=63, id=0x2001) / UDP(sport=40001, dport=5353) / \
         Raw(b"mpf-udp")
     cases.append(Case("srv-probe-learn: data frame from the gateway (10.5.0.2:4500) -> WAN",
-                      [(TUN, from_gateway(bytes(udp), Numbering(epoch=0xbeef).hdr(bytes(udp))))],
+                      [(TUN, from_gateway(bytes(udp),
+                                          Numbering(epoch=GW_SESSION.epoch).hdr(bytes(udp))))],
                       [Exp(WAN, wan_out(IP(translated(udp, src=SRV_PUB))), what="UDP on WAN")],
                       {"decapsulated": 1, "nat_in2out": 1}))
-    ph = mpf_header(T_PROBE, epoch=0xbeef, ts=1)
-    cases.append(Case("srv-probe-learn: probe with an empty body from 203.0.113.68:6000 -> "
-                      "dropped tunnel_bad_length, no reply",
+    ph = probe_hdr(pseq=gw_main.ctl(T_PROBE), ts=1)
+    cases.append(Case("srv-probe-learn: probe with an empty body (tag right) from "
+                      "203.0.113.68:6000 -> dropped tunnel_bad_length, no reply",
                       [(TUN, from_gateway(b"", ph, src_ip="203.0.113.68", sport=6000))], [],
                       {"drops.tunnel_bad_length": 1}))
     cases.append(Case("srv-probe-learn: filler frames -> eth_not_for_us",
@@ -439,13 +455,15 @@ def scenario_mw_reorder():
     to worker 1, which delivers them (port forward 8080: no NAT session, no second handoff) and
     keeps expiring its windows while the harness waits. No path is up, so a hold lasts
     multipath.reorder_max_ms (100 ms).
-      stage 0: stream_seq 0, 2, 1 -> delivered 0, 1, 2 (2 held until 1 came);
-      stage 1: 3, 5 -> 3 delivered, 5 held; the harness waits for the hold to run out
+      stage 0: the server's probe_reply announcing its session; the harness waits until the
+               main lcore adopted it;
+      stage 1: stream_seq 0, 2, 1 -> delivered 0, 1, 2 (2 held until 1 came);
+      stage 2: 3, 5 -> 3 delivered, 5 held; the harness waits for the hold to run out
                (reorder_timeouts 1): 5 delivered, at least 100 ms after 3;
-      stage 2: 4 (its gap was given up: delivered late), 5 and 0 again (duplicates)."""
+      stage 3: 4 (its gap was given up: delivered late), 5 and 0 again (duplicates)."""
     stream = M.CROSS_STREAM[0]
     assert reorder_owner(stream, M.WORKERS) == 1
-    srv = Numbering(stream >> 8, epoch=0x5E5E)
+    srv = Numbering(stream >> 8, epoch=SRV_SESSION.epoch)
     segs = [IP(src=HOST_B, dst=TUN_ADDR, ttl=60, id=0x8C00 + i, flags="DF") /
             TCP(sport=50300, dport=8080, flags="PA", seq=1000 + 10 * i, ack=1) /
             Raw(b"segment %d" % i) for i in range(6)]
@@ -460,12 +478,12 @@ def scenario_mw_reorder():
         order.append(i)
         return (PATH, from_server(bytes(segs[i]), srv.hdr(n=n)), 0, stage)
 
-    st0 = [frame(0, 0), frame(2, 0), frame(1, 0)]
-    st1 = [frame(3, 1), frame(5, 1)]
-    st2 = [frame(4, 2), frame(5, 2, again=True), frame(0, 2, again=True)]
+    st0 = [frame(0, 1), frame(2, 1), frame(1, 1)]
+    st1 = [frame(3, 2), frame(5, 2)]
+    st2 = [frame(4, 3), frame(5, 3, again=True), frame(0, 3, again=True)]
     # The PMD reads a pipe with blocking stdio: rx_burst returns once it has a whole burst.
     # Each stage is filled up to one.
-    pad = [(PATH, f, 0, st) for st, n in enumerate((3, 2, 3)) for f in filler(BURST - n)]
+    pad = [(PATH, f, 0, st + 1) for st, n in enumerate((3, 2, 3)) for f in filler(BURST - n)]
 
     def stats_reach(**want):
         def cond(ctx):
@@ -493,14 +511,15 @@ def scenario_mw_reorder():
                                            f"held less than the 100 ms hold")
 
     cases = [
-        Case("mw-gw-reorder: stage 0: stream_seq 0, 2, 1 on path RX queue 0, window on worker 1 "
+        M.announce_gw("mw-gw-reorder"),
+        Case("mw-gw-reorder: stage 1: stream_seq 0, 2, 1 on path RX queue 0, window on worker 1 "
              "-> handed over, 2 held, delivered 0, 1, 2 by worker 1",
              st0, [lan[0], lan[1], lan[2]], {"reorder_held": 1}),
-        Case("mw-gw-reorder: stage 1: 3 then 5 -> 3 delivered, 5 held until its hold (100 ms, "
+        Case("mw-gw-reorder: stage 2: 3 then 5 -> 3 delivered, 5 held until its hold (100 ms, "
              "no path up) runs out, then delivered (one hold timeout)",
              st1, [lan[3], lan[5]], {"reorder_held": 1, "reorder_timeouts": 1},
              checks=[held_long_enough]),
-        Case("mw-gw-reorder: stage 2: 4 after its gap was given up -> delivered late; 5 and 0 "
+        Case("mw-gw-reorder: stage 3: 4 after its gap was given up -> delivered late; 5 and 0 "
              "again -> dropped duplicate",
              st2, [lan[4]], {"reorder_late": 1, "drops.duplicate": 2},
              checks=[order_check(LAN, out_order, "segments")]),
@@ -512,17 +531,19 @@ def scenario_mw_reorder():
     ]
     return Scenario("mw-gw-reorder", "gateway", M.mw_gateway_config(), cases,
                     tunnel_ports=(PATH,), workers=M.WORKERS, rx_queues=2, fifos={(PATH, 0)},
-                    stage_waits=[stats_reach(nat_out2in=3, reorder_held=1),
+                    stage_waits=[M.session_adopted(),
+                                 stats_reach(nat_out2in=3, reorder_held=1),
                                  stats_reach(nat_out2in=5, reorder_timeouts=1)])
 
 
 # ---- mw-gw-shaper: a shaped path's AQM drops ------------------------------------------------------
 
-def scenario_mw_shaper(size=1000):
+def scenario_mw_shaper(size=984):
     """paths[5g].max_rate = 64k: each of the two workers shapes its share, 4000 B/s, with a
-    3200-byte bucket; multipath.max_queue_ms 50 lets 200 bytes wait. Host A's frames arrive on
-    LAN RX queue 0 (a pipe, worker 0) and belong to worker 1 (inside owner), which sends them
-    and keeps releasing its queue while the harness waits.
+    3200-byte bucket; multipath.max_queue_ms 50 lets 200 bytes wait. (size: the inner packets';
+    984 bytes + 68 of tunnel overhead + 14 of Ethernet = 1066-byte frames.) Host A's frames
+    arrive on LAN RX queue 0 (a pipe, worker 0) and belong to worker 1 (inside owner), which
+    sends them and keeps releasing its queue while the harness waits.
       stage 0: six 1066-byte frames of one flow: three pass the bucket, the fourth waits in the
                queue, the fifth and sixth find it over the limit: shaper_queue_full (before a
                path_seq is spent: congestion for the inner TCP to see, not a loss to report).
@@ -598,7 +619,7 @@ def six_left(ctx):
 
 # ---- mw-gw-shaper-redundant: the AQM spares redundant-mode frames --------------------------------
 
-def scenario_mw_shaper_redundant(size=1000):
+def scenario_mw_shaper_redundant(size=984):
     """As mw-gw-shaper (worker 1 shapes 5g at 4000 B/s, 3200-byte bucket, 200 bytes of queue
     allowed), but the flow matches a `redundant` policy rule (udp 16384-32767, as the example
     configs' VoIP rule). Redundant mode is the operator saying "this must not be lost": when a
@@ -619,7 +640,8 @@ def scenario_mw_shaper_redundant(size=1000):
     def enc(inner, i):
         frame = M.fast_tunnel(GW_PATH_MAC, NH_5G_MAC, GW_PATH_IP, SRV_TUN_IP,
                               mpf_header(T_DATA, stream=stream_of(inner, owner, prompt=True),
-                                         sseq=i, pseq=i, flags=F_PROMPT) + inner)
+                                         sseq=i, pseq=i, flags=F_PROMPT) + inner +
+                              bytes(F.TAG_LEN))
         return Exp(PATH, frame, TUNNEL_MASK, f"frame {i + 1}", [outer_ip_checksum_ok], txq=owner)
 
     # Without the exemption the AQM dropped frames 5 and 6 (shaper_queue_full 2), and the
@@ -646,7 +668,7 @@ def scenario_mw_shaper_redundant(size=1000):
 
 # ---- mw-gw-fastlane: a sparse flow jumps the bulk queue; path_seq in wire order ----------------
 
-def scenario_mw_fastlane(size=1000):
+def scenario_mw_fastlane(size=984):
     """As mw-gw-shaper (worker 1 shapes 5g at 4000 B/s, 3200-byte bucket), with
     multipath.max_queue_ms 600 so two frames may wait in the bulk lane.
       stage 0: five 1066-byte frames of flow A: three pass the bucket; the fourth finds the
@@ -677,7 +699,8 @@ def scenario_mw_fastlane(size=1000):
     def enc(inner, sseq, pseq, what):
         frame = M.fast_tunnel(GW_PATH_MAC, NH_5G_MAC, GW_PATH_IP, SRV_TUN_IP,
                               mpf_header(T_DATA, stream=stream_of(inner, owner), sseq=sseq,
-                                         pseq=pseq, flags=data_flags(inner)) + inner)
+                                         pseq=pseq, flags=data_flags(inner)) + inner +
+                              bytes(F.TAG_LEN))
         return Exp(PATH, frame, TUNNEL_MASK, what, [outer_ip_checksum_ok], txq=owner)
 
     exp = [enc(oa[i], i, i, f"A{i + 1}") for i in range(4)] + [enc(ob, 0, 4, "B1"),

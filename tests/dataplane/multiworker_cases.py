@@ -26,6 +26,11 @@ Ordering without timing guesses:
   order; when r is the owner both are handled in order by r itself.
 - server and "ring full": some RX queues are named pipes fed stage by stage (harness.py); the
   harness waits for counters (telemetry) or for a worker to sit in read() before the next stage.
+- the peer's session: the frames of the peer are checked only once the main lcore adopted the
+  session the peer announced. The RX queue that carries the announcement is a pipe whose stage 0
+  is the announcing frame and fillers completing its burst (announce_gw / announce_srv); the
+  harness goes on once telemetry shows peer_sessions 1 (session_adopted), and the peer's other
+  frames on pipes come in later stages.
 """
 import ipaddress
 import socket
@@ -189,7 +194,8 @@ def gw_encap(inner: bytes, worker: int, what: str, sseq=None) -> Exp:
     of its stream (a run where the worker sends one flow only)."""
     frame = fast_tunnel(GW_PATH_MAC, NH_5G_MAC, GW_PATH_IP, SRV_TUN_IP,
                         mpf_header(T_DATA, stream=stream_of(inner, worker), sseq=sseq or 0,
-                                   pseq=sseq or 0, flags=data_flags(inner)) + inner)
+                                   pseq=sseq or 0, flags=data_flags(inner)) + inner +
+                        bytes(F.TAG_LEN))
     mask = TUNNEL_MASK if sseq is not None else TUNNEL_MASK | SEQ
     # The inner packet is compared byte for byte (checksums included): only the outer header
     # checksum needs a check of its own.
@@ -201,7 +207,7 @@ def srv_encap(inner: bytes, tx: Numbering, what: str) -> Exp:
     n = tx.data(inner)
     frame = fast_tunnel(SRV_TUN_MAC, SRV_ROUTER_MAC, SRV_TUN_IP, GW_PATH_IP,
                         mpf_header(T_DATA, stream=n["stream"], sseq=n["sseq"], pseq=n["pseq"],
-                                   flags=n["flags"]) + inner)
+                                   flags=n["flags"]) + inner + bytes(F.TAG_LEN))
     return Exp(TUN, frame, TUNNEL_MASK, what, [outer_ip_checksum_ok], txq=tx.worker)
 
 
@@ -217,12 +223,14 @@ assert all(reorder_owner(st, WORKERS) == 1 - q for q, st in CROSS_STREAM.items()
 
 class ServerSide:
     """Numbers the server's frames per stream (QUEUE_STREAM / CROSS_STREAM), in input order;
-    accepted: their outer lengths (what the gateway's probes must report in the end)."""
+    accepted: their outer lengths (what the gateway's probes must report in the end). stage:
+    the FIFO stage of its frames (after the announcement's, announce_gw)."""
 
-    def __init__(self, epoch=0x5E5E):
+    def __init__(self, epoch=SRV_SESSION.epoch, stage=1):
         self.num = {}
         self.epoch = epoch
         self.accepted = []
+        self.stage = stage
 
     def hdr(self, stream):
         n = self.num.setdefault(stream >> 8, Numbering(stream >> 8, self.epoch))
@@ -233,7 +241,59 @@ class ServerSide:
         st = (CROSS_STREAM if cross else QUEUE_STREAM)[q]
         f = from_server(bytes(pkt), self.hdr(st))
         self.accepted.append(outer_len(f))
-        return (PATH, f, q)
+        return (PATH, f, q, self.stage)
+
+
+BURST = 32
+
+
+def session_adopted(n=1, fifo_workers=(0,)):
+    """Stage wait: the main lcore adopted the peer's session (telemetry: peer_sessions n) and
+    the workers reading the pipes sit in read() again."""
+    def cond(ctx):
+        st = ctx.stats()
+        if st.get("peer_sessions") != n:
+            return f"peer_sessions {st.get('peer_sessions')} (want {n})"
+        for w in fifo_workers:
+            if not ctx.blocked_in_fifo(w):
+                return f"worker {w} back in read() on its pipe"
+        return None
+    return cond
+
+
+def announce_gw(prefix, accepted=None, q=0):
+    """Stage 0 on the gateway's path RX queue q (a pipe): the server's probe_reply announcing
+    its session (probe_seq 0: no probe of ours, path_seq 0), fillers completing the burst.
+    Worker q takes it and passes it to the main lcore, which adopts the session."""
+    reply = probe_reply_in(0, pseq=0)
+    if accepted is not None:
+        accepted.append(outer_len(reply))
+    fill = filler(BURST - 1)
+    return Case(f"{prefix}: stage 0: probe_reply announcing the server's session on path RX "
+                f"queue {q} (a pipe), {len(fill)} fillers -> adopted by the main lcore "
+                f"(peer_sessions 1, 'new session' logged) before the server's other frames",
+                [(PATH, reply, q, 0)] + [(PATH, f, q, 0) for f in fill], [],
+                {"peer_sessions": 1, "probe_replies_received": 1,
+                 "drops.eth_not_for_us": len(fill)},
+                checks=[G.new_session_logged(SRV_SESSION)])
+
+
+def announce_srv(prefix, path_frames, q=0, port=TUN):
+    """Stage 0 on the server's RX queue q of `port`: the gateway's probe 1 announcing its
+    session, fillers completing the burst (on a pipe: one pass of worker q; on a file: the
+    first burst, read before the worker blocks on a pipe it polls first). The main lcore adopts
+    the session, learns the path and answers by its TX queue."""
+    ph, pr = S.probe(Numbering(MAIN_LCORE), probe_seq=1, ts=0x01020304)
+    path_frames.append(outer_len(pr))
+    fill = filler(BURST - 1)
+    reply = S.probe_reply_expected(ph, 1, path_frames, len(path_frames) - 1, pseq=0)
+    reply.txq = MAIN_TXQ
+    return Case(f"{prefix}: stage 0: probe announcing the gateway's session on t0 RX queue {q}, "
+                f"{len(fill)} fillers -> adopted by the main lcore (peer_sessions 1, 'new "
+                f"session' logged), path learned, probe_reply by the main lcore's TX queue",
+                [(port, pr, q, 0)] + [(port, f, q, 0) for f in fill], [reply],
+                {"peer_sessions": 1, "probe_replies_sent": 1, "drops.eth_not_for_us": len(fill)},
+                checks=[S.new_session_logged(GW_SESSION)])
 
 
 def lan_exp(ip_pkt, worker, what):
@@ -323,6 +383,7 @@ def scenario_gateway():
     ho = Handoffs()
     pools = Pools(forwards={("tcp", 8080)})
     srv = ServerSide()
+    cases.append(announce_gw("mw-gw", srv.accepted))
 
     def case(name, inputs, expect, counters, handoffs):
         """handoffs: [(from, to)] of the inputs that cross lcores."""
@@ -348,14 +409,15 @@ def scenario_gateway():
              [gw_encap(translated(syn, src=TUN_ADDR, sport=ext, mss=MSS_CLAMP), owner,
                        "SYN frame")],
              {"encapsulated": 1, "nat_in2out": 1, "mss_clamped": 1}, [(r, owner)])
-        mss = 1460 if owner == 0 else 1400  # worker 0's is clamped after the handoff
+        mss = 1460 if owner == 0 else 1380  # worker 0's is clamped after the handoff
         sa = IP(src=HOST_B, dst=TUN_ADDR, ttl=60, id=0x8100 + owner, flags="DF") / \
             TCP(sport=80, dport=ext, flags="SA", seq=77, ack=1001, window=65160,
                 options=syn_options(mss))
         replies.append((f"mw-gw: SYN-ACK (MSS {mss}) to 100.64.0.7:{ext} on path RX queue {r} -> "
                         f"handed to worker {owner} (port owner), reverse NAT to "
-                        f"192.168.10.2:{sport}" + (", MSS clamped to 1408" if mss > MSS_CLAMP
-                                                   else "") + f", out by worker {owner}",
+                        f"192.168.10.2:{sport}" +
+                        (f", MSS clamped to {MSS_CLAMP}" if mss > MSS_CLAMP else "") +
+                        f", out by worker {owner}",
                         [srv.frame(sa, r)],
                         [lan_exp(translated(sa, dst=HOST_A, dport=sport,
                                             mss=MSS_CLAMP if mss > MSS_CLAMP else None),
@@ -527,7 +589,8 @@ def scenario_gateway():
         case(*args)
 
     return Scenario("mw-gw", "gateway", mw_gateway_config(), cases, tunnel_ports=(PATH,),
-                    workers=WORKERS, rx_queues=2,
+                    workers=WORKERS, rx_queues=2, fifos={(PATH, 0), (PATH, 1)},
+                    stage_waits=[session_adopted(fifo_workers=(0, 1))],
                     extra_checks=[("mw-gw: per-worker handoffs (telemetry /mpf/lcores) and "
                                    "shares 8000-8499 / 8500-8999", ho.check),
                                   ("mw-gw: data frames: stream = worker << 8 | flow bucket, "
@@ -559,6 +622,7 @@ def scenario_gateway_many(n=300):
     per = [0, 0]
     _self_check()
     srv = ServerSide()
+    announce = announce_gw("mw-gw-many")
     for i, (p, o) in enumerate(ports):
         r = qsel[i]
         per[o] += 1
@@ -570,15 +634,17 @@ def scenario_gateway_many(n=300):
         ho.add(r, o)
         data = b"reply %03d" % i
         rins.append((PATH, fast_tunnel(NH_5G_MAC, GW_PATH_MAC, SRV_TUN_IP, GW_PATH_IP,
-                                       srv.hdr(QUEUE_STREAM[r]) +
-                                       fast_udp(HOST_B, TUN_ADDR, 53, p, data, i, ttl=60),
-                                       ip_id=0x4242), r))
+                                       SRV_SESSION.seal(
+                                           srv.hdr(QUEUE_STREAM[r]) +
+                                           fast_udp(HOST_B, TUN_ADDR, 53, p, data, i, ttl=60)),
+                                       ip_id=0x4242), r, 1))
         routs.append(Exp(LAN, fast_eth(HOST_A_MAC, GW_LAN_MAC,
                                        fast_udp(HOST_B, HOST_A, 53, p, data, i, ttl=59)),
                          what=f"flow {i} reply", txq=o))
         ho.add(r, o)
     moved = sum(1 for i, (p, o) in enumerate(ports) if qsel[i] != o)
     cases = [
+        announce,
         Case(f"mw-gw-many: {n} UDP flows from inside ports of their owner's share over both LAN "
              f"queues ({per[0]} owned by worker 0, {per[1]} by worker 1, {moved} handed over) -> "
              f"each SNAT'd once by its owner, port kept, stream = owner << 8 | flow bucket",
@@ -591,7 +657,8 @@ def scenario_gateway_many(n=300):
                      f"nat_created {r.counter('nat_created')}, want {n}"]),
     ]
     return Scenario("mw-gw-many", "gateway", mw_gateway_config(), cases, tunnel_ports=(PATH,),
-                    workers=WORKERS, rx_queues=2,
+                    workers=WORKERS, rx_queues=2, fifos={(PATH, 0), (PATH, 1)},
+                    stage_waits=[session_adopted(fifo_workers=(0, 1))],
                     extra_checks=[("mw-gw-many: per-worker handoffs (telemetry)", ho.check),
                                   ("mw-gw-many: data frames: stream = worker << 8 | flow "
                                    "bucket, stream_seq per stream and path_seq per worker from 0",
@@ -654,11 +721,14 @@ def scenario_ring_full(n=1536, ring=1023):
 def scenario_server():
     """All tunnel frames arrive on t0's RX queue 0 (one gateway path = one outer flow). The inner
     flows are spread by inside_owner over the two workers (handoff kind inside) and SNAT'd in
-    the owner's share. WAN RX queues are pipes: stage 0 lets worker 0 take the tunnel frames
-    (a filler burst on WAN queue 0 per 32 of them) while worker 1 sits in read(); the harness
-    waits until the main lcore has learned the gateway's path. Stage 1: replies for worker 1's
-    flows on WAN queue 0 and replies for worker 0's flows on WAN queue 1: every reply crosses
-    to its owner and is encapsulated there (stream = owner << 8 | flow bucket)."""
+    the owner's share. WAN RX queues are pipes, which worker 0 polls before t0: stage 0 (a
+    filler burst on WAN queue 0) lets it take the first burst of t0 RX queue 0, the gateway's
+    probe announcing its session, while worker 1 sits in read(); the harness waits until the
+    main lcore has adopted the session. Stage 1 lets worker 0 take the tunnel frames (a filler
+    burst on WAN queue 0 per 32 of them); the harness waits until the main lcore has learned
+    the gateway's path. Stage 2: replies for worker 1's flows on WAN queue 0 and replies for
+    worker 0's flows on WAN queue 1: every reply crosses to its owner and is encapsulated there
+    (stream = owner << 8 | flow bucket)."""
     ho = Handoffs()
     pools = Pools(forwards={("tcp", 8080)})
     tun_in, exp_wan = [], []
@@ -685,7 +755,7 @@ def scenario_server():
                     options=syn_options(MSS_CLAMP))
             reply = IP(src=HOST_B, dst=SRV_PUB, ttl=64, id=0x100 + k, flags="DF") / \
                 TCP(sport=80, dport=ext, flags="SA", seq=77, ack=1001, window=65160,
-                    options=syn_options(1400))
+                    options=syn_options(1380))
         elif proto == "icmp":
             inner = IP(src=TUN_ADDR, dst=HOST_B, ttl=63, id=k) / ICMP(type=8, id=sport, seq=1) / \
                 Raw(b"srv-ping %d" % k)
@@ -696,26 +766,30 @@ def scenario_server():
                 Raw(b"srv-udp %d" % k)
             reply = IP(src=HOST_B, dst=SRV_PUB, ttl=64, id=0x100 + k) / \
                 UDP(sport=53, dport=ext) / Raw(b"srv-udp-reply %d" % k)
-        tun_in.append((TUN, from_gateway(bytes(inner), mpf_header(T_DATA, epoch=0xbeef, sseq=k,
-                                                                  pseq=k)), 0))
+        tun_in.append((TUN, from_gateway(bytes(inner), mpf_header(T_DATA, epoch=GW_SESSION.epoch,
+                                                                  sseq=k, pseq=k)), 0, 1))
         ho.add(0, owner)
         exp_wan.append(wan_exp(translated(inner, src=SRV_PUB, sport=ext), owner,
                                f"{proto} {sport} on the WAN"))
         q = 1 - owner
-        rep_in[q].append((WAN, wan_in(reply), q, 1))
+        rep_in[q].append((WAN, wan_in(reply), q, 2))
         ho.add(q, owner)
         exp_tun.append(srv_encap(translated(reply, dst=TUN_ADDR, dport=None if proto == "icmp"
                                             else sport, sport=sport if proto == "icmp" else None),
                                  tx[owner], f"{proto} reply to {sport}"))
     n_tun = len(tun_in)
     n_fill = 32 * ((n_tun + 31) // 32)
-    fill = [(WAN, f, 0, 0) for f in filler(n_fill)]
+    fill = [(WAN, f, 0, 1) for f in filler(n_fill)]
     n_own = [sum(1 for f in flows if f[2] == o) for o in (0, 1)]
+    path0 = []
+    announce = announce_srv("mw-srv", path0)
+    n_first = 2 * BURST  # stage 0: a WAN filler burst, the announcement's burst on t0
+    first_fill = [(WAN, f, 0, 0) for f in filler(BURST)]
 
     def learned(ctx):
         w0 = ctx.lcores().get("worker0", {})
-        if w0.get("rx_packets") != n_fill + n_tun:
-            return f"worker 0 rx_packets {w0.get('rx_packets')} of {n_fill + n_tun}"
+        if w0.get("rx_packets") != n_first + n_fill + n_tun:
+            return f"worker 0 rx_packets {w0.get('rx_packets')} of {n_first + n_fill + n_tun}"
         st = ctx.stats()
         if st.get("paths_learned") != 1:
             return f"paths_learned {st.get('paths_learned')} (want 1)"
@@ -725,8 +799,9 @@ def scenario_server():
 
     moved_in = n_own[1]
     cases = [
-        Case(f"mw-srv: {n_fill} filler frames on WAN queue 0 (stage 0) -> eth_not_for_us",
-             fill, [], {"drops.eth_not_for_us": n_fill}),
+        Case(f"mw-srv: {BURST + n_fill} filler frames on WAN queue 0 (stages 0 and 1) -> "
+             f"eth_not_for_us", first_fill + fill, [], {"drops.eth_not_for_us": BURST + n_fill}),
+        announce,
         Case(f"mw-srv: {n_tun} tunnel frames on t0 RX queue 0: inner flows spread by "
              f"inside_owner ({n_own[0]} worker 0, {n_own[1]} worker 1 via handoff), SNAT into "
              f"the owner's share, out by the owner",
@@ -742,7 +817,8 @@ def scenario_server():
                      f"paths_learned {r.counter('paths_learned')}, want 1"]),
     ]
     return Scenario("mw-srv", "server", mw_server_config(), cases, workers=WORKERS, rx_queues=2,
-                    fifos={(WAN, 0), (WAN, 1)}, stage_waits=[learned],
+                    fifos={(WAN, 0), (WAN, 1)},
+                    stage_waits=[session_adopted(fifo_workers=(0, 1)), learned],
                     extra_checks=[("mw-srv: per-worker handoffs (telemetry)", ho.check),
                                   ("mw-srv: one epoch in the server's tunnel frames",
                                    S.epoch_check),
@@ -811,6 +887,7 @@ def scenario_srv_inside_icmp_error():
     ho = Handoffs()
     pools = Pools(forwards={("tcp", 8080)})
     err_owner = inside_owner(TUN_ADDR, "icmp", 0)
+    cases.append(announce_srv("mw-srv-icmp-in", []))
     k = 0
     for owner, sport in _inside_error_flows(TUN_ADDR):
         ext = pools.alloc(owner, "udp", sport)
@@ -819,8 +896,8 @@ def scenario_srv_inside_icmp_error():
         n = ho.add(0, owner)
         cases.append(Case(f"mw-srv-icmp-in: tunnel UDP 100.64.0.7:{sport} (owner worker {owner}) "
                           f"on t0 RX queue 0 -> SNAT to 198.51.100.1:{ext} by worker {owner}",
-                          [(TUN, from_gateway(bytes(u), mpf_header(T_DATA, epoch=0xbeef, sseq=k,
-                                                                   pseq=k)), 0)],
+                          [(TUN, from_gateway(bytes(u), mpf_header(T_DATA, epoch=GW_SESSION.epoch,
+                                                                   sseq=k, pseq=k)), 0, 1)],
                           [wan_exp(translated(u, src=SRV_PUB, sport=ext), owner, "UDP on WAN")],
                           {}))
         k += 1
@@ -835,8 +912,9 @@ def scenario_srv_inside_icmp_error():
                           f"198.51.100.2:5353 -> 100.64.0.7:{sport} -> handled by worker {owner} "
                           f"(the flow's owner; the error's own hash says worker {err_owner}), "
                           f"out on the WAN from 198.51.100.1, quote to :{ext}",
-                          [(TUN, from_gateway(bytes(err), mpf_header(T_DATA, epoch=0xbeef,
-                                                                     sseq=k, pseq=k)), 0)],
+                          [(TUN, from_gateway(bytes(err), mpf_header(T_DATA,
+                                                                     epoch=GW_SESSION.epoch,
+                                                                     sseq=k, pseq=k)), 0, 1)],
                           [wan_exp(bytes(err_out), owner, "ICMP error on WAN")],
                           {}))
         k += 1
@@ -845,7 +923,7 @@ def scenario_srv_inside_icmp_error():
                       [], [], {"decapsulated": 4, "nat_in2out": 4, "handoff_sent": n,
                                "handoff_received": n}))
     return Scenario("mw-srv-icmp-in", "server", mw_server_config(), cases, workers=WORKERS,
-                    rx_queues=2,
+                    rx_queues=2, fifos={(TUN, 0)}, stage_waits=[session_adopted()],
                     extra_checks=[("mw-srv-icmp-in: per-worker handoffs (telemetry)", ho.check)])
 
 

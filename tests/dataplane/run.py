@@ -12,8 +12,9 @@ any case fails. A case marked as hitting a known dataplane bug (harness.py, `xfa
 as strictly, reported with a TAP "# TODO" directive and not counted as a failure.
 
 Cases live in gateway_cases.py, server_cases.py, robustness_cases.py, multiworker_cases.py
-(two worker lcores, two RX queues per port: NAT ownership) and multipath_cases.py (paths up,
-loss reports, retransmits, the reorder window); the machinery in harness.py, packet
+(two worker lcores, two RX queues per port: NAT ownership), multipath_cases.py (paths up,
+loss reports, retransmits, the reorder window) and session_cases.py (frame authentication:
+peer sessions announced, adopted, replayed, restarted); the machinery in harness.py, packet
 builders and the topology in frames.py. cli_cases.py runs the binary itself: options, start-up
 errors (exit status and message), SIGTERM under load.
 """
@@ -64,6 +65,7 @@ def main():
     import multiworker_cases
     import robustness_cases
     import server_cases
+    import session_cases
 
     def report(r):
         """TAP line; a case marked xfail (a known dataplane bug) gets a TODO directive."""
@@ -89,7 +91,7 @@ def main():
     n_runs = 0
     runs = []
     for module in (gateway_cases, server_cases, robustness_cases, multiworker_cases,
-                   multipath_cases):
+                   multipath_cases, session_cases):
         for make in module.SCENARIOS:
             try:
                 runs += harness.split_by_reason(make())

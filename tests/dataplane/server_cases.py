@@ -23,7 +23,7 @@ tunnel = {{
   );
 }};
 gateways = (
-  {{ id = 7; address = "{TUN_ADDR}"; key = "change-me"; }}
+  {{ id = 7; address = "{TUN_ADDR}"; key = "{PSK_HEX}"; }}
 );
 nat = {{
   port_forwards = (
@@ -46,28 +46,97 @@ def epoch_check(res):
     return f"epochs differ: {sorted(e.hex() for e in epochs)}" if len(epochs) > 1 else None
 
 
-def probe(path_id=0, probe_seq=1, ts=0, epoch=0xBEEF, rx_frames=0, rx_bytes=0, srtt_us=0):
-    """(mpf header, body) of a gateway's probe (protocol.md 3.1)."""
-    return (mpf_header(T_PROBE, path_id=path_id, epoch=epoch, ts=ts),
-            probe_body(probe_seq, rx_frames, rx_bytes, srtt_us))
+# One lcore: see gateway_cases (the main lcore runs after every 16th pass of 32 frames a port).
+ANNOUNCE_FRAMES = 16 * 32
 
 
-def probe_reply_expected(probe_hdr: bytes, probe_seq: int, path_frames, index, ttl=64) -> Exp:
+def probe(main, path_id=0, probe_seq=1, ts=0, sess=GW_SESSION, rx_frames=0, rx_bytes=0,
+          srtt_us=0, **kw):
+    """(mpf header, frame) of a gateway's probe (protocol.md 3.1) announcing its session sess:
+    path_seq the next of `main` (the gateway's main lcore numbering) on the path; kw:
+    from_gateway's (addresses, TTL)."""
+    hdr = probe_hdr(path_id, main.ctl(T_PROBE, path_id), ts, sess)
+    return hdr, probe_in(hdr, probe_seq, rx_frames, rx_bytes, srtt_us, sess=sess, **kw)
+
+
+def new_session_logged(sess, n=1):
+    """A check: the server logged the adoption of the gateway's session sess, n times."""
+    line = f"mpf-dataplane: gateway {TUN_ID}: new session (epoch {sess.epoch:#06x})"
+
+    def chk(res):
+        got = res.stdout.count(line + "\n")
+        return None if got == n else f"{got} x '{line}' in the output, want {n}"
+    return chk
+
+
+def announce_case(prefix, main, path_frames, sess=GW_SESSION, port=TUN, route=None,
+                  every_run=False, count_fill=True, **kw):
+    """The gateway's session announced: its probe 1 on path 0 (path_seq the next of `main`) as
+    the FIRST frame of `port`, then filler frames, so that the port's next frame is read in
+    pass 17, after the main lcore adopted the session (pass 16). The server answers it (the
+    reply is checked as probe_reply_expected describes) and learns the path from it.
+    path_frames: the outer lengths of what the server accepts on path 0 (the probe is the
+    first). route, kw: see probe_reply_expected and from_gateway. count_fill=False: the
+    fillers' eth_not_for_us drops are not counted here (the scenario counts them with others)."""
+    ph, pr = probe(main, probe_seq=1, ts=0x01020304, sess=sess, **kw)
+    path_frames.append(outer_len(pr))
+    fill = filler(ANNOUNCE_FRAMES - 1)
+    return Case(f"{prefix}: probe announcing the gateway's session (epoch {sess.epoch:#06x}, "
+                f"52-byte body) first on the port, {len(fill)} filler frames behind it -> "
+                f"adopted (peer_sessions 1, 'new session' logged), path learned, probe_reply "
+                f"(44-byte body, stream 0xff00, path_seq 0)",
+                [(port, pr)] + [(port, f) for f in fill],
+                [probe_reply_expected(ph, 1, path_frames, len(path_frames) - 1, pseq=0,
+                                      port=port, route=route)],
+                dict({"peer_sessions": 1, "probe_replies_sent": 1},
+                     **({"drops.eth_not_for_us": len(fill)} if count_fill else {})),
+                checks=[new_session_logged(sess)], every_run=every_run)
+
+
+def probe_reply_expected(probe_hdr: bytes, probe_seq: int, path_frames, index, ttl=64, pseq=0,
+                         port=TUN, route=None, first_on_path=True, rx_check=True) -> Exp:
     """A probe_reply as protocol.md 3.2 describes it: on the path the probe came from (outer TTL
     64 from the server's port address), type 2, tunnel_id and path_id of the probe echoed,
     timestamp_us the probe's advanced by the time the server held it (under a second), the
-    server's own epoch, stream 0, seqs 0; the body echoes probe_seq and carries the
-    server's counters of what it accepted on that path from the gateway. path_frames: the outer
-    IPv4 total lengths of those frames in input order, the probe the index-th of them: the
-    counters must cover at least the frames up to the probe (it is counted before the main
-    lcore answers it) and be a prefix of the list (rx_bytes their sum)."""
+    server's own epoch, stream 0xff00 (its main lcore), stream_seq 0, path_seq pseq (its reply
+    counter on the path); the body (44 bytes) echoes probe_seq, carries the server's counters
+    of what it accepted on that path from the gateway and ends with the server's session (salt,
+    start_ms: random per start, masked; the harness checks them and the tag). path_frames: the
+    outer IPv4 total lengths of those frames in input order, the probe the index-th of them:
+    the counters must cover at least the frames up to the probe (it is counted before the main
+    lcore answers it) and be a prefix of the list (rx_bytes their sum). route: (src MAC, dst
+    MAC, src IP, dst IP) when not the t0 port's towards 10.5.0.2. queue_us is 0 for the first
+    probe on a path; after it, it is the probe's one-way delay above the path's minimum, which
+    the test's made-up timestamps cannot predict (first_on_path=False: masked). rx_check=False:
+    the counters are masked only (the caller checks them with reply_rx_counters)."""
     h = F.parse_mpf(probe_hdr)
     hdr = mpf_header(T_PROBE_REPLY, tunnel_id=h["tunnel_id"], path_id=h["path_id"],
-                     ts=h["ts"])
-    frame = srv_frame(hdr + probe_reply_body(probe_seq), ttl=ttl)
-    counters = set(range(F.BODY + 4, F.BODY + 16))
+                     stream=MAIN_LCORE << 8, pseq=pseq, ts=h["ts"])
+    if route is None:
+        frame = srv_frame(hdr + probe_reply_body(probe_seq), ttl=ttl)
+    else:
+        frame = tunnel_frame(*route, TUN_PORT, TUN_PORT,
+                             hdr + probe_reply_body(probe_seq) + bytes(F.TAG_LEN), ttl=ttl)
+    counters = set(range(F.BODY + 4, F.BODY + 16)) | set(range(F.BODY + 20, F.BODY + 44))
+    if not first_on_path:
+        counters |= set(range(F.BODY + 16, F.BODY + 20))
 
-    def rx_counters(f):  # path_frames is complete once the scenario is built
+    rx_counters = reply_rx_counters(path_frames, index)
+
+    def echo_advanced(f):
+        held = (struct.unpack("!I", f[F.MPF + 20:F.MPF + 24])[0] - h["ts"]) % (1 << 32)
+        if held >= 1_000_000:
+            return f"probe_reply timestamp_us: {held} us after the probe's, want under 1 s"
+        return None
+    return Exp(port, frame, frozenset(TUNNEL_MASK | counters), "probe_reply",
+               [outer_ip_checksum_ok, echo_advanced] + ([rx_counters] if rx_check else []))
+
+
+def reply_rx_counters(path_frames, index):
+    """A check of a probe_reply frame: its rx counters are a prefix of path_frames (the outer
+    lengths of what the server took on the path, in input order; complete once the scenario is
+    built) of at least index + 1 frames, rx_bytes their sum."""
+    def chk(f):
         prefix = [0]
         for n in path_frames:
             prefix.append(prefix[-1] + n)
@@ -76,19 +145,13 @@ def probe_reply_expected(probe_hdr: bytes, probe_seq: int, path_frames, index, t
             return (f"probe_reply counters rx_frames {frames} rx_bytes {nbytes}: want a prefix "
                     f"of {path_frames} of at least {index + 1} frame(s) (sums {prefix})")
         return None
-
-    def echo_advanced(f):
-        held = (struct.unpack("!I", f[F.MPF + 20:F.MPF + 24])[0] - h["ts"]) % (1 << 32)
-        if held >= 1_000_000:
-            return f"probe_reply timestamp_us: {held} us after the probe's, want under 1 s"
-        return None
-    return Exp(TUN, frame, frozenset(OUTER_IP_ID | OUTER_IP_CSUM | MPF_EPOCH | MPF_TS | counters),
-               "probe_reply", [outer_ip_checksum_ok, rx_counters, echo_advanced])
+    return chk
 
 
 def scenario_basic():
     cases = []
-    gw = Numbering(epoch=0xBEEF)  # the gateway's worker 0
+    gw = Numbering(epoch=GW_SESSION.epoch)  # the gateway's worker 0
+    gw_main = Numbering(MAIN_LCORE, GW_SESSION.epoch)  # its probes
     path0, path1 = [], []         # outer lengths of what the server accepts per path
 
     def gw_data(pkt, **kw):
@@ -98,21 +161,22 @@ def scenario_basic():
 
     # ---- from the gateway (t0) ----
     # (srtt 0 on both paths: equal delays, the server's frames take path 0, the first)
-    ph, pb = probe(probe_seq=1, ts=0x01020304, rx_frames=5, rx_bytes=700)
-    p1 = from_gateway(pb, ph, ttl=64)
+    cases.append(announce_case("srv", gw_main, path0, ttl=64))
+    ph, p1 = probe(gw_main, probe_seq=2, ts=0x01020305, rx_frames=5, rx_bytes=700, ttl=64)
     path0.append(outer_len(p1))
-    cases.append(Case("srv: probe (28-byte body) -> probe_reply to the sender: header echoed, "
-                      "20-byte body (probe_seq echoed, the server's rx counters of path 0)",
+    cases.append(Case("srv: probe 2 of the session in use (52-byte body, path_seq 1) -> "
+                      "probe_reply to the sender: header echoed, 44-byte body (probe_seq "
+                      "echoed, the server's rx counters of path 0), path_seq 1",
                       [(TUN, p1)],
-                      [probe_reply_expected(ph, 1, path0, 0)],
+                      [probe_reply_expected(ph, 2, path0, len(path0) - 1, pseq=1,
+                                            first_on_path=False)],
                       {"probe_replies_sent": 1}))
-    ph2, pb2 = probe(path_id=1, probe_seq=0x01020304, ts=0x0a0b0c0d)
-    p2 = from_gateway(pb2, ph2, ttl=59)
+    ph2, p2 = probe(gw_main, path_id=1, probe_seq=0x01020304, ts=0x0a0b0c0d, ttl=59)
     path1.append(outer_len(p2))
     cases.append(Case("srv: probe on path 1 that crossed routers (TTL 59) -> probe_reply with "
-                      "outer TTL 64 (protocol.md 1.2), path 1's counters",
+                      "outer TTL 64 (protocol.md 1.2), path 1's counters, path 1's path_seq 0",
                       [(TUN, p2)],
-                      [probe_reply_expected(ph2, 0x01020304, path1, 0)],
+                      [probe_reply_expected(ph2, 0x01020304, path1, 0, pseq=0)],
                       {"probe_replies_sent": 1}))
 
     udp = IP(src=TUN_ADDR, dst=HOST_B, ttl=63, id=0x2001) / UDP(sport=40001, dport=5353) / \
@@ -139,7 +203,8 @@ def scenario_basic():
     # (numbered by someone else: the gateway's numbering has no gap)
     cases.append(Case("srv: inner source not the gateway's tunnel address -> dropped "
                       "tunnel_spoofed_inner (not an open relay)",
-                      [(TUN, from_gateway(bytes(spoof), Numbering(7, 0xbeef).hdr(bytes(spoof))))],
+                      [(TUN, from_gateway(bytes(spoof),
+                                          Numbering(7, GW_SESSION.epoch).hdr(bytes(spoof))))],
                       [], {"drops.tunnel_spoofed_inner": 1}))
 
     techo = IP(src=GW_PATH_IP, dst=SRV_TUN_IP, ttl=61, id=0x0a0a) / ICMP(type=8, id=7, seq=7) / \
@@ -169,7 +234,7 @@ def scenario_basic():
                       {"drops.ttl_exceeded": 1, "icmp_errors_sent": 1}))
     big = IP(src=HOST_B, dst=SRV_PUB, ttl=64, id=0x0103, flags="DF") / \
         UDP(sport=5353, dport=40001) / Raw(b"\x11" * (1460 - 28))
-    cases.append(Case("srv: WAN 1460-byte DF packet -> ICMP frag needed (MTU 1448)",
+    cases.append(Case(f"srv: WAN 1460-byte DF packet -> ICMP frag needed (MTU {INNER_MTU})",
                       [(WAN, wan_in(big))],
                       [Exp(WAN, wan_out(icmp_error(bytes(big), SRV_PUB, 3, 4, INNER_MTU)),
                            what="frag needed")],
@@ -190,8 +255,8 @@ def scenario_basic():
     sa = IP(src=HOST_B, dst=SRV_PUB, ttl=64, id=0x8002, flags="DF") / \
         TCP(sport=80, dport=40000, flags="SA", seq=77, ack=1001, window=65160,
             options=syn_options(1460))
-    cases.append(Case("srv: WAN SYN-ACK (MSS 1460) -> tunnel frame, MSS clamped to 1408 "
-                      "(protocol.md 8: both directions)",
+    cases.append(Case(f"srv: WAN SYN-ACK (MSS 1460) -> tunnel frame, MSS clamped to {MSS_CLAMP} "
+                      f"(protocol.md 8: both directions)",
                       [(WAN, wan_in(sa))],
                       [srv_encap_expected(translated(sa, dst=TUN_ADDR, mss=MSS_CLAMP), tx,
                                           "SYN-ACK frame")],
@@ -213,8 +278,8 @@ def scenario_basic():
                       {"encapsulated": 1, "nat_out2in": 1}))
     pf2 = IP(src=HOST_B, dst=SRV_PUB, ttl=64, id=0x8005, flags="DF") / \
         TCP(sport=50001, dport=8080, flags="S", seq=600, window=64240, options=syn_options(1460))
-    cases.append(Case("srv: WAN SYN (MSS 1460) to port forward -> MSS clamped to 1408 in the "
-                      "tunnel (protocol.md 8)",
+    cases.append(Case(f"srv: WAN SYN (MSS 1460) to port forward -> MSS clamped to {MSS_CLAMP} in "
+                      f"the tunnel (protocol.md 8)",
                       [(WAN, wan_in(pf2))],
                       [srv_encap_expected(translated(pf2, dst=TUN_ADDR, mss=MSS_CLAMP),
                                           tx, "forwarded SYN frame")],
@@ -241,25 +306,34 @@ def scenario_basic():
 
 def scenario_learning():
     """Only frames that pass every receiver check teach an address (protocol.md 6, 7)."""
-    cases = []
+    cases = [announce_case("srv-learn", Numbering(MAIN_LCORE), [])]
     udp = IP(src=TUN_ADDR, dst=HOST_B, ttl=63, id=0x2001) / UDP(sport=40001, dport=5353) / \
         Raw(b"mpf-udp")
+    first = from_gateway(bytes(udp), Numbering(epoch=GW_SESSION.epoch).hdr(bytes(udp)))
     cases.append(Case("srv-learn: data frame from the gateway (10.5.0.2:4500) -> WAN",
-                      [(TUN, from_gateway(bytes(udp), Numbering(epoch=0xbeef).hdr(bytes(udp))))],
+                      [(TUN, first)],
                       [Exp(WAN, wan_out(IP(translated(udp, src=SRV_PUB))), what="UDP on WAN")],
                       {"decapsulated": 1, "nat_in2out": 1}))
     spoof = IP(src="100.64.0.99", dst=HOST_B, ttl=63, id=0x9001) / UDP(sport=1, dport=53) / \
         Raw(b"x")
     cases.append(Case("srv-learn: spoofed-inner frame from 203.0.113.66:6666 -> dropped",
-                      [(TUN, from_gateway(bytes(spoof), mpf_header(T_DATA, epoch=0xbeef, sseq=1,
-                                                                   pseq=1),
+                      [(TUN, from_gateway(bytes(spoof), mpf_header(T_DATA, epoch=GW_SESSION.epoch,
+                                                                   sseq=1, pseq=1),
                                           src_ip="203.0.113.66", sport=6666))],
                       [], {"drops.tunnel_spoofed_inner": 1}))
     cases.append(Case("srv-learn: garbage-inner frame from 203.0.113.67:7777 -> dropped",
                       [(TUN, from_gateway(b"\x45" + b"\x00" * 30,
-                                          mpf_header(T_DATA, epoch=0xbeef, sseq=2, pseq=2),
+                                          mpf_header(T_DATA, epoch=GW_SESSION.epoch, sseq=2,
+                                                     pseq=2),
                                           src_ip="203.0.113.67", sport=7777))],
                       [], {"drops.tunnel_bad_inner": 1}))
+    # An authentic frame, replayed by someone else: its tag verifies, but it is not newer than
+    # what the server verified on its stream. The reorder window finds it a duplicate.
+    cases.append(Case("srv-learn: the first data frame replayed (same mpf header, payload and "
+                      "tag) from 203.0.113.69:6969 -> dropped duplicate, not learned",
+                      [(TUN, from_gateway(bytes(udp), first[F.MPF:F.MPF + 24], tag=first[-16:],
+                                          src_ip="203.0.113.69", sport=6969))],
+                      [], {"decapsulated": 1, "drops.duplicate": 1}))
     cases.append(Case("srv-learn: filler frames -> eth_not_for_us",
                       [(WAN, f) for f in filler(3000)], [], {"drops.eth_not_for_us": 3000}))
     urep = IP(src=HOST_B, dst=SRV_PUB, ttl=64, id=0x8001) / UDP(sport=5353, dport=40001) / \
@@ -280,12 +354,13 @@ def scenario_wan_path():
     learned with the WAN port, answered out of the WAN from the public address."""
     router_mac = "02:00:00:00:64:fe"
     gw_ip = "203.0.113.5"
-    cases = []
+    via_wan = dict(src_mac=router_mac, dst_mac=SRV_WAN_MAC, src_ip=gw_ip, dst_ip=SRV_PUB)
+    cases = [announce_case("srv-wanpath", Numbering(MAIN_LCORE), [], port=WAN,
+                           route=(SRV_WAN_MAC, router_mac, SRV_PUB, gw_ip), **via_wan)]
     udp = IP(src=TUN_ADDR, dst=HOST_B, ttl=63, id=0x2001) / UDP(sport=40001, dport=5353) / \
         Raw(b"mpf-udp")
     cases.append(Case("srv-wanpath: tunnel frame arriving on the WAN port -> SNAT to Host B",
-                      [(WAN, tunnel_frame(router_mac, SRV_WAN_MAC, gw_ip, SRV_PUB, 4500, 4500,
-                                          mpf_header(T_DATA, epoch=0xbeef) + bytes(udp)))],
+                      [(WAN, from_gateway(bytes(udp), ttl=64, ip_id=0, **via_wan))],
                       [Exp(WAN, wan_out(IP(translated(udp, src=SRV_PUB))), what="UDP on WAN")],
                       {"decapsulated": 1, "nat_in2out": 1}))
     cases.append(Case("srv-wanpath: filler frames -> eth_not_for_us",
@@ -294,7 +369,8 @@ def scenario_wan_path():
         Raw(b"mpf-udp-reply")
     inner = translated(urep, dst=TUN_ADDR)
     frame = tunnel_frame(SRV_WAN_MAC, router_mac, SRV_PUB, gw_ip, TUN_PORT, 4500,
-                         mpf_header(T_DATA, stream=stream_of(inner), sseq=0, pseq=0) + inner)
+                         mpf_header(T_DATA, stream=stream_of(inner), sseq=0, pseq=0) + inner +
+                         bytes(F.TAG_LEN))
     cases.append(Case("srv-wanpath: WAN reply -> tunnel frame out of the WAN port from "
                       "198.51.100.1:4500 to the learned 203.0.113.5:4500",
                       [(WAN, wan_in(urep))],
