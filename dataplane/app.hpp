@@ -6,6 +6,7 @@
 #include <rte_ring.h>
 
 #include <array>
+#include <cstring>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "config/config.hpp"
 #include "nat/nat_table.hpp"
 #include "nat/port_partition.hpp"
+#include "net/ipv4_packet.hpp"
 #include "tunnel/auth.hpp"
 #include "tunnel/wire.hpp"
 #include "shm/layout.hpp"
@@ -156,6 +158,20 @@ struct LearnMsg {
   uint8_t pad2[2] = {};
 };
 static_assert(sizeof(LearnMsg) == 20);
+
+// "(peer, path) is now where outer came from": its source address and port, the MAC of the hop
+// it came through (its Ethernet header precedes outer.ip in the buffer), the port it came in on.
+inline LearnMsg learn_msg(uint16_t peer, uint8_t path_id, const Port& in,
+                          const net::Ipv4Packet& outer) {
+  LearnMsg msg;
+  msg.peer = peer;
+  msg.path_id = path_id;
+  msg.port_index = in.index;
+  msg.udp_port = outer.sport;
+  msg.ip = outer.src;
+  std::memcpy(msg.mac, outer.ip - 14 + 6, 6);
+  return msg;
+}
 
 // Per-packet metadata carried in an mbuf dynamic field between stages and lcores.
 struct PktMeta {

@@ -181,7 +181,7 @@ void Housekeeping::control_frame(rte_mbuf* m) {
   }
   if (h.type == tunnel::FrameType::probe && !app_.gateway) {
     // The worker learned from the later probes of a session; this one it left to us.
-    if (app_.meta(m)->out_port == kControlUncounted) learn_from(m, in, p, peer, h.path_id);
+    if (app_.meta(m)->out_port == kControlUncounted) learn_from(in, p, peer, h.path_id);
     on_probe(m, peer, h, body, body_len, at_us);
     return;
   }
@@ -230,16 +230,9 @@ bool Housekeeping::adopt_session(uint16_t peer, const tunnel::Header& h,
 
 // Server: a probe of a session adopted just now taught no address yet (a worker learns from the
 // later ones).
-void Housekeeping::learn_from(rte_mbuf* m, const Port& in, const Ipv4Packet& outer,
-                              uint16_t peer, uint8_t path_id) {
-  LearnMsg msg;
-  msg.peer = peer;
-  msg.path_id = path_id;
-  msg.port_index = in.index;
-  msg.udp_port = outer.sport;
-  msg.ip = outer.src;
-  std::memcpy(msg.mac, rte_pktmbuf_mtod(m, uint8_t*) + 6, 6);
-  learn(msg);
+void Housekeeping::learn_from(const Port& in, const Ipv4Packet& outer, uint16_t peer,
+                              uint8_t path_id) {
+  learn(learn_msg(peer, path_id, in, outer));
 }
 
 void Housekeeping::path_rx(uint16_t peer, uint8_t path, uint64_t* frames, uint64_t* bytes) const {

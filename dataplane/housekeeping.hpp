@@ -54,8 +54,7 @@ class Housekeeping {
   // Tunnel control frames the workers pass up (probe on the server, probe_reply on the gateway).
   void control_frame(rte_mbuf* m);
   bool adopt_session(uint16_t peer, const tunnel::Header& h, const tunnel::SessionAnnounce& an);
-  void learn_from(rte_mbuf* m, const Port& in, const net::Ipv4Packet& outer, uint16_t peer,
-                  uint8_t path_id);
+  void learn_from(const Port& in, const net::Ipv4Packet& outer, uint16_t peer, uint8_t path_id);
   // at_us: when the worker received the frame.
   void on_probe(rte_mbuf* m, uint16_t peer, const tunnel::Header& h, const uint8_t* body,
                 size_t body_len, uint64_t at_us);

@@ -403,13 +403,7 @@ void Worker::learn_path(const Port& in, const Ipv4Packet& outer, uint16_t peer_i
   if (cur.valid && cur.ip == outer.src && cur.udp_port == outer.sport &&
       cur.port_index == in.index && std::memcmp(cur.mac.b.data(), eth + 6, 6) == 0)
     return;
-  LearnMsg msg;
-  msg.peer = peer_index;
-  msg.path_id = path_id;
-  msg.port_index = in.index;
-  msg.udp_port = outer.sport;
-  msg.ip = outer.src;
-  std::memcpy(msg.mac, eth + 6, 6);
+  LearnMsg msg = learn_msg(peer_index, path_id, in, outer);
   if (rte_ring_sp_enqueue_elem(learn_, &msg, sizeof(msg)) != 0) bump(stats_.learn_msgs_lost);
 }
 
