@@ -262,8 +262,8 @@ TEST(RateController, TheEndOfATransferLeavesTheRateAlone) {
 TEST(RateController, AQueueThatDoesNotDrainIsNotOursAndCostsLittle) {
   // The path's base delay grew (a route change; or a busy host handles probes late): every
   // sample reads that much queue, and no slowing down drains it. The rate must not fall to its
-  // floor (it did, before the drain check: 12.5 of 50 Mbit/s in ~1.5 s). It dips (by 5-13%,
-  // for 0.25-0.6 s), the delay becomes an offset, and the link stays busy (99%) with its real
+  // floor (it did, before the drain check: 12.5 of 50 Mbit/s in ~1.5 s). It dips (by 5-10%,
+  // for 0.25-0.75 s), the delay becomes an offset, and the link stays busy (99%) with its real
   // queue near the target; as the offset fades the delay is judged again, with the same dip.
   for (uint32_t extra_us : {8'000u, 20'000u, 45'000u}) {
     SCOPED_TRACE(extra_us);
