@@ -3,6 +3,7 @@
 #include <rte_cycles.h>
 #include <rte_ether.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -206,7 +207,13 @@ bool Housekeeping::adopt_session(uint16_t peer, const tunnel::Header& h,
     a.heard_ms = now_ms_;
     return true;
   }
-  if (s && an.start_ms <= s->start_ms && now_ms_ < a.heard_ms + kSessionSilenceMs) return false;
+  // Silence means three of the peer's probe intervals gone by without its probe or reply (the
+  // interval grows while the tunnel is idle), 3 s at least.
+  uint64_t interval_ms = probe_interval_ms_;  // gateway: our own, the server replies to each
+  if (!app_.gateway)
+    interval_ms = server_view_[size_t(peer) * kMaxPaths + h.path_id].gw_interval_ms;
+  const uint64_t silence_ms = std::max<uint64_t>(kSessionSilenceMs, 3 * interval_ms);
+  if (s && an.start_ms <= s->start_ms && now_ms_ < a.heard_ms + silence_ms) return false;
   const uint32_t slot = cur % kRxSessionSlots;
   RxSession& n = a.rx[slot];
   n.epoch = h.epoch;

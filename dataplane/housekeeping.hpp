@@ -113,7 +113,8 @@ class Housekeeping {
   // Counters (nonces, docs/protocol.md 6) of our probes (gateway: per path) or probe replies
   // (server: per peer and path).
   std::vector<uint64_t> control_ctr_;
-  // A peer session older than the one in use is adopted only after this much silence.
+  // A peer session older than the one in use is adopted only after this much silence, or three
+  // of the peer's probe intervals if longer.
   static constexpr uint64_t kSessionSilenceMs = 3000;
   std::vector<uint64_t> last_request_ms_;  // per path: ARP for the next hop
   uint16_t ip_id_ = 0;
