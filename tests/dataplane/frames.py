@@ -686,3 +686,14 @@ def summary(frame: bytes) -> str:
 
 __all__ = [n for n in dir() if not n.startswith("_")]
 __all__ += ["ICMP", "IP", "TCP", "UDP", "ARP", "Ether", "Raw"]
+
+
+def new_session_logged(who: str, sess: "Session", n: int = 1):
+    """A check: the dataplane logged adopting the peer session sess n times. who: how it names
+    the peer ("gateway 7" on the server, "server of tunnel 7" on the gateway)."""
+    line = f"mpf-dataplane: {who}: new session (epoch {sess.epoch:#06x})"
+
+    def chk(res):
+        got = res.stdout.count(line + "\n")
+        return None if got == n else f"{got} x '{line}' in the output, want {n}"
+    return chk

@@ -52,12 +52,7 @@ ANNOUNCE_FRAMES = MAIN_EVERY * PASS_BURST
 
 def new_session_logged(sess, n=1):
     """A check: the gateway logged the adoption of the server's session sess, n times."""
-    line = f"mpf-dataplane: server of tunnel {TUN_ID}: new session (epoch {sess.epoch:#06x})"
-
-    def chk(res):
-        got = res.stdout.count(line + "\n")
-        return None if got == n else f"{got} x '{line}' in the output, want {n}"
-    return chk
+    return F.new_session_logged(f"server of tunnel {TUN_ID}", sess, n)
 
 
 def announce_case(prefix, main, accepted=None, sess=SRV_SESSION, port=1, every_run=False,

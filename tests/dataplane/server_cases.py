@@ -61,12 +61,7 @@ def probe(main, path_id=0, probe_seq=1, ts=0, sess=GW_SESSION, rx_frames=0, rx_b
 
 def new_session_logged(sess, n=1):
     """A check: the server logged the adoption of the gateway's session sess, n times."""
-    line = f"mpf-dataplane: gateway {TUN_ID}: new session (epoch {sess.epoch:#06x})"
-
-    def chk(res):
-        got = res.stdout.count(line + "\n")
-        return None if got == n else f"{got} x '{line}' in the output, want {n}"
-    return chk
+    return F.new_session_logged(f"gateway {TUN_ID}", sess, n)
 
 
 def announce_case(prefix, main, path_frames, sess=GW_SESSION, port=TUN, route=None,
