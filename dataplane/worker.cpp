@@ -349,7 +349,9 @@ bool Worker::icmp_error(rte_mbuf* m, const Port& in, const Ipv4Packet& p, uint8_
 // Oversize packets cannot enter the tunnel: DF ones get ICMP fragmentation-needed with the
 // inner MTU (so TCP/PMTUD adapts), the rest are dropped (fragmentation is not implemented).
 bool Worker::mtu_check(rte_mbuf* m, const Port& in, const Ipv4Packet& p, Ipv4 from) {
-  const uint16_t mtu = app_.cfg.tunnel.inner_mtu;
+  // A packet with IP options cannot travel compact (tunnel/compact.hpp): 11 bytes less.
+  const uint16_t mtu = uint16_t(app_.cfg.tunnel.inner_mtu -
+                                (p.hdr_len > 20 ? tunnel::kCompactSaving : 0));
   if (p.total_len <= mtu) return true;
   bump(stats_.drops[unsigned(Drop::too_big)]);
   if (!(p.dont_fragment &&

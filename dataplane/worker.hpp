@@ -24,6 +24,7 @@
 #include "sched/policy.hpp"
 #include "sched/scheduler.hpp"
 #include "tunnel/bodies.hpp"
+#include "tunnel/compact.hpp"
 #include "tunnel_out.hpp"
 #include "tx_buffer.hpp"
 
@@ -225,7 +226,14 @@ class Worker {
                     const uint8_t* body, uint32_t body_len, bool* fresh, bool* new_session);
   Drop open_frame(net::Ipv4Packet& outer, tunnel::Header* h, uint8_t** inner,
                   uint32_t* inner_len);
-  Drop take_inner(rte_mbuf* m, uint8_t* inner, uint32_t inner_len, net::Ipv4Packet* ip);
+  // Makes m the data frame's inner packet (restoring a compact header: flags) and parses it.
+  Drop take_inner(rte_mbuf* m, uint16_t peer, uint8_t flags, uint8_t* inner, uint32_t inner_len,
+                  net::Ipv4Packet* ip);
+  // The tunnel address of the gateway of peer: the near side of every inner packet the tunnel
+  // carries (tunnel/compact.hpp).
+  net::Ipv4 gateway_address(uint16_t peer) const {
+    return app_.gateway ? app_.cfg.tunnel.address : app_.peers[peer].tunnel_addr;
+  }
   void note_path_seq(uint16_t peer, const tunnel::Header& h);
   void send_feedback();
   // One feedback frame with fb for the peer on path k (nothing when k has no route).

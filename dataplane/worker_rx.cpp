@@ -28,7 +28,19 @@ Drop Worker::open_frame(Ipv4Packet& outer, tunnel::Header* h, uint8_t** inner,
   return Drop::none;
 }
 
-Drop Worker::take_inner(rte_mbuf* m, uint8_t* inner, uint32_t inner_len, Ipv4Packet* ip) {
+Drop Worker::take_inner(rte_mbuf* m, uint16_t peer, uint8_t flags, uint8_t* inner,
+                        uint32_t inner_len, Ipv4Packet* ip) {
+  if (flags & tunnel::kFlagCompact) {
+    // Restore the 20-byte header in place, over the end of the mpf header (read already); the
+    // restored packet then takes every check a whole one does.
+    if (inner_len < tunnel::kCompactLen || inner_len + tunnel::kCompactSaving > 0xffff)
+      return Drop::tunnel_bad_inner;
+    tunnel::expand(inner, inner_len, flags, app_.gateway ? tunnel::Direction::server_to_gateway
+                                                         : tunnel::Direction::gateway_to_server,
+                   gateway_address(peer), inner - tunnel::kCompactSaving);
+    inner -= tunnel::kCompactSaving;
+    inner_len += tunnel::kCompactSaving;
+  }
   // The payload is exactly one inner packet: trailing bytes would be a covert channel past the
   // length checks (docs/protocol.md 7.5).
   if (parse_ipv4(inner, inner_len, ip) != Drop::none || ip->total_len != inner_len)
@@ -102,7 +114,7 @@ void Worker::tunnel_frame(rte_mbuf* m, const Port& in, Ipv4Packet& outer) {
     }
     case tunnel::FrameType::data: {
       Ipv4Packet ip;
-      d = take_inner(m, inner, inner_len, &ip);
+      d = take_inner(m, peer, h.flags, inner, inner_len, &ip);
       if (d != Drop::none) return drop(m, d);
       if (app_.gateway) {
         if (ip.dst != app_.cfg.tunnel.address) return drop(m, Drop::tunnel_spoofed_inner);

@@ -104,6 +104,18 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
   h.stream_seq = t.stream_seq[bucket];  // spent only when a copy goes out
   h.timestamp_us = uint32_t(now_us_);   // enqueue time: the receiver sees the queueing too
 
+  // The inner header travels compact when it can (tunnel/compact.hpp); copies and resends
+  // carry the same payload and form flags. What cannot is held to the whole-packet MTU.
+  const tunnel::Direction dir =
+      app_.gateway ? tunnel::Direction::gateway_to_server : tunnel::Direction::server_to_gateway;
+  uint8_t form = 0;
+  if (tunnel::can_compact(p.ip, dir, gateway_address(peer))) {
+    form = tunnel::compact(p.ip, dir);
+    rte_pktmbuf_adj(m, uint16_t(tunnel::kCompactSaving));
+  } else if (p.total_len > app_.cfg.tunnel.inner_mtu - tunnel::kCompactSaving) {
+    return drop(m, Drop::too_big);
+  }
+
   bool first = true, sent = false;
   while (mask) {
     const uint8_t k = uint8_t(__builtin_ctz(mask));
@@ -117,7 +129,7 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
         continue;
       }
     }
-    h.flags = uint8_t((first ? 0 : tunnel::kFlagDuplicate) | prompt);
+    h.flags = uint8_t((first ? 0 : tunnel::kFlagDuplicate) | prompt | form);
     if (!first) bump(stats_.redundant_copies);
     first = false;
     PathRoute r = route_to_peer(app_, peer, k);
@@ -188,7 +200,8 @@ void Worker::stamp(rte_mbuf* m, uint16_t peer, uint8_t path) {
   const uint8_t* hdr = rte_pktmbuf_mtod_offset(m, uint8_t*, tunnel::kOuterLen);
   if (recovery::RetransmitSlab* slab = t.slab[path].get())
     slab->store(seq, net::load16(hdr + tunnel::kStreamIdOffset),
-                net::load32(hdr + tunnel::kStreamSeqOffset), hdr + tunnel::kHeaderLen,
+                net::load32(hdr + tunnel::kStreamSeqOffset),
+                uint8_t(hdr[tunnel::kFlagsOffset] & tunnel::kFlagsForm), hdr + tunnel::kHeaderLen,
                 uint16_t(m->pkt_len - tunnel::kOuterLen - tunnel::kHeaderLen -
                          tunnel::kFrameTagLen),
                 now_us_);
@@ -258,7 +271,7 @@ bool Worker::resend(uint16_t peer, const recovery::RetransmitSlab::Entry& e, uin
   std::memcpy(d, e.data, e.len);
   tunnel::Header h;
   h.type = tunnel::FrameType::data;
-  h.flags = tunnel::kFlagRetransmit;
+  h.flags = uint8_t(tunnel::kFlagRetransmit | e.form);
   h.path_id = k;
   h.tunnel_id = app_.peers[peer].tunnel_id;
   h.epoch = app_.epoch;

@@ -6,12 +6,12 @@
 --
 -- Topology (README.md): Pktgen port 0 -> gateway LAN port; Pktgen port 1 <- server WAN port
 -- (topology A, end to end) or <- gateway path port (topology B: port 1 then counts the
--- encapsulated frames, 68 bytes longer each).
+-- encapsulated frames, 53 bytes longer each).
 -- mpf configs: configs/gateway-b2b.conf and configs/server-b2b.conf of this directory. They set
--- the gateway path and server t0 MTU to 1568, so the inner MTU is 1500 and 1518-byte frames
--- (IP 1500) cross. With the repository's default MTU 1500 the inner MTU is 1432: every
+-- the gateway path and server t0 MTU to 1553, so the inner MTU is 1500 and 1518-byte frames
+-- (IP 1500) cross. With the repository's default MTU 1500 the inner MTU is 1447: every
 -- 1518-byte frame is then dropped as too_big (no ICMP: Pktgen does not set DF) and the
--- 1518 phase receives nothing; set LARGE = 1450 below to stay inside a 1500-byte path.
+-- 1518 phase receives nothing; set LARGE = 1465 below to stay inside a 1500-byte path.
 -- Pktgen: 23.03.0 built with -Denable_lua=true; run with -f imix.lua, or "script imix.lua"
 -- at the Pktgen prompt.
 --
@@ -22,9 +22,10 @@
 -- drops.too_big counts oversize frames; drops.tx_full a path port that could not take more.
 --
 -- Expected outcome: nothing is claimed; no bare-metal figures exist yet. What the arithmetic
--- says: per frame the path carries 68 bytes more than the LAN, so with equal link speeds the
--- path saturates first, the more so the smaller the frames (64: 55 % of the LAN rate fits, 570:
--- 90 %, 1518: 96 %, the mix: about 85 %).
+-- says: per frame the path carries 53 bytes more than the LAN (wire format v3, compact inner
+-- header: docs/protocol.md 8), so with equal link speeds the path saturates first, the more so
+-- the smaller the frames (64: 61 % of the LAN rate fits, 570: 92 %, 1518: 97 %, the mix: about
+-- 88 %).
 --
 -- Pktgen's "port" statistics used here are refreshed once per second by its timer thread, so
 -- the script waits 1.5 s after each phase before reading them. Results are printed and written

@@ -937,7 +937,8 @@ class Loader {
       m = std::min<unsigned>(m, cfg_.wan.mtu);
       for (const Interface& i : cfg_.tunnel_ports) m = std::min<unsigned>(m, i.mtu);
     }
-    cfg_.tunnel.inner_mtu = uint16_t(m - tunnel::kOverhead);
+    // What a compact frame adds (most of them); mtu_check() keeps the rest 11 bytes shorter.
+    cfg_.tunnel.inner_mtu = uint16_t(m - tunnel::kCompactOverhead);
   }
 
   std::string file_;

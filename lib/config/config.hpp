@@ -124,7 +124,7 @@ struct Tunnel {
   net::Endpoint server;            // gateway: the server's address and UDP port
   uint16_t port = 4500;            // UDP port: server listens on it; gateway sends from it
   tunnel::Key key{};               // gateway: pre-shared key (docs/protocol.md 6)
-  uint16_t inner_mtu = 0;          // derived: min link MTU - tunnel overhead
+  uint16_t inner_mtu = 0;          // derived: min link MTU - compact tunnel overhead
 };
 
 struct Nat {

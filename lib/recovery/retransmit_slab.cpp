@@ -29,7 +29,7 @@ RetransmitSlab::RetransmitSlab(uint32_t slots, uint16_t slot_bytes)
 }
 
 void RetransmitSlab::store(uint32_t path_seq, uint16_t stream_id, uint32_t stream_seq,
-                           const uint8_t* pkt, uint16_t len, uint64_t now_us) {
+                           uint8_t form, const uint8_t* pkt, uint16_t len, uint64_t now_us) {
   if (!any_) {
     any_ = true;
     newest_ = floor_ = path_seq;
@@ -52,6 +52,7 @@ void RetransmitSlab::store(uint32_t path_seq, uint16_t stream_id, uint32_t strea
   e.stream_id = stream_id;
   e.stream_seq = stream_seq;
   e.len = len;
+  e.form = form;
   e.sent_us = now_us;
   e.reported_us = 0;
   e.valid = true;

@@ -32,6 +32,7 @@ class RetransmitSlab {
     uint32_t stream_seq = 0;
     uint16_t stream_id = 0;
     uint16_t len = 0;
+    uint8_t form = 0;               // the frame's payload-form flags (tunnel::kFlagsForm)
     uint64_t sent_us = 0;
     uint64_t reported_us = 0;       // when a loss report last claimed it (claim()); 0 = never
     const uint8_t* data = nullptr;  // len bytes: the inner packet as stored
@@ -44,11 +45,12 @@ class RetransmitSlab {
   // stored (rounded up to a multiple of 64 for the layout; slot_bytes() reports the request).
   RetransmitSlab(uint32_t slots, uint16_t slot_bytes);
 
-  // Copies pkt (len bytes) as the packet sent with path_seq at now_us. Path_seqs are expected
-  // in sending order (gaps are fine); one that is not after the newest but still answered for
-  // replaces its slot; one older than that is ignored (stale).
-  void store(uint32_t path_seq, uint16_t stream_id, uint32_t stream_seq, const uint8_t* pkt,
-             uint16_t len, uint64_t now_us);
+  // Copies pkt (len bytes, in the form `form` says: tunnel::kFlagsForm of its frame) as the
+  // packet sent with path_seq at now_us. Path_seqs are expected in sending order (gaps are
+  // fine); one that is not after the newest but still answered for replaces its slot; one older
+  // than that is ignored (stale).
+  void store(uint32_t path_seq, uint16_t stream_id, uint32_t stream_seq, uint8_t form,
+             const uint8_t* pkt, uint16_t len, uint64_t now_us);
 
   // The packet sent with path_seq, or nullptr when it was never stored, was evicted (by a
   // newer path_seq slots() later, or by forget_before()) or was too long.

@@ -79,7 +79,7 @@ uint64_t extend_counter(uint64_t last, uint32_t low) {
 }
 
 Sealer::Sealer(const Key& psk, Direction dir, const Salt& salt) {
-  static constexpr char kLabel[2][11] = {"mpf-v2 g2s", "mpf-v2 s2g"};
+  static constexpr char kLabel[2][11] = {"mpf-v3 g2s", "mpf-v3 s2g"};
   uint8_t msg[10 + kSaltLen];
   std::memcpy(msg, kLabel[dir == Direction::server_to_gateway], 10);
   std::memcpy(msg + 10, salt.data(), kSaltLen);

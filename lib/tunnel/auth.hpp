@@ -1,10 +1,11 @@
-// Frame authentication (docs/protocol.md, section 6): every frame carries a 16-byte AES-256-GCM
-// tag over its mpf header and payload (GMAC: the payload is authenticated, not encrypted).
+// Frame authentication (docs/protocol.md, section 6): every frame carries a 12-byte AES-256-GCM
+// tag (the first 12 bytes of GCM's tag, as RFC 4106 allows) over its mpf header and payload
+// (GMAC: the payload is authenticated, not encrypted).
 //
 // Keys. Each tunnel has a pre-shared 32-byte key (config `key`, 64 hex digits). Each appliance
 // draws a random 16-byte salt when it starts (its session, named on the wire by the header's
 // epoch); what it sends in that session is tagged with
-//   BLAKE2b-256(key = PSK, message = "mpf-v2 g2s" or "mpf-v2 s2g", then the salt).
+//   BLAKE2b-256(key = PSK, message = "mpf-v3 g2s" or "mpf-v3 s2g", then the salt).
 // A fresh salt per start means a fresh key, so counters that restart at 0 never repeat a nonce
 // under one key. The salt travels in clear in the sender's probes (gateway) and probe replies
 // (server); the receiver derives the key from it and checks that frame's own tag with it.
@@ -30,11 +31,14 @@
 #include <string>
 #include <string_view>
 
+#include "tunnel/wire.hpp"
+
 namespace mpf::tunnel {
 
 constexpr size_t kKeyLen = 32;
 constexpr size_t kSaltLen = 16;
-constexpr size_t kTagLen = 16;
+constexpr size_t kTagLen = 12;
+static_assert(kTagLen == kFrameTagLen);
 constexpr size_t kNonceLen = 12;
 using Key = std::array<uint8_t, kKeyLen>;
 using Salt = std::array<uint8_t, kSaltLen>;
@@ -43,8 +47,6 @@ using Nonce = std::array<uint8_t, kNonceLen>;
 // The sending lcore in a nonce and in stream_id's high byte for frames the main lcore sends
 // (probes, probe replies); workers use their index, 0..7.
 constexpr uint8_t kMainSender = 0xff;
-
-enum class Direction : uint8_t { gateway_to_server, server_to_gateway };
 
 // Initialises libsodium and intel-ipsec-mb (the code for this CPU). Returns an empty string,
 // or why not. Call once, before any Sealer is made or used.

@@ -1,4 +1,4 @@
-// mpf tunnel header v1 (docs/protocol.md).
+// mpf tunnel header v3 (docs/protocol.md).
 #include "tunnel/wire.hpp"
 
 #include "net/bytes.hpp"
@@ -34,6 +34,8 @@ Drop decode(const uint8_t* frame, size_t frame_len, Header* out) {
   if (type > kMaxFrameType) return Drop::tunnel_bad_type;
   const uint8_t flags = frame[1];
   if (flags & ~kFlagsKnown) return Drop::tunnel_bad_length;
+  if ((flags & kFlagCompact) ? type != uint8_t(FrameType::data) : (flags & kFlagInnerDf))
+    return Drop::tunnel_bad_length;
   const uint8_t tag_len = frame[3];
   if (tag_len > frame_len - kHeaderLen) return Drop::tunnel_bad_length;
   out->type = FrameType(type);

@@ -1,8 +1,8 @@
-// The mpf tunnel header, wire format v2 (docs/protocol.md has it byte by byte).
+// The mpf tunnel header, wire format v3 (docs/protocol.md has it byte by byte).
 //
 // Outer Ethernet / IPv4 / UDP, then this 24-byte header, then the payload (the inner IPv4
-// packet, no inner Ethernet, or a control body), then the 16-byte authentication tag
-// (tunnel/auth.hpp).
+// packet, no inner Ethernet, its header possibly in compact form: tunnel/compact.hpp; or a
+// control body), then the 12-byte authentication tag (tunnel/auth.hpp).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -11,11 +11,19 @@
 
 namespace mpf::tunnel {
 
-constexpr uint8_t kVersion = 2;
+constexpr uint8_t kVersion = 3;
 constexpr size_t kHeaderLen = 24;
-constexpr size_t kFrameTagLen = 16;  // tag_len of every v2 frame (tunnel::kTagLen)
-// Outer IPv4 + UDP + mpf header + tag: what a tunnel frame adds to the inner packet.
+constexpr size_t kFrameTagLen = 12;  // tag_len of every v3 frame (tunnel::kTagLen)
+// Outer IPv4 + UDP + mpf header + tag: what a tunnel frame adds to an inner packet sent whole.
 constexpr size_t kOverhead = 20 + 8 + kHeaderLen + kFrameTagLen;
+// What the compact inner header (tunnel/compact.hpp: 9 bytes for the 20 of the IPv4 header)
+// saves, and so what a frame adds to an inner packet sent compact: most of them.
+constexpr size_t kCompactSaving = 11;
+constexpr size_t kCompactOverhead = kOverhead - kCompactSaving;
+
+// Which way a frame goes: it picks the session key (tunnel/auth.hpp) and which inner address a
+// compact header leaves out (tunnel/compact.hpp).
+enum class Direction : uint8_t { gateway_to_server, server_to_gateway };
 
 enum class FrameType : uint8_t {
   data = 0,         // inner IPv4 packet
@@ -31,7 +39,13 @@ constexpr uint8_t kFlagRetransmit = 0x02; // resent after a loss report
 // Deliver at once, no delay equalisation: the sender's mode keeps the flow on one path or
 // copies it (pinned, active-backup, lowest-rtt, redundant), so latency comes first.
 constexpr uint8_t kFlagPrompt = 0x04;
-constexpr uint8_t kFlagsKnown = 0x07;
+// Data only: the inner IPv4 header travels compact (tunnel/compact.hpp); with it, kFlagInnerDf
+// says the inner packet had DF set.
+constexpr uint8_t kFlagCompact = 0x08;
+constexpr uint8_t kFlagInnerDf = 0x10;
+constexpr uint8_t kFlagsKnown = 0x1f;
+// The flags that describe the payload's form: a resend or a copy keeps them.
+constexpr uint8_t kFlagsForm = kFlagCompact | kFlagInnerDf;
 
 struct Header {
   FrameType type = FrameType::data;
@@ -53,6 +67,7 @@ void encode(const Header& h, uint8_t* out);
 // Field offsets inside the header, for the sender's dequeue-time stamping: a frame gets its
 // path_seq when it leaves the path's shaper queue, so the path sees path_seqs in sending order
 // whichever lane the frame waited in.
+constexpr size_t kFlagsOffset = 1;
 constexpr size_t kStreamIdOffset = 10;
 constexpr size_t kStreamSeqOffset = 12;
 constexpr size_t kPathSeqOffset = 16;
@@ -61,7 +76,8 @@ void set_path_seq(uint8_t* header, uint32_t path_seq);
 
 // Parses the header of a frame of frame_len bytes (header + payload + tag). Drop::none and *out
 // filled, or tunnel_truncated / tunnel_bad_version / tunnel_bad_type / tunnel_bad_length
-// (unknown flags or a tag longer than what follows the header).
+// (unknown flags, compact on a frame other than data, inner_df without compact, or a tag longer
+// than what follows the header).
 Drop decode(const uint8_t* frame, size_t frame_len, Header* out);
 
 }  // namespace mpf::tunnel

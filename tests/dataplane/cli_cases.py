@@ -188,7 +188,7 @@ def check_config_errors(binary):
                 "syntax error"))
     c = base.replace("idle_sleep_us = 0;", "idle_sleep_us = 0; idle_sleep_us = 5;", 1)
     bad.append(("duplicate key idle_sleep_us", c, "idle_sleep_us = 5", None))
-    # The tunnel key (wire v2): 64 hex digits; the old placeholder is refused.
+    # The tunnel key (wire v2 and v3): 64 hex digits; the old placeholder is refused.
     c = base.replace(PSK_HEX, "change-me", 1)
     bad.append(("tunnel.key \"change-me\" (not 64 hex digits)", c, 'key = "change-me"',
                 "tunnel.key: expected 64 hex digits (32 random bytes, e.g. from `openssl rand "

@@ -16,24 +16,34 @@ stream (stream_seq) and per path (path_seq, all streams of one sending worker sh
 `Numbering` reproduces that for the frames mpf sends, and builds the same numbering for the
 frames the tests send as the peer (the receiver's reorder window and loss detector need it).
 
-Wire format v2 (frame authentication, lib/tunnel/auth.hpp): every tunnel frame ends with a
-16-byte AES-256-GCM tag (empty plaintext; associated data: the mpf header and the payload) under
-the key of its sender's session, BLAKE2b-256(key = PSK, "mpf-v2 g2s" or "mpf-v2 s2g" + salt),
-nonce (type, sending lcore, path_id, 0, 64-bit counter); the counter is kept per (type, sending
-lcore, path) and its low 32 bits are the header's path_seq. Frames the tests send as the peer
-belong to a fixed test `Session` (GW_SESSION, SRV_SESSION) and are sealed with it; a receiver
-checks them only once that session was announced (gateway: a probe_reply from the server, server:
-a probe from the gateway; their bodies end with the sender's salt and start_ms). The frames the
-dataplane sends are expected with the tag masked (negative offsets in TUNNEL_MASK) and checked
-separately: `dataplane_tags` derives the dataplane's key from the salt of its own probes or
-replies and verifies every tag.
+Wire format v3 (docs/protocol.md; what changed from v2: /tmp/v3-spec.md). Frame authentication
+(lib/tunnel/auth.hpp): every tunnel frame ends with a 12-byte tag, the first 12 bytes of the
+AES-256-GCM tag (empty plaintext; associated data: the mpf header and the payload) under the key
+of its sender's session, BLAKE2b-256(key = PSK, "mpf-v3 g2s" or "mpf-v3 s2g" + salt), nonce
+(type, sending lcore, path_id, 0, 64-bit counter); the counter is kept per (type, sending lcore,
+path) and its low 32 bits are the header's path_seq. Frames the tests send as the peer belong to
+a fixed test `Session` (GW_SESSION, SRV_SESSION) and are sealed with it; a receiver checks them
+only once that session was announced (gateway: a probe_reply from the server, server: a probe
+from the gateway; their bodies end with the sender's salt and start_ms). The frames the dataplane
+sends are expected with the tag masked (negative offsets in TUNNEL_MASK) and checked separately:
+`dataplane_tags` derives the dataplane's key from the salt of its own probes or replies and
+verifies every tag.
+
+Compact inner header (v3): a data frame whose inner IPv4 header has no options, is no fragment
+and whose near address (gateway -> server: the inner source; server -> gateway: the inner
+destination) is the gateway's tunnel address (TUN_ADDR, in both roles' configs) carries the
+header as 9 bytes (TOS, TTL, protocol, id, far address) with flag F_COMPACT (and F_INNER_DF when
+the packet had DF). The builders choose the form centrally (`data_payload`): every expected data
+frame the dataplane sends is compact when the dataplane must compact it, and the frames the tests
+send as the peer (`from_server`, `from_gateway`) are compact by default when their inner packet
+is a valid compactable one (form="full" sends it whole: both are valid v3). `inner_of` restores
+the whole inner packet of a frame, compact or not.
 """
 import hashlib
 import ipaddress
 import struct
 from dataclasses import dataclass, field
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from scapy.layers.inet import ICMP, IP, TCP, UDP
@@ -57,9 +67,21 @@ NH_5G_MAC = "02:00:00:00:05:01"
 TUN_ADDR = "100.64.0.7"
 TUN_ID = 7
 TUN_PORT = 4500
-# outer IPv4 20 + UDP 8 + mpf header 24 + tag 16 = 68 bytes of tunnel overhead on a 1500 MTU
-INNER_MTU = 1500 - 68
-MSS_CLAMP = INNER_MTU - 40
+# Wire format v3 sizes (docs/protocol.md 8, spec 6): a frame adds outer IPv4 20 + UDP 8 + mpf
+# header 24 + tag 12 = 64 bytes to an inner packet sent whole; the compact inner header (9 bytes
+# for the 20 of the IPv4 header) saves 11 of them: 53 for the packets that are compacted (all of
+# them but those with IP options, in the tests' topology). The path's link MTU is 1500.
+VERSION = 3
+TAG_LEN = 12                     # tag_len: the first 12 bytes of the 16-byte GCM tag
+COMPACT_LEN = 9                  # the compact inner header
+COMPACT_SAVING = 20 - COMPACT_LEN  # 11
+OVERHEAD = 20 + 8 + 24 + TAG_LEN   # 64: tunnel::kOverhead (full form)
+COMPACT_OVERHEAD = OVERHEAD - COMPACT_SAVING  # 53: tunnel::kCompactOverhead
+LINK_MTU = 1500
+INNER_MTU = LINK_MTU - COMPACT_OVERHEAD       # 1447: what a compactable packet may have
+FULL_MTU = LINK_MTU - OVERHEAD                # 1436: a packet with IP options (full form only)
+MSS_CLAMP = INNER_MTU - 40                    # 1407
+assert (OVERHEAD, COMPACT_OVERHEAD, INNER_MTU, FULL_MTU, MSS_CLAMP) == (64, 53, 1447, 1436, 1407)
 
 # server side
 SRV_WAN_MAC = PCAP_MAC[0]
@@ -81,8 +103,7 @@ OUTER_IP_CSUM = {ETH + 10, ETH + 11}
 MPF = ETH + 20 + 8  # 42: mpf header in a tunnel frame
 MPF_EPOCH = {MPF + 8, MPF + 9}
 MPF_TS = {MPF + 20, MPF + 21, MPF + 22, MPF + 23}
-TAG_LEN = 16
-MPF_TAG = frozenset(range(-TAG_LEN, 0))  # the last 16 bytes (negative: from the frame's end)
+MPF_TAG = frozenset(range(-TAG_LEN, 0))  # the last 12 bytes (negative: from the frame's end)
 # A tunnel frame sent by mpf: outer IP id varies per frame (and with it the header checksum,
 # which is verified separately), epoch is random per start, timestamp is the sender's clock, the
 # tag is under a key of its random salt (verified separately: dataplane_tags).
@@ -90,6 +111,12 @@ TUNNEL_MASK = frozenset(OUTER_IP_ID | OUTER_IP_CSUM | MPF_EPOCH | MPF_TS | MPF_T
 
 T_DATA, T_PROBE, T_PROBE_REPLY, T_FEEDBACK = 0, 1, 2, 3
 F_DUPLICATE, F_RETRANSMIT, F_PROMPT = 0x01, 0x02, 0x04  # mpf header flags (protocol.md 4)
+# v3: the inner IPv4 header travels compact (data only); with it, the inner packet had DF
+F_COMPACT, F_INNER_DF = 0x08, 0x10
+F_FORM = F_COMPACT | F_INNER_DF   # the flags that describe the payload's form
+F_KNOWN = 0x1F                    # any of 0xe0 set: tunnel_bad_length
+# The direction of a data frame: who sent it (which end of the inner packet is the near one).
+GW_TO_SRV, SRV_TO_GW = "g2s", "s2g"
 MPF_STREAM = {MPF + 10, MPF + 11}
 MPF_SSEQ = {MPF + 12, MPF + 13, MPF + 14, MPF + 15}
 MPF_PSEQ = {MPF + 16, MPF + 17, MPF + 18, MPF + 19}
@@ -138,10 +165,11 @@ def outer_ip_checksum_ok(frame: bytes):
     return None
 
 
-def inner_checksums_ok(frame: bytes):
-    """The inner packet of a tunnel frame carries correct IPv4 and L4 checksums."""
-    inner = frame[MPF + 24:]
-    if rebuilt(IP(inner)) is None or bytes(rebuilt(IP(inner))) != inner:
+def inner_checksums_ok(frame: bytes, direction=None):
+    """The inner packet of a tunnel data frame (restored when compact; direction: see inner_of)
+    carries correct IPv4 and L4 checksums."""
+    inner = inner_of(frame, direction)
+    if bytes(rebuilt(IP(inner))) != inner:
         return "inner checksums wrong"
     return None
 
@@ -153,7 +181,7 @@ def data_flags(inner) -> int:
 
 
 def mpf_header(ftype=T_DATA, tunnel_id=TUN_ID, flags=0, path_id=0, tag_len=TAG_LEN, epoch=0,
-               stream=0, sseq=0, pseq=0, ts=0, version=2) -> bytes:
+               stream=0, sseq=0, pseq=0, ts=0, version=VERSION) -> bytes:
     return struct.pack("!BBBBIHHIII", (version << 4) | (ftype & 0x0F), flags, path_id, tag_len,
                        tunnel_id, epoch, stream, sseq, pseq, ts)
 
@@ -168,11 +196,136 @@ def tunnel_frame(src_mac, dst_mac, src_ip, dst_ip, sport, dport, payload: bytes,
                  IP(src=src_ip, dst=dst_ip, ttl=ttl, id=ip_id, flags="DF") / udp / Raw(payload))
 
 
-# ---- frame authentication (wire format v2) -------------------------------------------------------
+# ---- compact inner header (wire format v3, spec 5) ---------------------------------------------
+
+def _ip_fields(inner: bytes):
+    """(ihl bytes, flags/fragment word, src, dst) of an IPv4 packet, or None when too short."""
+    if len(inner) < 20:
+        return None
+    return ((inner[0] & 0x0F) * 4, struct.unpack("!H", inner[6:8])[0], inner[12:16],
+            inner[16:20])
+
+
+def near_far(direction: str):
+    """(offset of the near address, offset of the far address) in an IPv4 header: gateway ->
+    server frames: near = source (12), far = destination (16); server -> gateway: the reverse."""
+    if direction == GW_TO_SRV:
+        return 12, 16
+    if direction == SRV_TO_GW:
+        return 16, 12
+    raise ValueError(f"direction {direction!r}: want GW_TO_SRV or SRV_TO_GW")
+
+
+def compactable(inner: bytes, direction: str, near: str = TUN_ADDR, strict=False) -> bool:
+    """Whether a v3 sender compacts inner (spec 5): IPv4, IHL 5 (no options), MF clear and
+    fragment offset 0, the near address the gateway's tunnel address. strict (the frames the
+    tests send as the peer): also only a packet whose header is valid as it stands (checksum,
+    total length = its length, reserved flag bit clear), which a compacting sender (having
+    checked it) would have; a malformed one goes whole, so that the receiver sees it as it is."""
+    f = _ip_fields(inner)
+    if f is None or inner[0] >> 4 != 4:
+        return False
+    ihl, frag, _, _ = f
+    n_off, _ = near_far(direction)
+    if ihl != 20 or frag & 0x3FFF or inner[n_off:n_off + 4] != ipaddress.IPv4Address(near).packed:
+        return False
+    if strict and (frag & 0x8000 or ip_checksum(inner[:20]) != 0 or
+                   struct.unpack("!H", inner[2:4])[0] != len(inner)):
+        return False
+    return True
+
+
+def compact(inner: bytes, direction: str, near: str = TUN_ADDR):
+    """(payload, flags) of a compact data frame carrying inner: the 9-byte compact header (TOS,
+    TTL, protocol, identification, far address) and everything after the IPv4 header; flags
+    F_COMPACT, and F_INNER_DF when inner has DF. ValueError when inner is not compactable."""
+    if not compactable(inner, direction, near):
+        raise ValueError(f"not compactable ({direction}): {inner[:20].hex()}")
+    frag = struct.unpack("!H", inner[6:8])[0]
+    if frag & 0x8000:
+        raise ValueError("reserved flag bit set: the compact form would lose it")
+    _, f_off = near_far(direction)
+    hdr = inner[1:2] + inner[8:10] + inner[4:6] + inner[f_off:f_off + 4]
+    return hdr + inner[20:], F_COMPACT | (F_INNER_DF if frag & 0x4000 else 0)
+
+
+def restore(payload: bytes, flags: int, direction: str, near: str = TUN_ADDR) -> bytes:
+    """The inner packet of a data frame's payload: as it is without F_COMPACT; else the 20-byte
+    IPv4 header restored from the compact one (version 4, IHL 5, total length payload - 9 + 20,
+    DF from F_INNER_DF, the near address, checksum computed) and the rest unchanged. ValueError
+    when a compact payload is shorter than 9 bytes."""
+    if not flags & F_COMPACT:
+        return bytes(payload)
+    if len(payload) < COMPACT_LEN:
+        raise ValueError(f"compact payload of {len(payload)} bytes")
+    tos, ttl, proto = payload[0], payload[1], payload[2]
+    ident = payload[3:5]
+    far = payload[5:9]
+    nb = ipaddress.IPv4Address(near).packed
+    src, dst = (nb, far) if direction == GW_TO_SRV else (far, nb)
+    near_far(direction)
+    hdr = struct.pack("!BBH2sHBBH4s4s", 0x45, tos, len(payload) - COMPACT_LEN + 20, ident,
+                      0x4000 if flags & F_INNER_DF else 0, ttl, proto, 0, src, dst)
+    hdr = hdr[:10] + struct.pack("!H", ip_checksum(hdr)) + hdr[12:]
+    return hdr + payload[COMPACT_LEN:]
+
+
+def data_payload(inner: bytes, direction: str, form: str = "auto", strict=False):
+    """(flags, payload) of a data frame carrying inner: form "auto": compact when a v3 sender
+    compacts it (compactable; strict: see there), else whole; "full": whole; "compact": compact
+    (ValueError when it cannot be). flags: the form's flags (F_COMPACT, F_INNER_DF) or 0."""
+    if form == "full":
+        return 0, bytes(inner)
+    if form == "compact" or compactable(inner, direction, strict=strict):
+        payload, flags = compact(inner, direction)
+        return flags, payload
+    if form != "auto":
+        raise ValueError(f"form {form!r}")
+    return 0, bytes(inner)
+
+
+def data_body(inner: bytes, direction: str, form: str = "auto", flags: int = 0, **hdr) -> bytes:
+    """mpf header (a data frame: flags, fields hdr as mpf_header takes them) and payload of a
+    data frame carrying inner in the form data_payload gives (its flags added to flags)."""
+    fl, payload = data_payload(inner, direction, form)
+    return mpf_header(T_DATA, flags=flags | fl, **hdr) + payload
+
+
+def inner_of(frame: bytes, direction: str = None) -> bytes:
+    """The whole inner packet of a tunnel data frame (Ethernet/IPv4/UDP/mpf/payload/tag), its
+    IPv4 header restored when the frame is compact. direction: GW_TO_SRV or SRV_TO_GW; None:
+    from the outer source address (the gateway sends from its path address 10.5.0.2)."""
+    h = parse_mpf(frame[MPF:BODY])
+    if direction is None:
+        direction = GW_TO_SRV if frame[ETH + 12:ETH + 16] == ipaddress.IPv4Address(
+            GW_PATH_IP).packed else SRV_TO_GW
+    return restore(frame[BODY:len(frame) - TAG_LEN], h["flags"], direction)
+
+
+def l4_offset(frame: bytes) -> int:
+    """Offset of the inner L4 header in a tunnel data frame: after the compact header or after
+    the whole IPv4 header."""
+    if frame[MPF + 1] & F_COMPACT:
+        return BODY + COMPACT_LEN
+    return BODY + (frame[BODY] & 0x0F) * 4
+
+
+def compact_fields(frame: bytes):
+    """The compact header of a compact data frame as a dict (tos, ttl, proto, id, far), or
+    None when the frame is not compact."""
+    if not frame[MPF + 1] & F_COMPACT or len(frame) < BODY + COMPACT_LEN:
+        return None
+    c = frame[BODY:BODY + COMPACT_LEN]
+    return dict(tos=c[0], ttl=c[1], proto=c[2], id=struct.unpack("!H", c[3:5])[0],
+                far=str(ipaddress.IPv4Address(c[5:9])))
+
+
+# ---- frame authentication (wire format v3) -------------------------------------------------------
 
 PSK_HEX = "101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f"  # the configs' key
 PSK = bytes.fromhex(PSK_HEX)
-G2S, S2G = b"mpf-v2 g2s", b"mpf-v2 s2g"  # key labels: frames the gateway / the server sends
+G2S, S2G = b"mpf-v3 g2s", b"mpf-v3 s2g"  # key labels: frames the gateway / the server sends
+V2_LABEL = {G2S: b"mpf-v2 g2s", S2G: b"mpf-v2 s2g"}  # wire format v2's, for v2 frames
 MAIN_LCORE = 0xFF  # sending lcore of probes and probe replies (stream_id high byte, nonce)
 SALT_LEN = 16
 
@@ -185,12 +338,18 @@ def nonce(ftype: int, lcore: int, path_id: int, counter: int) -> bytes:
     return bytes([ftype, lcore, path_id, 0]) + counter.to_bytes(8, "big")
 
 
-def gmac(key: bytes, payload: bytes, counter: int = None) -> bytes:
-    """The tag of payload (mpf header + body) under key; the nonce from the header (type, sending
-    lcore = stream_id >> 8, path_id) and counter (default: path_seq, the counter below 2^32)."""
+def gcm_tag(key: bytes, payload: bytes, counter: int = None) -> bytes:
+    """The whole 16-byte AES-256-GCM tag of payload (mpf header + body) under key; the nonce
+    from the header (type, sending lcore = stream_id >> 8, path_id) and counter (default:
+    path_seq, the counter below 2^32)."""
     h = parse_mpf(payload)
     c = h["pseq"] if counter is None else counter
     return AESGCM(key).encrypt(nonce(h["type"], h["stream"] >> 8, h["path_id"], c), b"", payload)
+
+
+def gmac(key: bytes, payload: bytes, counter: int = None) -> bytes:
+    """The v3 tag of payload: the first TAG_LEN (12) bytes of its GCM tag (MSB_96)."""
+    return gcm_tag(key, payload, counter)[:TAG_LEN]
 
 
 @dataclass(frozen=True)
@@ -210,6 +369,11 @@ class Session:
     def seal(self, payload: bytes, counter: int = None) -> bytes:
         """payload (mpf header + body) with its tag appended."""
         return payload + gmac(self.key, payload, counter)
+
+    def seal_v2(self, payload: bytes) -> bytes:
+        """payload (a v2 mpf header + body) as a v2 sender of this session sealed it: the whole
+        16-byte tag under the key of v2's label."""
+        return payload + gcm_tag(session_key(V2_LABEL[self.label], self.salt), payload)
 
     def announce(self) -> bytes:
         """salt + start_ms: what a probe / probe_reply body of this session ends with."""
@@ -244,8 +408,8 @@ def flip_bit(frame: bytes, offset: int, bit: int = 0) -> bytes:
 
 
 def is_tunnel_out(frame: bytes) -> bool:
-    """An Ethernet/IPv4/UDP frame from our tunnel port 4500 long enough to be a v2 tunnel
-    frame: what the appliance sends to its peer."""
+    """An Ethernet/IPv4/UDP frame from our tunnel port 4500 long enough to be a tunnel frame:
+    what the appliance sends to its peer."""
     return (len(frame) >= BODY + TAG_LEN and frame[12:14] == b"\x08\x00" and
             frame[ETH + 9] == 17 and frame[34:36] == struct.pack("!H", TUN_PORT))
 
@@ -265,8 +429,9 @@ def announced(frame: bytes):
 
 def dataplane_tags(frames, role, wall=None):
     """Checks the tunnel frames an appliance of `role` sent (any order; others are skipped):
-    version 2, tag_len 16, and a tag that verifies under the key derived from the salt its own
-    announcing frames carry (gateway: its probes, server: its probe replies), with the nonce
+    version 3, tag_len 12, and a tag that verifies (the first 12 bytes of the GCM tag) under the
+    key derived from the salt its own announcing frames carry (gateway: its probes, server: its
+    probe replies), with the nonce
     their header gives (type, stream_id >> 8, path_id, path_seq: the run is too short for the
     counter to pass 2^32). All announcing frames name one session; with wall = (t0, t1), the
     wall clock (s) around the run, its start_ms lies in it. Error string or None."""
@@ -286,14 +451,11 @@ def dataplane_tags(frames, role, wall=None):
     bad = []
     for f in tun:
         h = mpf_fields(f)
-        if h["version"] != 2 or h["tag_len"] != TAG_LEN:
+        if h["version"] != VERSION or h["tag_len"] != TAG_LEN:
             bad.append(f"version {h['version']} tag_len {h['tag_len']}: {summary(f)}")
             continue
         payload, tag = f[MPF:len(f) - TAG_LEN], f[len(f) - TAG_LEN:]
-        try:
-            AESGCM(key).decrypt(nonce(h["type"], h["stream"] >> 8, h["path_id"], h["pseq"]),
-                                tag, payload)
-        except InvalidTag:
+        if gmac(key, payload) != tag:
             bad.append(f"type {h['type']} stream {h['stream']:#06x} path {h['path_id']} "
                        f"path_seq {h['pseq']}")
     if bad:
@@ -475,13 +637,28 @@ def ip_int(a: str) -> int:
 
 # ---- gateway frames --------------------------------------------------------------------------
 
+def peer_payload(hdr: bytes, payload: bytes, direction: str, form: str = "auto"):
+    """(header, payload) of a frame the tests send as the peer: a v3 data header whose flags have
+    no form flag yet (F_COMPACT, F_INNER_DF), with a payload that is a whole inner packet, gets
+    the form data_payload chooses (form "auto": compact when it is a valid compactable packet,
+    strict; "full": whole; "compact": compact); anything else (control frames, other versions,
+    a header naming its form already: the payload is taken as it is) stays as given."""
+    if (form == "full" or len(hdr) < 24 or hdr[0] != (VERSION << 4 | T_DATA) or
+            hdr[1] & F_FORM):
+        return hdr, payload
+    flags, body = data_payload(payload, direction, form, strict=True)
+    return hdr[:1] + bytes([hdr[1] | flags]) + hdr[2:], body
+
+
 def from_server(inner: bytes, hdr: bytes = None, sess: Session = SRV_SESSION, tag=True,
-                **kw) -> bytes:
+                form: str = "auto", **kw) -> bytes:
     """A tunnel frame as the server sends it to the gateway's 5g path (arriving via 10.5.0.1):
     sealed with the server's session sess (tag: see sealed). Default header: a data frame of
-    sess's epoch, stream 0, seqs 0."""
+    sess's epoch, stream 0, seqs 0. A data frame's inner packet goes compact or whole as
+    peer_payload says (form)."""
     if hdr is None:
         hdr = mpf_header(T_DATA, epoch=sess.epoch)
+    hdr, inner = peer_payload(hdr, inner, SRV_TO_GW, form)
     args = dict(src_mac=NH_5G_MAC, dst_mac=GW_PATH_MAC, src_ip=SRV_TUN_IP, dst_ip=GW_PATH_IP,
                 sport=TUN_PORT, dport=TUN_PORT, ip_id=0x4242)
     args.update(kw)
@@ -507,12 +684,14 @@ def gw_frame(payload: bytes) -> bytes:
 
 
 def gw_encap_expected(inner: bytes, tx, what: str, flags=0) -> Exp:
-    """The frame the gateway must send on the 5g path for the (translated) inner packet. tx is
+    """The frame the gateway must send on the 5g path for the (translated) inner packet,
+    compact when the gateway must compact it (data_payload: its form flags are added). tx is
     the gateway's Numbering (the next numbers are taken from it: call in sending order) or the
     dict one of its methods returned."""
     n = tx.data(inner) if isinstance(tx, Numbering) else tx
-    frame = gw_frame(mpf_header(T_DATA, flags=n.get("flags", flags), path_id=n["path_id"],
-                                stream=n["stream"], sseq=n["sseq"], pseq=n["pseq"]) + inner)
+    frame = gw_frame(data_body(inner, GW_TO_SRV, flags=n.get("flags", flags),
+                               path_id=n["path_id"], stream=n["stream"], sseq=n["sseq"],
+                               pseq=n["pseq"]))
     return Exp(1, frame, TUNNEL_MASK, what, [outer_ip_checksum_ok])
 
 
@@ -550,12 +729,14 @@ def lan_out(ip_pkt) -> bytes:
 # ---- server frames ---------------------------------------------------------------------------
 
 def from_gateway(inner: bytes, hdr: bytes = None, src_ip=GW_PATH_IP, sport=TUN_PORT,
-                 sess: Session = GW_SESSION, tag=True, **kw) -> bytes:
+                 sess: Session = GW_SESSION, tag=True, form: str = "auto", **kw) -> bytes:
     """A tunnel frame from the gateway's 5g path arriving at the server's t0 port via the router:
     sealed with the gateway's session sess (tag: see sealed). Default header: a data frame of
-    sess's epoch, stream 0, seqs 0."""
+    sess's epoch, stream 0, seqs 0. A data frame's inner packet goes compact or whole as
+    peer_payload says (form)."""
     if hdr is None:
         hdr = mpf_header(T_DATA, epoch=sess.epoch)
+    hdr, inner = peer_payload(hdr, inner, GW_TO_SRV, form)
     args = dict(src_mac=SRV_ROUTER_MAC, dst_mac=SRV_TUN_MAC, src_ip=src_ip, dst_ip=SRV_TUN_IP,
                 sport=sport, dport=TUN_PORT, ip_id=0x1717, ttl=61)
     args.update(kw)
@@ -585,11 +766,12 @@ def srv_frame(payload: bytes, ttl=64) -> bytes:
 
 
 def srv_encap_expected(inner: bytes, tx, what: str, path_id=0) -> Exp:
-    """The frame the server must send towards the gateway's learned path (10.5.0.2:4500). tx:
-    the server's Numbering (next numbers taken from it) or the dict one of its methods returned."""
+    """The frame the server must send towards the gateway's learned path (10.5.0.2:4500),
+    compact when the server must compact it (data_payload). tx: the server's Numbering (next
+    numbers taken from it) or the dict one of its methods returned."""
     n = tx.data(inner, path_id) if isinstance(tx, Numbering) else tx
-    frame = srv_frame(mpf_header(T_DATA, flags=n.get("flags", 0), path_id=n["path_id"],
-                                 stream=n["stream"], sseq=n["sseq"], pseq=n["pseq"]) + inner)
+    frame = srv_frame(data_body(inner, SRV_TO_GW, flags=n.get("flags", 0), path_id=n["path_id"],
+                                stream=n["stream"], sseq=n["sseq"], pseq=n["pseq"]))
     return Exp(1, frame, TUNNEL_MASK, what, [outer_ip_checksum_ok])
 
 

@@ -234,8 +234,10 @@ def scenario_basic():
     # exactly the inner MTU: fits
     big_ok = IP(src=HOST_A, dst=HOST_B, ttl=64, id=0x4001, flags="DF") / \
         UDP(sport=40004, dport=9) / Raw(b"\xab" * (INNER_MTU - 28))
-    cases.append(Case(f"gw: {INNER_MTU}-byte DF packet (= inner MTU: 1500 - 68 of outer IPv4, "
-                      f"UDP, mpf header and tag) -> tunnel frame of 1514 bytes",
+    cases.append(Case(f"gw: {INNER_MTU}-byte DF packet (= inner MTU: {LINK_MTU} - "
+                      f"{COMPACT_OVERHEAD} of outer IPv4, UDP, mpf header, tag, less the "
+                      f"{COMPACT_SAVING} the compact inner header saves) -> compact tunnel "
+                      f"frame of {ETH + LINK_MTU} bytes",
                       [(LAN, lan_in(big_ok))],
                       [gw_encap_expected(translated(big_ok, src=TUN_ADDR), tx, "MTU frame")],
                       {"encapsulated": 1, "nat_in2out": 1}))
@@ -248,7 +250,7 @@ def scenario_basic():
                       [(LAN, lan_in(ttl1))], [Exp(LAN, lan_out(te), what="time exceeded")],
                       {"drops.ttl_exceeded": 1, "icmp_errors_sent": 1}))
 
-    # 1460-byte DF -> frag needed, MTU 1432, nothing on the path
+    # 1460-byte DF -> frag needed, MTU INNER_MTU (1447), nothing on the path
     big = IP(src=HOST_A, dst=HOST_B, ttl=64, id=0x6001, flags="DF") / \
         TCP(sport=40000, dport=80, flags="A", seq=1001, ack=1) / Raw(b"\xcd" * (1460 - 40))
     fn = icmp_error(bytes(big), GW_LAN_IP, 3, 4, INNER_MTU)
@@ -297,7 +299,7 @@ def scenario_basic():
     sseq_before = dict(tx.sseq)
     n3 = dict(path_id=0, stream=0, sseq=0, pseq=tx.take_pseq(), flags=0)
     e3 = gw_encap_expected(translated(udp3, src=TUN_ADDR), n3, "UDP frame (other host)")
-    inner_sport = F.BODY + 20
+    inner_sport = F.l4_offset(e3.data)  # the L4 header, after the compact inner header
     e3.mask = e3.mask | F.MPF_STREAM | F.MPF_SSEQ | {inner_sport, inner_sport + 1,
                                                      inner_sport + 6, inner_sport + 7}
 
@@ -306,11 +308,11 @@ def scenario_basic():
         if port == 40001 or not 1024 <= port <= 65535 or port == 8080:
             return f"external port {port}: taken, forwarded or out of range"
         h = F.mpf_fields(frame)
-        stream = stream_of(frame[F.BODY:])
+        stream = stream_of(F.inner_of(frame, GW_TO_SRV))
         if h["stream"] != stream or h["sseq"] != sseq_before.get(stream, 0):
             return (f"stream {h['stream']:#06x} stream_seq {h['sseq']}, want {stream:#06x} "
                     f"{sseq_before.get(stream, 0)} (hash of the translated packet)")
-        return inner_checksums_ok(frame)
+        return inner_checksums_ok(frame, GW_TO_SRV)
     e3.verify.append(other_port)
     cases.append(Case("gw: second inside host, same source port -> another external port in "
                       "1024-65535, checksums right, stream from the translated packet",
@@ -331,8 +333,10 @@ def scenario_basic():
     accepted = []
     cases.append(announce_case("gw", srv_main, accepted))
 
-    def server_data(pkt):
-        f = from_server(bytes(pkt), srv.hdr(bytes(pkt)))
+    def server_data(pkt, form="auto"):
+        """The server's data frame for pkt: compact (its inner packets to the tunnel address are
+        compactable) unless form="full" (both are valid v3)."""
+        f = from_server(bytes(pkt), srv.hdr(bytes(pkt)), form=form)
         accepted.append(outer_len(f))
         return f
 
@@ -345,8 +349,9 @@ def scenario_basic():
 
     pong = IP(src=HOST_B, dst=TUN_ADDR, ttl=60, id=0x8002) / ICMP(type=0, id=4660, seq=1) / \
         Raw(b"0123456789abcdef0123456789abcdef")
-    cases.append(Case("gw: tunnel data frame (echo reply) -> Host A",
-                      [(PATH, server_data(pong))],
+    cases.append(Case("gw: tunnel data frame (echo reply, inner packet whole: not compact) -> "
+                      "Host A",
+                      [(PATH, server_data(pong, form="full"))],
                       [Exp(LAN, lan_out(IP(translated(pong, dst=HOST_A))), what="echo reply")],
                       {"decapsulated": 1, "nat_out2in": 1}))
 

@@ -25,7 +25,7 @@ counters through the DPDK telemetry socket and which worker thread blocks in rea
 That turns "packet B must reach the owner after packet A was handled" into a fact instead of
 a timing guess.
 
-Peer sessions (wire format v2, frames.py): the dataplane checks the peer's data and feedback
+Peer sessions (wire format v3, frames.py): the dataplane checks the peer's data and feedback
 frames only with the key of a session the peer announced first (the server: a probe of the
 gateway's, the gateway: a probe reply of the server's), and only once its main lcore adopted it.
 A scenario that feeds the peer's frames therefore starts with an announcing Case (gateway_cases /
@@ -606,6 +606,7 @@ def masked_equal(exp: F.Exp, got: bytes):
 _MPF_FIELDS = [(0, "ver/type"), (1, "flags"), (2, "path_id"), (3, "tag_len"), (4, "tunnel_id"),
                (8, "epoch"), (10, "stream_id"), (12, "stream_seq"), (16, "path_seq"),
                (20, "timestamp_us"), (24, None)]
+_COMPACT_FIELDS = [(0, "tos"), (1, "ttl"), (2, "proto"), (3, "id"), (5, "far"), (9, None)]
 _IP_FIELDS = [(0, "ver/ihl"), (1, "tos"), (2, "total_len"), (4, "id"), (6, "flags/frag"),
               (8, "ttl"), (9, "proto"), (10, "checksum"), (12, "src"), (16, "dst"), (20, None)]
 
@@ -630,6 +631,10 @@ def field_name(frame: bytes, i: int):
         return "mpf.tag"
     if tunnel and i < 66:
         return pick(_MPF_FIELDS, i - 42, "mpf")
+    if tunnel and frame[43] & F.F_COMPACT and frame[42] & 0x0F == F.T_DATA:
+        if i < 66 + F.COMPACT_LEN:
+            return pick(_COMPACT_FIELDS, i - 66, "compact")
+        return "inner_l4"
     if tunnel and i < 86:
         return pick(_IP_FIELDS, i - 66, "inner_ip")
     return "inner_l4" if tunnel else "l4"
@@ -681,7 +686,7 @@ def is_resent(frame: bytes):
     """A data frame mpf resent from its retransmit slab (flag retransmit): it originates one."""
     h = F.mpf_fields(frame)
     return (h is not None and b"\x11\x94" in (frame[34:36], frame[36:38]) and
-            h["version"] == 2 and h["type"] == F.T_DATA and h["flags"] & F.F_RETRANSMIT != 0)
+            h["version"] == F.VERSION and h["type"] == F.T_DATA and h["flags"] & F.F_RETRANSMIT != 0)
 
 
 def evaluate(scn: Scenario, res: Result, results: list, selected):

@@ -222,9 +222,10 @@ def scenario_gw_multipath():
 def scenario_gw_budget(n=50, fit=46, size=1420):
     """multipath.retransmit_budget = 1 (%): the budget refills at 1% of 100 Mbit/s (no path
     max_rate: 125 kB/s, a 1420-byte packet per 11.4 ms) on top of its 64 KiB burst, so a loss
-    report for 50 packets of 1420 bytes gets 46 of them resent (46 x 1420 = 65320; a 47th
-    needs 1204 bytes more) and 4 over the budget, however the lcore is scheduled (short of a
-    9.6 ms stall inside the loop)."""
+    report for 50 packets of 1420 bytes gets 46 of them resent and 4 over the budget, whether
+    the budget counts the inner packets (46 x 1420 = 65320; a 47th needs 1204 bytes more) or
+    what the frames carry, compact (1420 - 11 = 1409: 46 x 1409 = 64814; a 47th needs 687
+    bytes more), however the lcore is scheduled (short of a 5.5 ms stall inside the loop)."""
     cases = []
     ps = Passes()
     tx = Numbering()
@@ -538,11 +539,18 @@ def scenario_mw_reorder():
 
 # ---- mw-gw-shaper: a shaped path's AQM drops ------------------------------------------------------
 
-def scenario_mw_shaper(size=984):
+# The shaper scenarios' frames: 1066 bytes on the wire (Ethernet included), whatever the
+# tunnel overhead: inner packets of 999 bytes + 53 of overhead (compact) + 14 of Ethernet.
+SHAPED_FRAME = 1066
+SHAPED_SIZE = SHAPED_FRAME - F.ETH - F.COMPACT_OVERHEAD
+assert SHAPED_SIZE == 999
+
+
+def scenario_mw_shaper(size=SHAPED_SIZE):
     """paths[5g].max_rate = 64k: each of the two workers shapes its share, 4000 B/s, with a
     3200-byte bucket; multipath.max_queue_ms 50 lets 200 bytes wait. (size: the inner packets';
-    984 bytes + 68 of tunnel overhead + 14 of Ethernet = 1066-byte frames.) Host A's frames
-    arrive on LAN RX queue 0 (a pipe, worker 0) and belong to worker 1 (inside owner), which
+    999 bytes + 53 of tunnel overhead (compact) + 14 of Ethernet = 1066-byte frames.) Host A's
+    frames arrive on LAN RX queue 0 (a pipe, worker 0) and belong to worker 1 (inside owner), which
     sends them and keeps releasing its queue while the harness waits.
       stage 0: six 1066-byte frames of one flow: three pass the bucket, the fourth waits in the
                queue, the fifth and sixth find it over the limit: shaper_queue_full (before a
@@ -619,7 +627,7 @@ def six_left(ctx):
 
 # ---- mw-gw-shaper-redundant: the AQM spares redundant-mode frames --------------------------------
 
-def scenario_mw_shaper_redundant(size=984):
+def scenario_mw_shaper_redundant(size=SHAPED_SIZE):
     """As mw-gw-shaper (worker 1 shapes 5g at 4000 B/s, 3200-byte bucket, 200 bytes of queue
     allowed), but the flow matches a `redundant` policy rule (udp 16384-32767, as the example
     configs' VoIP rule). Redundant mode is the operator saying "this must not be lost": when a
@@ -639,8 +647,9 @@ def scenario_mw_shaper_redundant(size=984):
 
     def enc(inner, i):
         frame = M.fast_tunnel(GW_PATH_MAC, NH_5G_MAC, GW_PATH_IP, SRV_TUN_IP,
-                              mpf_header(T_DATA, stream=stream_of(inner, owner, prompt=True),
-                                         sseq=i, pseq=i, flags=F_PROMPT) + inner +
+                              data_body(inner, GW_TO_SRV,
+                                        stream=stream_of(inner, owner, prompt=True),
+                                        sseq=i, pseq=i, flags=F_PROMPT) +
                               bytes(F.TAG_LEN))
         return Exp(PATH, frame, TUNNEL_MASK, f"frame {i + 1}", [outer_ip_checksum_ok], txq=owner)
 
@@ -668,7 +677,7 @@ def scenario_mw_shaper_redundant(size=984):
 
 # ---- mw-gw-fastlane: a sparse flow jumps the bulk queue; path_seq in wire order ----------------
 
-def scenario_mw_fastlane(size=984):
+def scenario_mw_fastlane(size=SHAPED_SIZE):
     """As mw-gw-shaper (worker 1 shapes 5g at 4000 B/s, 3200-byte bucket), with
     multipath.max_queue_ms 600 so two frames may wait in the bulk lane.
       stage 0: five 1066-byte frames of flow A: three pass the bucket; the fourth finds the
@@ -698,8 +707,8 @@ def scenario_mw_fastlane(size=984):
 
     def enc(inner, sseq, pseq, what):
         frame = M.fast_tunnel(GW_PATH_MAC, NH_5G_MAC, GW_PATH_IP, SRV_TUN_IP,
-                              mpf_header(T_DATA, stream=stream_of(inner, owner), sseq=sseq,
-                                         pseq=pseq, flags=data_flags(inner)) + inner +
+                              data_body(inner, GW_TO_SRV, stream=stream_of(inner, owner),
+                                        sseq=sseq, pseq=pseq, flags=data_flags(inner)) +
                               bytes(F.TAG_LEN))
         return Exp(PATH, frame, TUNNEL_MASK, what, [outer_ip_checksum_ok], txq=owner)
 

@@ -191,23 +191,25 @@ def gw_encap(inner: bytes, worker: int, what: str, sseq=None) -> Exp:
     8) | bucket of the translated packet, by that worker's TX queue. Sequence numbers masked
     unless given (one worker's own LAN frames and the ones handed to it interleave as the lcores
     run; seq_check verifies them all): sseq given = the worker's sseq-th frame and the sseq-th
-    of its stream (a run where the worker sends one flow only)."""
+    of its stream (a run where the worker sends one flow only). The inner packet compact when
+    the gateway must compact it (frames.data_payload)."""
     frame = fast_tunnel(GW_PATH_MAC, NH_5G_MAC, GW_PATH_IP, SRV_TUN_IP,
-                        mpf_header(T_DATA, stream=stream_of(inner, worker), sseq=sseq or 0,
-                                   pseq=sseq or 0, flags=data_flags(inner)) + inner +
+                        data_body(inner, GW_TO_SRV, stream=stream_of(inner, worker),
+                                  sseq=sseq or 0, pseq=sseq or 0, flags=data_flags(inner)) +
                         bytes(F.TAG_LEN))
     mask = TUNNEL_MASK if sseq is not None else TUNNEL_MASK | SEQ
-    # The inner packet is compared byte for byte (checksums included): only the outer header
-    # checksum needs a check of its own.
+    # The inner packet (its compact header and L4 checksum included) is compared byte for byte:
+    # only the outer header checksum needs a check of its own.
     return Exp(PATH, frame, mask, what, [outer_ip_checksum_ok], txq=worker)
 
 
 def srv_encap(inner: bytes, tx: Numbering, what: str) -> Exp:
-    """A data frame the server's worker tx.worker sends (next numbers of tx, its TX queue)."""
+    """A data frame the server's worker tx.worker sends (next numbers of tx, its TX queue),
+    compact when the server must compact it."""
     n = tx.data(inner)
     frame = fast_tunnel(SRV_TUN_MAC, SRV_ROUTER_MAC, SRV_TUN_IP, GW_PATH_IP,
-                        mpf_header(T_DATA, stream=n["stream"], sseq=n["sseq"], pseq=n["pseq"],
-                                   flags=n["flags"]) + inner + bytes(F.TAG_LEN))
+                        data_body(inner, SRV_TO_GW, stream=n["stream"], sseq=n["sseq"],
+                                  pseq=n["pseq"], flags=n["flags"]) + bytes(F.TAG_LEN))
     return Exp(TUN, frame, TUNNEL_MASK, what, [outer_ip_checksum_ok], txq=tx.worker)
 
 
@@ -338,7 +340,8 @@ class Handoffs:
 
 def seq_check(port, n_workers=WORKERS):
     """The data frames mpf sent on `port` (one path), in the order each TX queue sent them:
-    stream_id = (worker << 8) | bucket_of(inner) (frames.py) with worker < n_workers, sent by that
+    stream_id = (worker << 8) | bucket_of(inner) (frames.py; the inner packet restored when the
+    frame is compact) with worker < n_workers, sent by that
     worker's TX queue; per stream, stream_seq 0, 1, 2, ... in sending order; per worker,
     path_seq 0, 1, 2, ... in sending order (all its streams share it)."""
     def chk(res):
@@ -351,7 +354,7 @@ def seq_check(port, n_workers=WORKERS):
             stream, worker = h["stream"], h["stream"] >> 8
             if worker >= n_workers or q != worker:
                 errs.append(f"stream {stream:#06x} sent by TX queue {q} ({n_workers} workers)")
-            want = stream_of(f[F.BODY:], worker)
+            want = stream_of(F.inner_of(f), worker)
             if stream != want:
                 errs.append(f"stream {stream:#06x}, want {want:#06x} (flow hash of the inner "
                             f"packet)")

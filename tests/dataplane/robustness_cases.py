@@ -123,21 +123,21 @@ def scenario_gw_malformed():
     case("gw-bad: v1 tunnel frame (version 1, tag_len 0, no tag) -> tunnel_bad_version", PATH,
          from_server(inner, mpf_header(T_DATA, version=1, tag_len=0, epoch=SRV_SESSION.epoch),
                      tag=False), "tunnel_bad_version")
-    case("gw-bad: tunnel frame with version 3 -> tunnel_bad_version", PATH,
-         from_server(inner, mpf_header(T_DATA, version=3, epoch=SRV_SESSION.epoch)),
+    case("gw-bad: tunnel frame with version 4 (a later one) -> tunnel_bad_version", PATH,
+         from_server(inner, mpf_header(T_DATA, version=4, epoch=SRV_SESSION.epoch)),
          "tunnel_bad_version")
     case("gw-bad: tunnel frame with type 7 -> tunnel_bad_type", PATH,
          from_server(inner, mpf_header(7)), "tunnel_bad_type")
     case("gw-bad: tunnel frame with a truncated mpf header (12 bytes) -> tunnel_truncated", PATH,
          from_server(b"", mpf_header(T_DATA)[:12], tag=False), "tunnel_truncated")
-    case("gw-bad: tunnel frame with an unknown flag (0x08) -> tunnel_bad_length", PATH,
-         from_server(inner, mpf_header(T_DATA, flags=0x08)), "tunnel_bad_length")
+    case("gw-bad: tunnel frame with an unknown flag (0x20) -> tunnel_bad_length", PATH,
+         from_server(inner, mpf_header(T_DATA, flags=0x20)), "tunnel_bad_length")
     c.append(Case("gw-bad: tunnel frame with tag_len beyond the frame -> tunnel_bad_length",
                   [(PATH, from_server(inner, mpf_header(T_DATA, tag_len=200)))], [],
                   {"drops.tunnel_bad_length": 1}))
     c.append(Case("gw-bad: tunnel frame whose UDP length exceeds the IP payload -> "
                   "tunnel_bad_length",
-                  [(PATH, from_server(inner, udp_len=8 + 24 + len(inner) + 16 + 40))], [],
+                  [(PATH, from_server(inner, udp_len=8 + 24 + len(inner) + F.TAG_LEN + 40))], [],
                   {"drops.tunnel_bad_length": 1}))
     case("gw-bad: tunnel frame with a garbage inner packet -> tunnel_bad_inner", PATH,
          from_server(b"\xde\xad\xbe\xef" * 8), "tunnel_bad_inner")
@@ -190,7 +190,7 @@ def scenario_gw_malformed():
     # Frame authentication (the session is the announced one unless said otherwise).
     data = bytes(IP(src=HOST_B, dst=TUN_ADDR, ttl=60) / TCP(sport=50003, dport=8080, flags="S"))
     good = from_server(data)
-    case("gw-bad: data frame with tag_len 0 and no tag (version 2) -> tunnel_bad_tag", PATH,
+    case("gw-bad: data frame with tag_len 0 and no tag (version 3) -> tunnel_bad_tag", PATH,
          from_server(data, mpf_header(T_DATA, tag_len=0, epoch=SRV_SESSION.epoch), tag=False),
          "tunnel_bad_tag")
     c.append(Case("gw-bad: data frame with tag_len 8 (a tag cut short, right in its first 8 "
@@ -199,14 +199,14 @@ def scenario_gw_malformed():
                                                        epoch=SRV_SESSION.epoch),
                                       tag=gmac(SRV_SESSION.key, mpf_header(
                                           T_DATA, tag_len=8, epoch=SRV_SESSION.epoch) +
-                                          data)[:8]))], [],
+                                          data)[:8], form="full"))], [],
                   {"drops.tunnel_bad_tag": 1}))
     c.append(Case("gw-bad: data frame (to the port forward) with the tag's last bit flipped -> "
                   "tunnel_bad_tag, nothing delivered",
                   [(PATH, flip_bit(good, -1))], [], {"drops.tunnel_bad_tag": 1}))
-    c.append(Case("gw-bad: data frame with one bit of its inner packet flipped (the tag covers "
-                  "the payload) -> tunnel_bad_tag",
-                  [(PATH, flip_bit(good, F.BODY + 33, 3))], [], {"drops.tunnel_bad_tag": 1}))
+    c.append(Case("gw-bad: data frame with one bit of its inner packet flipped (the last byte "
+                  "of the compact payload; the tag covers the payload) -> tunnel_bad_tag",
+                  [(PATH, flip_bit(good, -F.TAG_LEN - 1, 3))], [], {"drops.tunnel_bad_tag": 1}))
     c.append(Case("gw-bad: data frame sent by lcore 8 (stream 0x0800: workers are 0..7) -> "
                   "tunnel_bad_tag",
                   [(PATH, from_server(data, mpf_header(T_DATA, epoch=SRV_SESSION.epoch,
@@ -239,8 +239,8 @@ def scenario_srv_malformed():
                   Raw(b"q"))
     case("srv-bad: tunnel frame with unknown tunnel id 8 -> tunnel_unknown_id", TUN,
          from_gateway(inner, mpf_header(T_DATA, tunnel_id=8)), "tunnel_unknown_id")
-    case("srv-bad: tunnel frame with version 3 -> tunnel_bad_version", TUN,
-         from_gateway(inner, mpf_header(T_DATA, version=3)), "tunnel_bad_version")
+    case("srv-bad: tunnel frame with version 4 (a later one) -> tunnel_bad_version", TUN,
+         from_gateway(inner, mpf_header(T_DATA, version=4)), "tunnel_bad_version")
     case("srv-bad: tunnel frame with type 15 -> tunnel_bad_type", TUN,
          from_gateway(inner, mpf_header(15)), "tunnel_bad_type")
     case("srv-bad: tunnel frame with a truncated mpf header (23 bytes) -> tunnel_truncated", TUN,
@@ -265,13 +265,13 @@ def scenario_srv_malformed():
     data = bytes(IP(src=TUN_ADDR, dst=HOST_B, ttl=63) / UDP(sport=41002, dport=53) / Raw(b"t"))
     c.append(Case("srv-bad: data frame with the tag's first bit flipped -> tunnel_bad_tag, "
                   "nothing on the WAN",
-                  [(TUN, flip_bit(from_gateway(data), -16, 7))], [],
+                  [(TUN, flip_bit(from_gateway(data), -F.TAG_LEN, 7))], [],
                   {"drops.tunnel_bad_tag": 1}))
-    c.append(Case("srv-bad: data frame with tag_len 0 and no tag (version 2) -> tunnel_bad_tag",
+    c.append(Case("srv-bad: data frame with tag_len 0 and no tag (version 3) -> tunnel_bad_tag",
                   [(TUN, from_gateway(data, mpf_header(T_DATA, tag_len=0,
                                                        epoch=GW_SESSION.epoch), tag=False))],
                   [], {"drops.tunnel_bad_tag": 1}))
-    c.append(Case("srv-bad: data frame sealed with the server's direction label (\"mpf-v2 "
+    c.append(Case("srv-bad: data frame sealed with the server's direction label (\"mpf-v3 "
                   "s2g\": a reflected frame) -> tunnel_bad_tag",
                   [(TUN, from_gateway(data, sess=F.Session(S2G, GW_SESSION.salt,
                                                            GW_SESSION.epoch, START_MS)))],
@@ -334,7 +334,7 @@ def garbage(rng: random.Random, n: int, port_mac: str, tunnel_src, tunnel_dst, s
     """n frames of seeded garbage, none of which is a valid packet:
     random bytes; our MAC + IPv4/ARP ethertype + random bytes; a valid outer IPv4/UDP tunnel
     header (from the peer, to our tunnel port) + random mpf header and payload; and the same
-    with a plausible header (version 2, tunnel 7, type data) + random inner packet, of a random
+    with a plausible header (version 3, tunnel 7, type data) + random inner packet, of a random
     epoch with a random tag, or of the peer's session sess (announced) with a random tag, or
     sealed with it (the random inner packet reaches the inner checks)."""
     out = []
@@ -364,14 +364,14 @@ def garbage(rng: random.Random, n: int, port_mac: str, tunnel_src, tunnel_dst, s
             dst_ip, dport = tunnel_dst
             if kind == 3:
                 payload = body
-                if len(payload) >= 24 and payload[0] >> 4 == 2 and \
+                if len(payload) >= 24 and payload[0] >> 4 == VERSION and \
                         struct.unpack("!I", payload[4:8])[0] == TUN_ID:
                     continue
             else:
                 how = rng.randrange(3)
                 epoch = rng.getrandbits(16) if how == 0 else sess.epoch
                 hdr = mpf_header(T_DATA, epoch=epoch, sseq=rng.getrandbits(32))
-                tag = True if how == 2 else bytes(rng.getrandbits(8) for _ in range(16))
+                tag = True if how == 2 else bytes(rng.getrandbits(8) for _ in range(TAG_LEN))
                 payload = sealed(sess, hdr + body, tag)
                 if _valid_ipv4(body):
                     continue

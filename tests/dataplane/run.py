@@ -13,10 +13,11 @@ as strictly, reported with a TAP "# TODO" directive and not counted as a failure
 
 Cases live in gateway_cases.py, server_cases.py, robustness_cases.py, multiworker_cases.py
 (two worker lcores, two RX queues per port: NAT ownership), multipath_cases.py (paths up,
-loss reports, retransmits, the reorder window) and session_cases.py (frame authentication:
-peer sessions announced, adopted, replayed, restarted); the machinery in harness.py, packet
-builders and the topology in frames.py. cli_cases.py runs the binary itself: options, start-up
-errors (exit status and message), SIGTERM under load.
+loss reports, retransmits, the reorder window), session_cases.py (frame authentication:
+peer sessions announced, adopted, replayed, restarted) and compact_cases.py (wire format v3:
+the compact inner header, inner_df, the v3 sizes, malformed v3 input); the machinery in
+harness.py, packet builders and the topology in frames.py. cli_cases.py runs the binary
+itself: options, start-up errors (exit status and message), SIGTERM under load.
 """
 import argparse
 import os
@@ -59,6 +60,7 @@ def main():
     logging.getLogger("scapy").setLevel(logging.ERROR)
     sys.path.insert(0, HERE)
     import cli_cases
+    import compact_cases
     import gateway_cases
     import harness
     import multipath_cases
@@ -91,7 +93,7 @@ def main():
     n_runs = 0
     runs = []
     for module in (gateway_cases, server_cases, robustness_cases, multiworker_cases,
-                   multipath_cases, session_cases):
+                   multipath_cases, session_cases, compact_cases):
         for make in module.SCENARIOS:
             try:
                 runs += harness.split_by_reason(make())

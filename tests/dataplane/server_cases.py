@@ -189,8 +189,9 @@ def scenario_basic():
                       {"decapsulated": 1, "nat_in2out": 1}))
     ping = IP(src=TUN_ADDR, dst=HOST_B, ttl=63, id=0x3001, flags="DF") / \
         ICMP(type=8, id=4660, seq=1) / Raw(b"0123456789abcdef")
-    cases.append(Case("srv: tunnel data frame (ICMP echo) -> SNAT on the WAN",
-                      [(TUN, gw_data(ping))],
+    cases.append(Case("srv: tunnel data frame (ICMP echo, inner packet whole: not compact) -> "
+                      "SNAT on the WAN",
+                      [(TUN, gw_data(ping, form="full"))],
                       [Exp(WAN, wan_out(IP(translated(ping, src=SRV_PUB))), what="echo on WAN")],
                       {"decapsulated": 1, "nat_in2out": 1}))
     spoof = IP(src="100.64.0.99", dst=HOST_B, ttl=63, id=0x9001) / UDP(sport=1234, dport=53) / \
@@ -326,7 +327,8 @@ def scenario_learning():
     # what the server verified on its stream. The reorder window finds it a duplicate.
     cases.append(Case("srv-learn: the first data frame replayed (same mpf header, payload and "
                       "tag) from 203.0.113.69:6969 -> dropped duplicate, not learned",
-                      [(TUN, from_gateway(bytes(udp), first[F.MPF:F.MPF + 24], tag=first[-16:],
+                      [(TUN, from_gateway(first[F.BODY:-F.TAG_LEN], first[F.MPF:F.BODY],
+                                          tag=first[-F.TAG_LEN:],
                                           src_ip="203.0.113.69", sport=6969))],
                       [], {"decapsulated": 1, "drops.duplicate": 1}))
     cases.append(Case("srv-learn: filler frames -> eth_not_for_us",
@@ -364,7 +366,7 @@ def scenario_wan_path():
         Raw(b"mpf-udp-reply")
     inner = translated(urep, dst=TUN_ADDR)
     frame = tunnel_frame(SRV_WAN_MAC, router_mac, SRV_PUB, gw_ip, TUN_PORT, 4500,
-                         mpf_header(T_DATA, stream=stream_of(inner), sseq=0, pseq=0) + inner +
+                         data_body(inner, SRV_TO_GW, stream=stream_of(inner), sseq=0, pseq=0) +
                          bytes(F.TAG_LEN))
     cases.append(Case("srv-wanpath: WAN reply -> tunnel frame out of the WAN port from "
                       "198.51.100.1:4500 to the learned 203.0.113.5:4500",

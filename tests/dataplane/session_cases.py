@@ -1,4 +1,4 @@
-"""Peer sessions and frame authentication (wire format v2, lib/tunnel/auth.hpp): what a receiver
+"""Peer sessions and frame authentication (wire format v3, lib/tunnel/auth.hpp): what a receiver
 does with the peer's frames before and after the peer announced its session, with tags that do
 not verify, with replays of control frames, with an announcement of an older session (a replay
 from before the current one) and with a newer one (the peer restarted: a new salt, epoch and

@@ -109,7 +109,7 @@ TEST_F(ConfigTest, MinimalGatewayHasDefaults) {
   EXPECT_EQ(c.tunnel.server, (net::Endpoint{ip("10.99.0.1"), 4500}));
   EXPECT_EQ(c.tunnel.key, test_key());
   EXPECT_EQ(c.tunnel.port, 4500);
-  EXPECT_EQ(c.tunnel.inner_mtu, 1500 - 68);
+  EXPECT_EQ(c.tunnel.inner_mtu, 1500 - 53);
   EXPECT_EQ(c.nat.port_first, 1024);
   EXPECT_EQ(c.nat.port_last, 65535);
   EXPECT_EQ(c.nat.max_sessions, 65536u);
@@ -139,7 +139,7 @@ TEST_F(ConfigTest, GatewayTwoPaths) {
   EXPECT_EQ(c.paths[1].iface.name, "wifi");
   EXPECT_EQ(c.paths[1].iface.port, "p2");
   EXPECT_EQ(c.paths[1].iface.line, 6);
-  EXPECT_EQ(c.tunnel.inner_mtu, 1400 - 68);  // the LAN's 9000 does not count
+  EXPECT_EQ(c.tunnel.inner_mtu, 1400 - 53);  // the LAN's 9000 does not count
   EXPECT_EQ(c.interfaces().size(), 3u);
 }
 
@@ -165,9 +165,9 @@ TEST_F(ConfigTest, MinimalServer) {
 
 TEST_F(ConfigTest, ServerInnerMtuCountsWanAndTunnelPorts) {
   std::string t = sub(kServer, "next_hop = \"10.99.0.254\"; }", "next_hop = \"10.99.0.254\"; mtu = 1400; }");
-  EXPECT_EQ(load_text(t).tunnel.inner_mtu, 1400 - 68);
+  EXPECT_EQ(load_text(t).tunnel.inner_mtu, 1400 - 53);
   t = sub(t, "address = \"198.51.100.1/24\";", "address = \"198.51.100.1/24\"; mtu = 1300;");
-  EXPECT_EQ(load_text(t).tunnel.inner_mtu, 1300 - 68);
+  EXPECT_EQ(load_text(t).tunnel.inner_mtu, 1300 - 53);
 }
 
 TEST_F(ConfigTest, ServerWithoutTunnelPorts) {
@@ -271,7 +271,7 @@ TEST_F(ConfigTest, ShippedGatewayConf) {
   EXPECT_EQ(c.paths[0].iface.address, (net::Prefix{ip("10.5.0.2"), 24}));
   EXPECT_EQ(c.paths[0].iface.next_hop, ip("10.5.0.1"));
   EXPECT_EQ(c.paths[0].iface.mtu, 1500);
-  EXPECT_EQ(c.tunnel.inner_mtu, 1432);
+  EXPECT_EQ(c.tunnel.inner_mtu, 1447);
   EXPECT_EQ(c.nat.port_first, 1024);
   EXPECT_EQ(c.nat.port_last, 65535);
   EXPECT_EQ(c.nat.max_sessions, 65536u);
@@ -308,7 +308,7 @@ TEST_F(ConfigTest, ShippedServerConf) {
   EXPECT_EQ(c.tunnel_ports[0].port, "net_af_packet0");
   EXPECT_EQ(c.tunnel_ports[0].address, (net::Prefix{ip("10.99.0.1"), 24}));
   EXPECT_EQ(c.tunnel_ports[0].next_hop, ip("10.99.0.254"));
-  EXPECT_EQ(c.tunnel.inner_mtu, 1432);
+  EXPECT_EQ(c.tunnel.inner_mtu, 1447);
   ASSERT_EQ(c.peers.size(), 1u);
   EXPECT_EQ(c.peers[0].tunnel_id, 7u);
   EXPECT_EQ(c.peers[0].tunnel_address, ip("100.64.0.7"));
@@ -658,7 +658,7 @@ TEST_F(ConfigTest, Mtu) {
                "lan.mtu: 9001 is out of range 576..9000");
   Config c = load_text(sub(kGateway, "next_hop = \"10.5.0.1\"; }", "next_hop = \"10.5.0.1\"; mtu = 576; }"));
   EXPECT_EQ(c.paths[0].iface.mtu, 576);
-  EXPECT_EQ(c.tunnel.inner_mtu, 576 - 68);
+  EXPECT_EQ(c.tunnel.inner_mtu, 576 - 53);
 }
 
 // --- tunnel and gateways ---------------------------------------------------------------------

@@ -418,7 +418,7 @@ std::vector<uint8_t> packet(uint32_t seq, uint16_t len) {
 
 void store(RetransmitSlab& s, uint32_t seq, uint64_t now, uint16_t len = 100) {
   const std::vector<uint8_t> p = packet(seq, len);
-  s.store(seq, uint16_t(seq % 7), seq * 3, p.data(), len, now);
+  s.store(seq, uint16_t(seq % 7), seq * 3, uint8_t(seq % 5), p.data(), len, now);
 }
 
 void expect_entry(const RetransmitSlab& s, uint32_t seq, uint64_t now, uint16_t len = 100) {
@@ -427,6 +427,7 @@ void expect_entry(const RetransmitSlab& s, uint32_t seq, uint64_t now, uint16_t 
   EXPECT_EQ(e->path_seq, seq);
   EXPECT_EQ(e->stream_id, seq % 7);
   EXPECT_EQ(e->stream_seq, seq * 3);
+  EXPECT_EQ(e->form, seq % 5);
   EXPECT_EQ(e->sent_us, now);
   ASSERT_EQ(e->len, len);
   const std::vector<uint8_t> p = packet(seq, len);
@@ -458,7 +459,7 @@ TEST(RetransmitSlab, StoreFindCopies) {
   EXPECT_TRUE(s.empty());
   EXPECT_EQ(s.find(0), nullptr);
   std::vector<uint8_t> p = packet(5, 1500);
-  s.store(5, 5 % 7, 5 * 3, p.data(), 1500, 1000);
+  s.store(5, 5 % 7, 5 * 3, 5 % 5, p.data(), 1500, 1000);
   std::fill(p.begin(), p.end(), 0);  // the slab kept its own copy
   expect_entry(s, 5, 1000, 1500);
   EXPECT_EQ(s.find(4), nullptr);

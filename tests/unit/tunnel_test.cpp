@@ -1,4 +1,4 @@
-// lib/tunnel: the v2 header encoding and its checks, the outer headers, frame authentication
+// lib/tunnel: the v3 header encoding and its checks, the outer headers, frame authentication
 // (tunnel/auth.hpp), and the worked example of docs/protocol.md (the bytes below are the ones
 // printed there).
 #include <gtest/gtest.h>
@@ -12,6 +12,7 @@
 #include "net/ipv4_packet.hpp"
 #include "net/protocol.hpp"
 #include "tunnel/auth.hpp"
+#include "tunnel/compact.hpp"
 #include "tunnel/outer.hpp"
 #include "tunnel/wire.hpp"
 
@@ -25,7 +26,7 @@ Header sample() {
   h.type = FrameType::probe_reply;
   h.flags = kFlagDuplicate;
   h.path_id = 5;
-  h.tag_len = 0;  // the header decoder judges tag_len against the frame only; 16 is the dataplane's rule
+  h.tag_len = 0;  // the header decoder judges tag_len against the frame only; 12 is the dataplane's rule
   h.tunnel_id = 0x01020304;
   h.epoch = 0xa1b2;
   h.stream_id = 0x0c0d;
@@ -35,18 +36,22 @@ Header sample() {
   return h;
 }
 
-// docs/protocol.md, "Worked example": a 114-byte data frame, layer by layer.
-const uint8_t kExEth[14] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02, 0x02, 0x00,
-                            0x00, 0x00, 0x00, 0x01, 0x08, 0x00};
-const uint8_t kExOuterIp[20] = {0x45, 0x00, 0x00, 0x64, 0x12, 0x34, 0x40, 0x00, 0x40, 0x11,
-                                0xc2, 0x15, 0xc6, 0x33, 0x64, 0x0a, 0xcb, 0x00, 0x71, 0x01};
-const uint8_t kExOuterUdp[8] = {0xc3, 0x51, 0x11, 0x94, 0x00, 0x50, 0x00, 0x00};
-const uint8_t kExMpf[24] = {0x20, 0x00, 0x01, 0x10, 0x00, 0x00, 0x00, 0x07,
-                            0xbe, 0xef, 0x00, 0x01, 0x00, 0x00, 0x00, 0x2a,
-                            0x00, 0x00, 0x00, 0x11, 0x00, 0xab, 0xcd, 0xef};
-// The tag under the example key (bytes 0x10..0x2f) and session salt (0x00..0x0f).
-const uint8_t kExTag[16] = {0x8e, 0x52, 0x3e, 0xae, 0x74, 0x31, 0x12, 0xde,
-                            0x64, 0x6a, 0xad, 0xe7, 0x66, 0xb5, 0x8a, 0x1b};
+// docs/protocol.md, "Worked example": a 99-byte data frame (compact inner header), as printed
+// there.
+const char kExFrameHex[] =
+    "020000000002020000000001080045000055123440004011c224c633640acb00"
+    "7101c3511194004100003018010c00000007beef00010000002a0000001100ab"
+    "cdef0040110001c00002359c400035000c69576d7066212e15469b832cf91b39"
+    "200b4d";
+constexpr size_t kExLen = 99;
+
+std::vector<uint8_t> from_hex(const char* h) {
+  std::vector<uint8_t> v;
+  for (; h[0] && h[1]; h += 2) v.push_back(uint8_t(std::stoi(std::string(h, 2), nullptr, 16)));
+  return v;
+}
+
+// The inner packet it carries, whole: UDP 100.64.0.2:40000 -> 192.0.2.53:53, "mpf!", DF.
 const uint8_t kExInner[32] = {0x45, 0x00, 0x00, 0x20, 0x00, 0x01, 0x40, 0x00, 0x40, 0x11, 0x14,
                               0x55, 0x64, 0x40, 0x00, 0x02, 0xc0, 0x00, 0x02, 0x35, 0x9c, 0x40,
                               0x00, 0x35, 0x00, 0x0c, 0x69, 0x57, 0x6d, 0x70, 0x66, 0x21};
@@ -56,7 +61,7 @@ const uint8_t kExInner[32] = {0x45, 0x00, 0x00, 0x20, 0x00, 0x01, 0x40, 0x00, 0x
 TEST(TunnelWire, ExactLayout) {
   uint8_t b[kHeaderLen];
   encode(sample(), b);
-  const uint8_t want[kHeaderLen] = {0x22, 0x01, 0x05, 0x00, 0x01, 0x02, 0x03, 0x04,
+  const uint8_t want[kHeaderLen] = {0x32, 0x01, 0x05, 0x00, 0x01, 0x02, 0x03, 0x04,
                                     0xa1, 0xb2, 0x0c, 0x0d, 0xde, 0xad, 0xbe, 0xef,
                                     0x00, 0x11, 0x22, 0x33, 0xfe, 0xdc, 0xba, 0x98};
   EXPECT_EQ(0, std::memcmp(b, want, kHeaderLen));
@@ -80,6 +85,8 @@ TEST(TunnelWire, RandomRoundTrip) {
     Header h;
     h.type = FrameType(rng() % (kMaxFrameType + 1));
     h.flags = uint8_t(rng() & kFlagsKnown);
+    if (h.type != FrameType::data) h.flags &= uint8_t(~kFlagsForm);
+    if (!(h.flags & kFlagCompact)) h.flags &= uint8_t(~kFlagInnerDf);
     h.path_id = uint8_t(rng());
     h.tag_len = uint8_t(rng() % 33);
     h.tunnel_id = uint32_t(rng());
@@ -93,7 +100,7 @@ TEST(TunnelWire, RandomRoundTrip) {
     Header d;
     ASSERT_EQ(decode(frame.data(), len, &d), Drop::none) << i;
     ASSERT_EQ(d, h) << i;
-    ASSERT_EQ(frame[0] >> 4, 2);
+    ASSERT_EQ(frame[0] >> 4, 3);
   }
 }
 
@@ -109,7 +116,7 @@ TEST(TunnelWire, BadVersion) {
   uint8_t b[kHeaderLen];
   encode(sample(), b);
   Header h;
-  for (uint8_t v : {0, 1, 3, 15}) {  // 1: the unauthenticated v1
+  for (uint8_t v : {0, 1, 2, 4, 15}) {  // 1: the unauthenticated v1; 2: the 16-byte tag, no compact form
     b[0] = uint8_t(v << 4 | (b[0] & 0x0f));
     EXPECT_EQ(decode(b, sizeof b, &h), Drop::tunnel_bad_version) << int(v);
   }
@@ -120,7 +127,7 @@ TEST(TunnelWire, BadType) {
   encode(sample(), b);
   Header h;
   for (uint8_t t = 0; t < 16; ++t) {
-    b[0] = uint8_t(0x20 | t);
+    b[0] = uint8_t(0x30 | t);
     EXPECT_EQ(decode(b, sizeof b, &h), t <= kMaxFrameType ? Drop::none : Drop::tunnel_bad_type)
         << int(t);
   }
@@ -128,12 +135,20 @@ TEST(TunnelWire, BadType) {
 
 TEST(TunnelWire, UnknownFlags) {
   uint8_t b[kHeaderLen];
-  encode(sample(), b);
-  Header h;
-  for (unsigned f = 0; f < 256; ++f) {
-    b[1] = uint8_t(f);
-    EXPECT_EQ(decode(b, sizeof b, &h), (f & ~kFlagsKnown) ? Drop::tunnel_bad_length : Drop::none)
-        << f;
+  for (FrameType t : {FrameType::data, FrameType::probe, FrameType::probe_reply,
+                      FrameType::feedback}) {
+    Header s = sample();
+    s.type = t;
+    encode(s, b);
+    Header h;
+    for (unsigned f = 0; f < 256; ++f) {
+      b[1] = uint8_t(f);
+      // compact only on data frames; inner_df only with compact.
+      const bool ok = !(f & ~kFlagsKnown) &&
+                      ((f & kFlagCompact) ? t == FrameType::data : !(f & kFlagInnerDf));
+      EXPECT_EQ(decode(b, sizeof b, &h), ok ? Drop::none : Drop::tunnel_bad_length)
+          << f << " type " << int(t);
+    }
   }
 }
 
@@ -177,10 +192,9 @@ TEST(TunnelOuter, ExactBytes) {
   a.dst_port = 4500;
   uint8_t out[kOuterLen + 2];
   std::memset(out, 0xee, sizeof out);
-  write_outer(out, a, 72, 0x1234);  // mpf header + 32-byte inner packet + tag
-  EXPECT_EQ(0, std::memcmp(out, kExEth, 14));
-  EXPECT_EQ(0, std::memcmp(out + 14, kExOuterIp, 20));
-  EXPECT_EQ(0, std::memcmp(out + 34, kExOuterUdp, 8));
+  write_outer(out, a, 57, 0x1234);  // mpf header + 21-byte compact inner packet + tag
+  const std::vector<uint8_t> ex = from_hex(kExFrameHex);
+  EXPECT_EQ(0, std::memcmp(out, ex.data(), kOuterLen));
   EXPECT_EQ(out[kOuterLen], 0xee);  // nothing written past the headers
 
   // Another size and id: lengths, id and checksum follow.
@@ -206,9 +220,16 @@ Salt example_salt() {
 
 TEST(TunnelDoc, WorkedExampleFrame) {
   ASSERT_EQ(crypto_init(), "");
-  // Builds the documented frame with the library and compares every byte.
-  uint8_t frame[kOuterLen + kHeaderLen + sizeof kExInner + kTagLen];
-  static_assert(sizeof frame == 114);
+  // Builds the documented frame with the library, as a gateway's worker does (compact the
+  // inner header, prepend the outer and mpf headers, tag), and compares every byte.
+  const size_t payload = sizeof kExInner - kCompactSaving;
+  uint8_t frame[kOuterLen + kHeaderLen + payload + kTagLen];
+  static_assert(sizeof frame == kExLen);
+  uint8_t inner[sizeof kExInner];
+  std::memcpy(inner, kExInner, sizeof inner);
+  ASSERT_TRUE(can_compact(inner, Direction::gateway_to_server, 0x64400002));
+  const uint8_t form = compact(inner, Direction::gateway_to_server);
+  EXPECT_EQ(form, kFlagCompact | kFlagInnerDf);
   OuterAddrs a;
   a.src_mac = net::Mac{{0x02, 0, 0, 0, 0, 0x01}};
   a.dst_mac = net::Mac{{0x02, 0, 0, 0, 0, 0x02}};
@@ -216,9 +237,10 @@ TEST(TunnelDoc, WorkedExampleFrame) {
   a.dst_ip = *net::parse_ipv4("203.0.113.1");
   a.src_port = 50000 + 1;  // base port + stream id
   a.dst_port = 4500;
-  write_outer(frame, a, uint16_t(kHeaderLen + sizeof kExInner + kTagLen), 0x1234);
+  write_outer(frame, a, uint16_t(kHeaderLen + payload + kTagLen), 0x1234);
   Header h;
   h.type = FrameType::data;
+  h.flags = form;
   h.path_id = 1;
   h.tunnel_id = 7;
   h.epoch = 0xbeef;
@@ -227,47 +249,45 @@ TEST(TunnelDoc, WorkedExampleFrame) {
   h.path_seq = 17;
   h.timestamp_us = 0x00abcdef;
   encode(h, frame + kOuterLen);
-  std::memcpy(frame + kOuterLen + kHeaderLen, kExInner, sizeof kExInner);
+  std::memcpy(frame + kOuterLen + kHeaderLen, inner + kCompactSaving, payload);
   const Sealer tx(example_key(), Direction::gateway_to_server, example_salt());
-  tx.seal(make_nonce(0, 0, 1, 17), frame + kOuterLen, kHeaderLen + sizeof kExInner,
-          frame + kOuterLen + kHeaderLen + sizeof kExInner);
-
-  std::vector<uint8_t> want;
-  want.insert(want.end(), kExEth, kExEth + 14);
-  want.insert(want.end(), kExOuterIp, kExOuterIp + 20);
-  want.insert(want.end(), kExOuterUdp, kExOuterUdp + 8);
-  want.insert(want.end(), kExMpf, kExMpf + 24);
-  want.insert(want.end(), kExInner, kExInner + 32);
-  want.insert(want.end(), kExTag, kExTag + 16);
+  tx.seal(make_nonce(0, 0, 1, 17), frame + kOuterLen, kHeaderLen + payload,
+          frame + kOuterLen + kHeaderLen + payload);
+  const std::vector<uint8_t> want = from_hex(kExFrameHex);
   ASSERT_EQ(want.size(), sizeof frame);
   for (size_t i = 0; i < sizeof frame; ++i) ASSERT_EQ(frame[i], want[i]) << "offset " << i;
 
   // And the receiver's view of it: outer IPv4 valid, header decodes, the tag verifies with the
-  // key the session's salt gives, inner packet valid with correct UDP checksum,
-  // 100.64.0.2:40000 -> 192.0.2.53:53.
+  // key the session's salt gives, the restored inner packet is the original, valid, with its
+  // UDP checksum right: 100.64.0.2:40000 -> 192.0.2.53:53.
   net::Ipv4Packet outer;
   ASSERT_EQ(net::parse_ipv4(frame + 14, sizeof frame - 14, &outer), Drop::none);
   EXPECT_EQ(outer.dport, 4500);
   EXPECT_EQ(outer.sport, 50001);
   Header d;
   ASSERT_EQ(decode(frame + kOuterLen, sizeof frame - kOuterLen, &d), Drop::none);
-  h.tag_len = 16;
+  h.tag_len = 12;
   EXPECT_EQ(d, h);
   const Sealer rx(example_key(), Direction::gateway_to_server, example_salt());
-  EXPECT_TRUE(rx.open(make_nonce(0, 0, 1, 17), frame + kOuterLen, kHeaderLen + sizeof kExInner,
-                      frame + kOuterLen + kHeaderLen + sizeof kExInner));
+  EXPECT_TRUE(rx.open(make_nonce(0, 0, 1, 17), frame + kOuterLen, kHeaderLen + payload,
+                      frame + kOuterLen + kHeaderLen + payload));
+  uint8_t* c = frame + kOuterLen + kHeaderLen;
+  expand(c, payload, d.flags, Direction::gateway_to_server, 0x64400002, c - kCompactSaving);
+  uint8_t* restored = c - kCompactSaving;
+  EXPECT_EQ(0, std::memcmp(restored, kExInner, sizeof kExInner));
   net::Ipv4Packet in;
-  uint8_t* inner = frame + kOuterLen + kHeaderLen;
-  ASSERT_EQ(net::parse_ipv4(inner, sizeof kExInner, &in), Drop::none);
+  ASSERT_EQ(net::parse_ipv4(restored, sizeof kExInner, &in), Drop::none);
   EXPECT_EQ(in.src, *net::parse_ipv4("100.64.0.2"));
   EXPECT_EQ(in.dst, *net::parse_ipv4("192.0.2.53"));
   EXPECT_EQ(in.sport, 40000);
   EXPECT_EQ(in.dport, 53);
-  EXPECT_EQ(net::l4_checksum(inner, in.l4, in.l4_len), 0);
+  EXPECT_EQ(net::l4_checksum(restored, in.l4, in.l4_len), 0);
   EXPECT_EQ(0, std::memcmp(in.l4 + 8, "mpf!", 4));
-  // Overhead: the frame minus Ethernet is the inner packet plus kOverhead.
-  EXPECT_EQ(sizeof frame - 14, sizeof kExInner + kOverhead);
-  EXPECT_EQ(kOverhead, 68u);
+  // Overhead: the frame minus Ethernet is the inner packet plus kCompactOverhead; whole, the
+  // packet would take kOverhead.
+  EXPECT_EQ(sizeof frame - 14, sizeof kExInner + kCompactOverhead);
+  EXPECT_EQ(kCompactOverhead, 53u);
+  EXPECT_EQ(kOverhead, 64u);
 }
 
 // --- authentication (tunnel/auth.hpp) ----------------------------------------------------------
@@ -348,4 +368,88 @@ TEST(TunnelAuth, TagCoversEveryByteAndTheNonce) {
                    .open(n, data.data(), data.size(), tag));
   // Fresh salts differ (CSPRNG).
   EXPECT_NE(random_salt(), random_salt());
+}
+
+// --- compact inner header (tunnel/compact.hpp) --------------------------------------------------
+
+namespace {
+
+// A valid IPv4 header (checksum set) with these fields, then 8 bytes of L4.
+std::vector<uint8_t> inner_packet(uint8_t tos, uint8_t ttl, uint8_t proto, uint16_t id,
+                                  uint16_t frag, net::Ipv4 src, net::Ipv4 dst) {
+  std::vector<uint8_t> p(28);
+  p[0] = 0x45;
+  p[1] = tos;
+  net::store16(&p[2], uint16_t(p.size()));
+  net::store16(&p[4], id);
+  net::store16(&p[6], frag);
+  p[8] = ttl;
+  p[9] = proto;
+  net::store32(&p[12], src);
+  net::store32(&p[16], dst);
+  net::ipv4_set_checksum(p.data());
+  for (size_t i = 20; i < p.size(); i++) p[i] = uint8_t(0xa0 + i);
+  return p;
+}
+
+constexpr net::Ipv4 kGw = 0x64400002;   // 100.64.0.2, the gateway's tunnel address
+constexpr net::Ipv4 kFar = 0xc0000235;  // 192.0.2.53
+
+}  // namespace
+
+TEST(TunnelCompact, ExactBytesBothDirections) {
+  // Gateway -> server: the near address is the source; the destination travels.
+  std::vector<uint8_t> p = inner_packet(0xb9, 63, 17, 0x1234, 0x4000, kGw, kFar);
+  const std::vector<uint8_t> orig = p;
+  ASSERT_TRUE(can_compact(p.data(), Direction::gateway_to_server, kGw));
+  EXPECT_EQ(compact(p.data(), Direction::gateway_to_server), kFlagCompact | kFlagInnerDf);
+  const uint8_t want[kCompactLen] = {0xb9, 63, 17, 0x12, 0x34, 0xc0, 0x00, 0x02, 0x35};
+  EXPECT_EQ(0, std::memcmp(p.data() + kCompactSaving, want, kCompactLen));
+  EXPECT_EQ(0, std::memcmp(p.data() + 20, orig.data() + 20, 8));  // L4 untouched
+  // Server -> gateway: the near address is the destination; the source travels. No DF.
+  std::vector<uint8_t> q = inner_packet(0x02, 5, 6, 0xfffe, 0x0000, kFar, kGw);
+  EXPECT_FALSE(can_compact(q.data(), Direction::gateway_to_server, kGw));
+  ASSERT_TRUE(can_compact(q.data(), Direction::server_to_gateway, kGw));
+  EXPECT_EQ(compact(q.data(), Direction::server_to_gateway), kFlagCompact);
+  const uint8_t want2[kCompactLen] = {0x02, 5, 6, 0xff, 0xfe, 0xc0, 0x00, 0x02, 0x35};
+  EXPECT_EQ(0, std::memcmp(q.data() + kCompactSaving, want2, kCompactLen));
+}
+
+TEST(TunnelCompact, RestoresEveryByteInPlace) {
+  std::mt19937 rng(9);
+  const uint8_t kProtos[3] = {net::kProtoUdp, net::kProtoIcmp, 47};  // 8 bytes of L4 suffice
+  for (int i = 0; i < 5000; i++) {
+    const Direction dir = i % 2 ? Direction::gateway_to_server : Direction::server_to_gateway;
+    const net::Ipv4 far = uint32_t(rng());
+    const uint16_t frag = rng() % 2 ? 0x4000 : 0;
+    std::vector<uint8_t> p =
+        inner_packet(uint8_t(rng()), uint8_t(rng()), kProtos[rng() % 3], uint16_t(rng()), frag,
+                     dir == Direction::gateway_to_server ? kGw : far,
+                     dir == Direction::gateway_to_server ? far : kGw);
+    const std::vector<uint8_t> orig = p;
+    ASSERT_TRUE(can_compact(p.data(), dir, kGw));
+    const uint8_t flags = compact(p.data(), dir);
+    // What a receiver sees: the payload from the compact header on; it restores the header
+    // over the 11 bytes before it (the end of the mpf header in a frame).
+    std::memset(p.data(), 0xee, kCompactSaving);
+    uint8_t* payload = p.data() + kCompactSaving;
+    expand(payload, p.size() - kCompactSaving, flags, dir, kGw, payload - kCompactSaving);
+    for (size_t j = 0; j < p.size(); j++) ASSERT_EQ(p[j], orig[j]) << i << " byte " << j;
+    net::Ipv4Packet parsed;
+    ASSERT_EQ(net::parse_ipv4(p.data(), uint32_t(p.size()), &parsed), Drop::none) << i;
+  }
+}
+
+TEST(TunnelCompact, WhatCannotTravelCompact) {
+  const std::vector<uint8_t> ok = inner_packet(0, 64, 6, 1, 0x4000, kGw, kFar);
+  EXPECT_TRUE(can_compact(ok.data(), Direction::gateway_to_server, kGw));
+  EXPECT_FALSE(can_compact(ok.data(), Direction::gateway_to_server, kGw + 1));  // not the near address
+  std::vector<uint8_t> p = ok;
+  p[0] = 0x46;  // options
+  EXPECT_FALSE(can_compact(p.data(), Direction::gateway_to_server, kGw));
+  for (uint16_t frag : {0x2000, 0x0001, 0x6000, 0x8000}) {  // MF, an offset, reserved bit
+    p = ok;
+    net::store16(&p[6], frag);
+    EXPECT_FALSE(can_compact(p.data(), Direction::gateway_to_server, kGw)) << frag;
+  }
 }

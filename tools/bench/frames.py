@@ -3,15 +3,17 @@
 Addresses are those of the demo test bed (configs/*.conf, tests/dataplane/frames.py):
 
   gateway uplink:  Host A side 192.168.10.x:PORT -> 198.51.100.2:5001 (UDP) on the LAN port
-  server uplink:   tunnel frames (wire format v2, docs/protocol.md) from the gateway's 5g path
+  server uplink:   tunnel frames (wire format v3, docs/protocol.md) from the gateway's 5g path
                    (10.5.0.2:4500, via router 10.99.0.254) to the server's t0 port
                    (10.99.0.1:4500): first one probe announcing the gateway's session, then mpf
-                   data frames of tunnel 7 carrying 100.64.0.7:PORT -> 198.51.100.2:5001 (UDP),
-                   every frame with its authentication tag
+                   data frames of tunnel 7 carrying 100.64.0.7:PORT -> 198.51.100.2:5001 (UDP)
+                   with the inner IPv4 header compact, as the gateway sends them, every frame
+                   with its authentication tag
 
 `size` is the plain (unencapsulated) Ethernet frame size including the 4-byte FCS, as in
-"64-byte frames": the pcap holds size - 4 bytes. A tunnel frame is 68 bytes longer
-(outer IPv4 20 + UDP 8 + mpf header 24 + tag 16) than the plain frame it carries.
+"64-byte frames": the pcap holds size - 4 bytes. A tunnel data frame is 53 bytes longer
+(outer IPv4 20 + UDP 8 + mpf header 24 + tag 12, less the 11 bytes the compact inner header
+saves) than the plain frame it carries.
 """
 import hashlib
 import struct
@@ -40,8 +42,11 @@ DPORT = 5001
 SPORT_BASE = 20000
 
 FCS = 4
-TAG_LEN = 16
-TUNNEL_OVERHEAD = 20 + 8 + 24 + TAG_LEN
+VERSION = 3
+TAG_LEN = 12  # the first 12 bytes of the AES-256-GCM tag (docs/protocol.md 6)
+FULL_OVERHEAD = 20 + 8 + 24 + TAG_LEN  # tunnel::kOverhead: an inner packet sent whole
+COMPACT_LEN = 9  # the compact inner IPv4 header (docs/protocol.md 3.5) replaces 20 bytes
+TUNNEL_OVERHEAD = FULL_OVERHEAD - (20 - COMPACT_LEN)  # tunnel::kCompactOverhead: data frames here
 MAX_FLOWS = 4096  # net_pcap infinite_rx keeps every frame of the file in an mbuf of the pool
 
 SCENARIOS = ("gateway-uplink", "server-uplink")
@@ -67,6 +72,7 @@ START_MS = 1
 EPOCH = 0xbeef
 
 TYPE_DATA, TYPE_PROBE = 0, 1
+FLAG_COMPACT, FLAG_INNER_DF = 0x08, 0x10
 MAIN_SENDER = 0xff  # the sending lcore of probes (the gateway's main lcore)
 PATH_ID = 0
 
@@ -84,28 +90,41 @@ EXPECTED_DROPS = {"server-uplink": ("tunnel_replayed", 1)}
 
 def session_key(salt=SALT, psk=PSK):
     """The key of a gateway session's frames to the server: BLAKE2b-256 keyed with the PSK over
-    "mpf-v2 g2s" + salt."""
-    return hashlib.blake2b(b"mpf-v2 g2s" + salt, key=psk, digest_size=32).digest()
+    "mpf-v3 g2s" + salt."""
+    return hashlib.blake2b(b"mpf-v3 g2s" + salt, key=psk, digest_size=32).digest()
 
 
 def nonce(frame_type, sender, path_id, counter):
     return bytes([frame_type, sender, path_id, 0]) + counter.to_bytes(8, "big")
 
 
-def mpf_header(frame_type, stream_id, stream_seq, counter, epoch=EPOCH, path_id=PATH_ID):
-    """Version 2 / type, flags, path id, tag length 16, tunnel id, epoch, stream, stream seq,
+def mpf_header(frame_type, stream_id, stream_seq, counter, epoch=EPOCH, path_id=PATH_ID,
+               flags=0):
+    """Version 3 / type, flags, path id, tag length 12, tunnel id, epoch, stream, stream seq,
     path seq (= the low 32 bits of the sender's counter), timestamp (docs/protocol.md)."""
-    return struct.pack("!BBBBIHHIII", (2 << 4) | frame_type, 0, path_id, TAG_LEN, TUN_ID, epoch,
-                       stream_id, stream_seq, counter & 0xFFFFFFFF, 0)
+    return struct.pack("!BBBBIHHIII", (VERSION << 4) | frame_type, flags, path_id, TAG_LEN,
+                       TUN_ID, epoch, stream_id, stream_seq, counter & 0xFFFFFFFF, 0)
 
 
-def sealed(aead, frame_type, stream_id, stream_seq, counter, payload):
+def sealed(aead, frame_type, stream_id, stream_seq, counter, payload, flags=0):
     """mpf header + payload + tag: AES-256-GCM with no plaintext, header and payload as
-    associated data (a GMAC), nonce (type, sending lcore, path id, 0, 64-bit counter)."""
-    hdr = mpf_header(frame_type, stream_id, stream_seq, counter)
+    associated data (a GMAC), nonce (type, sending lcore, path id, 0, 64-bit counter); the
+    frame carries the first 12 bytes of the 16-byte GCM tag."""
+    hdr = mpf_header(frame_type, stream_id, stream_seq, counter, flags=flags)
     tag = aead.encrypt(nonce(frame_type, stream_id >> 8, PATH_ID, counter), b"", hdr + payload)
-    assert len(tag) == TAG_LEN
-    return hdr + payload + tag
+    return hdr + payload + tag[:TAG_LEN]
+
+
+def compact(inner, near=TUN_ADDR):
+    """(flags, payload) of a data frame gateway -> server carrying the IPv4 packet `inner`, as
+    the gateway sends it (docs/protocol.md 3.5): compact when the header has no options, is not
+    a fragment and its source (the near address) is the tunnel address; else whole."""
+    frag = struct.unpack("!H", inner[6:8])[0]
+    if inner[0] != 0x45 or frag & ~0x4000 or inner[12:16] != _ip4(near):
+        return 0, inner
+    flags = FLAG_COMPACT | (FLAG_INNER_DF if frag & 0x4000 else 0)
+    # TOS, TTL, protocol, identification, far address (the inner destination).
+    return flags, inner[1:2] + inner[8:10] + inner[4:6] + inner[16:20] + inner[20:]
 
 
 def probe_body(salt=SALT, start_ms=START_MS):
@@ -184,8 +203,9 @@ def frames(scenario, size, flows):
             src = f"192.168.10.{2 + i % 250}"
             out.append(ether(PCAP_MAC, HOST_A_MAC, _inner(src, sport, ip_len, 64)))
         elif scenario == "server-uplink":
-            inner = _inner(TUN_ADDR, sport, ip_len, 63)
-            out.append(_to_server(sealed(aead, TYPE_DATA, UNORDERED_STREAM, i, i, inner), i))
+            flags, payload = compact(_inner(TUN_ADDR, sport, ip_len, 63))
+            out.append(_to_server(sealed(aead, TYPE_DATA, UNORDERED_STREAM, i, i, payload, flags),
+                                  i))
         else:
             raise ValueError(f"unknown scenario {scenario}")
     return out

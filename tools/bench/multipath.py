@@ -8,7 +8,7 @@ Per profile (tools/testbed up --paths 2 --profile P):
   1. kernel phase (tools/testbed kernel-mode on; the appliances are not running):
      plain TCP directly over each wire alone (mpf-gw -> mpf-srv, bound to the path's address:
      source routing puts it on that wire), plain TCP through the kernel VXLAN tunnel of one
-     path (Host A -> Host B, 50 bytes of encapsulation; mpf's are 68), and kernel MPTCP between
+     path (Host A -> Host B, 50 bytes of encapsulation; mpf's are 53), and kernel MPTCP between
      mpf-gw and mpf-srv with one subflow per wire (mptcpize run iperf3; the topology of the
      MPTCP-proxy products: MPTCP between the site router and a server on the Internet);
   2. mpf phase: the two appliances with configs/examples/*-2paths.conf (max_rate set to the
@@ -1148,7 +1148,7 @@ def print_report(rep):
                          "aggregation alone"))
             rows.append(("kernel VXLAN tunnel, 1 flow down", "", "",
                          cell_rate(rr("vxlan_5g", "down")), cell_rate(rr("vxlan_wifi", "down")),
-                         "50 B encapsulation (mpf: 68)"))
+                         "50 B encapsulation (mpf: 53)"))
             for sysn_fo in (("mpf", "mptcp"),):
                 fos = [R[s][cc].get("failover") or {} for s in sysn_fo]
                 paths_ev = []
