@@ -103,6 +103,15 @@ struct PeerTx {
   std::array<uint32_t, kMaxPaths> rttvar_us{};
   uint32_t up_mask = 0;                         // as of the last refresh
   std::array<uint64_t, kMaxPaths> down_since_us{};  // when it went down; 0: up or never up
+  // Progress (docs/multipath.md, "Failover"), per path: the counter after the highest one the
+  // receiver reported received; when the oldest frame not reported yet left (0: none); and
+  // until when the path counts as down here because it stopped making progress (0: it does
+  // not).
+  std::array<uint64_t, kMaxPaths> reported{};
+  std::array<uint64_t, kMaxPaths> unreported_since_us{};
+  std::array<uint64_t, kMaxPaths> stalled_until_us{};
+  std::array<uint64_t, kMaxPaths> stalled_at{};  // the first counter unreported when it stalled
+  uint64_t progress_heard_us = 0;  // the last progress report from the peer (any path)
   uint64_t views_pass = ~0ull;                  // pass number of the last refresh
 };
 
@@ -114,6 +123,10 @@ struct PeerRx {
   // Pending feedback per sender worker, sent at the end of the pass.
   std::array<tunnel::FeedbackBody, kMaxSenders> feedback{};
   uint32_t feedback_mask = 0;
+  // Progress reports: the (sender worker, path)s that brought data frames since the last one.
+  std::array<uint8_t, kMaxSenders * kMaxPaths> heard{};
+  bool heard_any = false;
+  uint64_t progress_due_us = 0;
   // Delay equalisation: each path's base delay as this worker receives it.
   std::array<reorder::BaseDelay, kMaxPaths> base{};
 };
@@ -207,6 +220,15 @@ class Worker {
   static constexpr uint8_t kAnyPath = 0xff;
   // A loss report for a frame resent less than this ago is the report's second copy.
   static constexpr uint64_t kReportRepeatUs = 200'000;
+  // Jitter allowance on top of the round trip a progress report takes (stall_after_us()).
+  static constexpr uint64_t kStallMarginUs = 10'000;
+  // Progress is relied on while the peer's reports come: one within this long (a peer that
+  // does not send them, progress_interval_ms = 0 there, never has a path stalled).
+  static constexpr uint64_t kProgressFreshUs = 1'000'000;
+  bool progress_fresh(const PeerTx& t) const {
+    return app_.cfg.multipath.progress_interval_ms && t.progress_heard_us &&
+           now_us_ - t.progress_heard_us < kProgressFreshUs;
+  }
   bool resend_path(uint16_t peer, uint8_t exclude_path, uint32_t bytes, bool fast,
                    uint8_t* path, PathRoute* r);
   // Resends slab entries of (peer, path) named by a feedback entry or a failover.
@@ -218,6 +240,16 @@ class Worker {
   bool reroute(uint16_t peer, rte_mbuf* m, uint8_t dead_path);
   void on_feedback(rte_mbuf* m, uint16_t peer);
   void failover(uint16_t peer, uint8_t path);
+  // A progress report: the peer's receiver got path_seqs up to highest from us on path.
+  void on_progress(uint16_t peer, uint8_t path, uint32_t highest);
+  // How long a path's oldest unreported frame may wait for its report before the path counts
+  // as stalled; UINT64_MAX when there is no other up path to fail over to or no RTT yet.
+  uint64_t stall_after_us(const PeerTx& t, uint16_t peer, uint8_t path) const;
+  // Forget what path k has not had reported (it went down, or everything was sent again).
+  static void forget_progress(PeerTx& t, uint8_t k) {
+    t.reported[k] = t.path_seq[k];
+    t.unreported_since_us[k] = 0;
+  }
 
   // ---- worker_rx.cpp
   // An outer IPv4/UDP packet addressed to our tunnel port (gateway: from the server).
@@ -236,6 +268,8 @@ class Worker {
   }
   void note_path_seq(uint16_t peer, const tunnel::Header& h);
   void send_feedback();
+  // Adds the progress entries due for peer to its pending feedback.
+  void add_progress(uint16_t peer);
   // One feedback frame with fb for the peer on path k (nothing when k has no route).
   void send_feedback_on(uint16_t peer, const tunnel::FeedbackBody& fb, uint8_t k);
   unsigned reorder_owner(uint16_t peer, uint16_t stream) const;

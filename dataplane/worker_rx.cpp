@@ -230,6 +230,8 @@ void Worker::note_path_seq(uint16_t peer, const tunnel::Header& h) {
     r.gap_epoch[i] = h.epoch;
   }
   recovery::GapResult g = r.gaps[i].observe(h.path_seq);
+  r.heard[i] = 1;
+  r.heard_any = true;
   if (g.kind != recovery::GapResult::Kind::gap) return;
   bump(path_ctr_[size_t(peer) * kMaxPaths + h.path_id].lost, g.count);
   tunnel::FeedbackBody& fb = r.feedback[sender];
@@ -243,9 +245,30 @@ void Worker::note_path_seq(uint16_t peer, const tunnel::Header& h) {
   r.feedback_mask |= 1u << sender;
 }
 
+// Progress: every progress_interval_ms while a path brings data frames, the highest path_seq
+// received from each of its sender workers, so a sender learns within about a round trip that
+// a path stopped delivering (docs/multipath.md, "Failover").
+void Worker::add_progress(uint16_t peer) {
+  PeerRx& r = peer_rx_[peer];
+  for (unsigned i = 0; i < r.heard.size(); i++) {
+    if (!r.heard[i]) continue;
+    const unsigned sender = i / kMaxPaths;
+    tunnel::FeedbackBody& fb = r.feedback[sender];
+    if (fb.count >= tunnel::kFeedbackMaxEntries) continue;  // full of loss reports: next time
+    r.heard[i] = 0;
+    fb.entries[fb.count++] = {uint8_t(sender), uint8_t(i % kMaxPaths), r.gaps[i].highest(), 0};
+    r.feedback_mask |= 1u << sender;
+  }
+  r.heard_any = false;
+  for (uint8_t h : r.heard) r.heard_any |= h != 0;
+  r.progress_due_us = now_us_ + uint64_t(app_.cfg.multipath.progress_interval_ms) * 1000;
+}
+
 void Worker::send_feedback() {
+  const bool progress = app_.cfg.multipath.progress_interval_ms != 0;
   for (uint16_t peer = 0; peer < peer_rx_.size(); peer++) {
     PeerRx& r = peer_rx_[peer];
+    if (progress && r.heard_any && now_us_ >= r.progress_due_us) add_progress(peer);
     if (!r.feedback_mask) continue;
     refresh_views(peer);
     static const sched::Action kLowestRtt{sched::Mode::lowest_rtt, -1};

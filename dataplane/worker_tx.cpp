@@ -33,11 +33,13 @@ void Worker::refresh_views(uint16_t peer) {
   if (t.views_pass == pass_) return;
   t.views_pass = pass_;
   const PeerState& ps = app_.peers[peer];
-  uint32_t up = 0;
+  uint32_t up = 0, main_up = 0;
   for (unsigned k = 0; k < ps.n_paths; k++) {
     PathPub::Value v = ps.paths[k].pub.read();
     sched::PathView& pv = t.views[k];
     pv.up = v.up;
+    if (v.up) main_up |= 1u << k;
+    else t.stalled_until_us[k] = 0;  // the main lcore's verdict: it decides when it is back
     pv.owd_us = v.owd_us;
     Shaper* s = t.shaper[k].get();
     if (const uint64_t share = v.rate_Bps / app_.n_workers; share != s->rate_Bps)
@@ -46,7 +48,26 @@ void Worker::refresh_views(uint16_t peer) {
     pv.queued_bytes = s->q.bytes();
     pv.weight = v.weight;
     t.rttvar_us[k] = v.rttvar_us;
-    if (v.up) up |= 1u << k;
+  }
+  // A path whose frames stopped being reported received counts as down here at once; after
+  // dead_after_ms it gets another chance unless the main lcore has taken it down by then.
+  const bool progress = progress_fresh(t);
+  for (unsigned k = 0; k < ps.n_paths; k++) {
+    sched::PathView& pv = t.views[k];
+    if (pv.up && progress) {
+      if (t.stalled_until_us[k] && now_us_ >= t.stalled_until_us[k]) {
+        t.stalled_until_us[k] = 0;
+        forget_progress(t, uint8_t(k));
+      }
+      if (!t.stalled_until_us[k] && t.unreported_since_us[k] &&
+          now_us_ - t.unreported_since_us[k] > stall_after_us(t, peer, uint8_t(k))) {
+        t.stalled_until_us[k] = now_us_ + uint64_t(app_.cfg.multipath.dead_after_ms) * 1000;
+        t.stalled_at[k] = t.reported[k];
+        bump(stats_.progress_stalls);
+      }
+      if (t.stalled_until_us[k]) pv.up = false;
+    }
+    if (pv.up) up |= 1u << k;
   }
   uint32_t went_down = t.up_mask & ~up;
   for (unsigned k = 0; k < ps.n_paths; k++)
@@ -55,6 +76,9 @@ void Worker::refresh_views(uint16_t peer) {
   t.up_mask = up;
   for (unsigned k = 0; went_down; k++, went_down >>= 1)
     if (went_down & 1) failover(peer, uint8_t(k));
+  // What a path sent while down (when none was up) is not waited for once it is back.
+  for (unsigned k = 0; k < ps.n_paths; k++)
+    if (!(main_up >> k & 1)) forget_progress(t, uint8_t(k));
 }
 
 void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
@@ -194,6 +218,7 @@ void Worker::send_on_path(rte_mbuf* m, uint16_t peer, uint8_t path, const tunnel
 
 void Worker::stamp(rte_mbuf* m, uint16_t peer, uint8_t path) {
   PeerTx& t = peer_tx_[peer];
+  if (!t.unreported_since_us[path]) t.unreported_since_us[path] = now_us_;
   const uint64_t ctr = t.path_seq[path]++;
   const uint32_t seq = uint32_t(ctr);
   seal_frame(m, app_.peers[peer].auth.tx, ctr);
@@ -324,6 +349,10 @@ void Worker::on_feedback(rte_mbuf* m, uint16_t peer) {
   PeerTx& t = peer_tx_[peer];
   for (unsigned i = 0; i < fb.count; i++) {
     const tunnel::FeedbackEntry& e = fb.entries[i];
+    if (e.missing == 0) {
+      on_progress(peer, e.path_id, e.first_missing);
+      continue;
+    }
     if (!t.slab[e.path_id]) {  // multipath.retransmit = false: nothing kept to resend
       bump(stats_.retransmit_misses, e.missing);
       continue;
@@ -349,9 +378,54 @@ void Worker::on_feedback(rte_mbuf* m, uint16_t peer) {
   rte_pktmbuf_free(m);
 }
 
-// The path just went down. What it carried in the last round trip plus the detection time is
-// resent from the slab on the live paths (the receiver drops double copies), oldest first;
-// then what still waits in its queue (never sent) goes to the live paths in its order.
+void Worker::on_progress(uint16_t peer, uint8_t path, uint32_t highest) {
+  PeerTx& t = peer_tx_[peer];
+  const uint64_t sent = t.path_seq[path];  // the next counter
+  if (sent == 0) return;
+  const uint64_t h = tunnel::extend_counter(sent - 1, highest);
+  if (h >= sent) return;  // beyond what we sent: a report on our previous session's numbers
+  t.progress_heard_us = now_us_;
+  // A frame the stall gave up on arrived: the path is slow, not dead. Back in use (the
+  // failover's resends were spent; the receiver drops the second copies).
+  if (t.stalled_until_us[path] && h >= t.stalled_at[path]) {
+    t.stalled_until_us[path] = 0;
+    bump(stats_.progress_resumed);
+  }
+  if (h < t.reported[path]) return;  // no news
+  t.reported[path] = h + 1;
+  if (t.reported[path] == sent) {
+    t.unreported_since_us[path] = 0;
+    return;
+  }
+  // The oldest frame not reported yet: when it left, if the slab still has it; else start
+  // counting now (later detection, never an early one).
+  const recovery::RetransmitSlab::Entry* e =
+      t.slab[path] ? t.slab[path]->find(uint32_t(h + 1)) : nullptr;
+  t.unreported_since_us[path] = e ? e->sent_us : now_us_;
+}
+
+// A frame's report needs its path's one-way delay, the progress interval, and the way back,
+// on any other up path (the receiver sends each report on two paths); plus a margin for jitter
+// and queueing that grew since the last probe.
+uint64_t Worker::stall_after_us(const PeerTx& t, uint16_t peer, uint8_t path) const {
+  const sched::PathView& v = t.views[path];
+  if (v.owd_us == 0) return UINT64_MAX;  // no RTT measured yet
+  uint64_t back = 0;
+  bool other = false;
+  for (unsigned j = 0; j < app_.peers[peer].n_paths; j++)
+    if (j != path && t.views[j].up && !t.stalled_until_us[j]) {
+      other = true;
+      back = std::max<uint64_t>(back, t.views[j].owd_us + 2 * uint64_t(t.rttvar_us[j]));
+    }
+  if (!other) return UINT64_MAX;  // nowhere to go: dead_after_ms decides
+  return v.owd_us + 4 * uint64_t(t.rttvar_us[path]) + back +
+         uint64_t(app_.cfg.multipath.progress_interval_ms) * 1000 + kStallMarginUs;
+}
+
+// The path just went down. What it carried and was not reported received (without progress
+// reports: the last round trip plus the detection time) is resent from the slab on the live
+// paths (the receiver drops double copies), oldest first; then what still waits in its queue
+// (never sent) goes to the live paths in its order.
 void Worker::failover(uint16_t peer, uint8_t path) {
   PeerTx& t = peer_tx_[peer];
   unsigned n = 0;
@@ -359,13 +433,18 @@ void Worker::failover(uint16_t peer, uint8_t path) {
     const uint64_t window_us = 2 * uint64_t(t.views[path].owd_us) +
                                4 * uint64_t(t.rttvar_us[path]) +
                                uint64_t(app_.cfg.multipath.dead_after_ms) * 1000;
-    const uint64_t since = now_us_ > window_us ? now_us_ - window_us : 0;
+    uint64_t since = now_us_ > window_us ? now_us_ - window_us : 0;
+    // With progress reports, what was reported received needs no resend.
+    if (progress_fresh(t))
+      since = t.unreported_since_us[path] ? std::max(since, t.unreported_since_us[path])
+                                          : now_us_ + 1;
     t.slab[path]->for_each_since(since, [&](const recovery::RetransmitSlab::Entry& e) {
       n += resend(peer, e, path, false);
     });
   }
   // Sent again elsewhere; a late report must not resend them twice.
   if (t.slab[path]) t.slab[path]->clear();
+  forget_progress(t, path);
   Shaper* s = t.shaper[path].get();
   while (!s->empty()) {
     const QueuedFrame f = s->q.front().value;

@@ -777,7 +777,7 @@ class Loader {
     check_keys(g, {"mode", "path", "streams", "probe_interval_ms", "dead_after_ms", "up_after",
                    "reorder_max_ms", "max_queue_ms", "retransmit", "retransmit_budget",
                    "equalize", "fast_lane", "rate_control", "queue_target_ms",
-                   "idle_probe_interval_ms", "idle_after_ms"});
+                   "idle_probe_interval_ms", "idle_after_ms", "progress_interval_ms"});
     Multipath& mp = cfg_.multipath;
     parse_mode_path(g, false, &mp.mode, &mp.path);
     opt_int(g, "streams", 1, 256, &mp.streams);
@@ -795,6 +795,7 @@ class Loader {
     opt_int(g, "retransmit_budget", 0, 100, &mp.retransmit_budget_pct);
     opt_int(g, "idle_probe_interval_ms", 0, path::kMaxProbeIntervalMs, &mp.idle_probe_interval_ms);
     opt_int(g, "idle_after_ms", 100, 600000, &mp.idle_after_ms);
+    opt_int(g, "progress_interval_ms", 0, 1000, &mp.progress_interval_ms);
     if (mp.idle_probe_interval_ms != 0 && mp.idle_probe_interval_ms < mp.probe_interval_ms) {
       const Setting& at = g.exists("idle_probe_interval_ms") ? g["idle_probe_interval_ms"]
                                                              : g["probe_interval_ms"];

@@ -80,6 +80,10 @@ struct Multipath {
   // calling a path dead); the first data frame brings probe_interval_ms back at once.
   uint32_t idle_probe_interval_ms = 1000;  // 0 (never slow down) or probe_interval_ms..60000
   uint32_t idle_after_ms = 3000;           // 100..600000
+  // Receiver: while a path brings data frames, it reports the highest path_seq received this
+  // often (a progress report); the sender takes a path that stops making progress for about
+  // a round trip past this interval as down at once, without waiting for dead_after_ms.
+  uint32_t progress_interval_ms = 10;      // 0 (off) .. 1000
 };
 
 // A `policy` rule's match; a default-constructed match matches every packet. Every field is

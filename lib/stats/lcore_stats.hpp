@@ -45,6 +45,8 @@ constexpr unsigned kStatPorts = 16;
   X(retransmit_over_budget, "reported frames not resent: over the budget")         \
   X(failover_resends, "frames resent because their path went down")                \
   X(failover_flushed, "frames queued on a path that went down and not rerouted, freed") \
+  X(progress_stalls, "paths taken as down early: their frames' progress reports stopped") \
+  X(progress_resumed, "of those, paths whose reports came after all (slow, not dead)") \
   X(fast_lane, "frames queued in a shaper's fast lane (sparse flows, retransmits)") \
   X(reorder_held, "frames held for reordering")                                    \
   X(reorder_late, "frames delivered after their gap was given up")                 \

@@ -30,7 +30,7 @@ void load_session(const uint8_t* p, SessionAnnounce* a) {
 }
 
 bool entry_ok(const FeedbackEntry& e) {
-  return e.path_id <= kBodyMaxPathId && e.missing >= 1 && e.missing <= kFeedbackMaxMissing;
+  return e.path_id <= kBodyMaxPathId && e.missing <= kFeedbackMaxMissing;
 }
 
 }  // namespace
@@ -124,7 +124,7 @@ Drop decode(const uint8_t* body, size_t len, FeedbackBody* out) {
   for (unsigned i = 0; i < count; i++, p += kFeedbackEntryLen) {
     if (load16(p + 2) != 0 || load16(p + 10) != 0) return Drop::tunnel_bad_length;
     const uint16_t missing = load16(p + 8);
-    if (missing < 1 || missing > kFeedbackMaxMissing) return Drop::tunnel_bad_length;
+    if (missing > kFeedbackMaxMissing) return Drop::tunnel_bad_length;
     if (p[1] > kBodyMaxPathId) return Drop::tunnel_bad_path;
   }
   out->count = count;

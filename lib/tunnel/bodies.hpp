@@ -66,11 +66,13 @@ struct ProbeReplyBody {
 };
 
 // One loss report: `missing` consecutive path_seqs from first_missing of (sender worker, path).
+// Or, with missing 0, a progress report: first_missing is the highest path_seq received from
+// (sender worker, path) so far (docs/protocol.md 3.3).
 struct FeedbackEntry {
-  uint8_t sender_worker = 0;  // high byte of the lost frames' stream_id
+  uint8_t sender_worker = 0;  // high byte of the frames' stream_id
   uint8_t path_id = 0;        // 0..kBodyMaxPathId
-  uint32_t first_missing = 0; // first missing path_seq
-  uint16_t missing = 0;       // 1..kFeedbackMaxMissing
+  uint32_t first_missing = 0; // first missing path_seq; progress: the highest received
+  uint16_t missing = 0;       // 1..kFeedbackMaxMissing; 0: a progress report
   bool operator==(const FeedbackEntry&) const = default;
 };
 
@@ -90,7 +92,7 @@ size_t encode(const FeedbackBody& b, uint8_t* out, size_t cap);
 
 // Decoders: Drop::none and *out filled, or (with *out untouched)
 //   tunnel_bad_length  length not exactly the layout's (for feedback: for its count), count
-//                      0 or > 16, missing 0 or > 1024, a reserved field not zero;
+//                      0 or > 16, missing > 1024, a reserved field not zero;
 //   tunnel_bad_path    a feedback entry's path_id beyond kBodyMaxPathId.
 Drop decode(const uint8_t* body, size_t len, ProbeBody* out);
 Drop decode(const uint8_t* body, size_t len, ProbeReplyBody* out);

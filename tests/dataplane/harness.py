@@ -56,6 +56,19 @@ from dataclasses import dataclass, field
 
 import frames as F
 
+def progress_off_unless_set(config: str) -> str:
+    """config with multipath.progress_interval_ms = 0 unless it sets the key itself. Progress
+    reports (a feedback frame per 10 ms while data frames arrive) would add frames to nearly
+    every scenario's output; the cases that test them (multipath_cases, "progress") turn them on."""
+    if "progress_interval_ms" in config:
+        return config
+    for m in re.finditer(r"\bmultipath\s*=\s*\{", config):
+        line = config[config.rfind("\n", 0, m.start()) + 1:m.start()]
+        if "#" not in line:
+            return config[:m.end()] + " progress_interval_ms = 0;" + config[m.end():]
+    return config + "\nmultipath = { progress_interval_ms = 0; };\n"
+
+
 RUN_SECONDS = 1.5        # after "mpf-dataplane: running"
 START_TIMEOUT = 20.0     # to reach "running"
 STOP_TIMEOUT = 20.0      # after SIGINT
@@ -467,7 +480,7 @@ def run_dataplane(binary, scn: Scenario, inputs, keep=False):
                                  f"{scn.rx_queues} RX queue(s)")
         conf = os.path.join(tmp, "case.conf")
         with open(conf, "w") as f:
-            f.write(scn.config.replace("{tmp}", tmp))
+            f.write(progress_off_unless_set(scn.config).replace("{tmp}", tmp))
         cmd = [binary, "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
                "--file-prefix", prefix] + lcore_args(scn.workers) + ["--log-level=error"]
         for p in range(n_ports):

@@ -333,6 +333,54 @@ def scenario_gw_feedback_entries():
     return Scenario("gw-fb-entry", "gateway", G.gateway_config(), cases, tunnel_ports=(PATH,))
 
 
+# ---- gw-progress: progress reports (missing 0 entries, protocol.md 3.3) ---------------------------
+
+def scenario_gw_progress():
+    """multipath.progress_interval_ms = 10: while data frames arrive, the gateway reports the
+    highest path_seq it got from each (server worker, path): one report at the end of the first
+    pass that heard frames, the next no sooner than 10 ms later, none while nothing new comes.
+    And the gateway takes the server's progress entries as feedback, resending nothing."""
+    srv = Numbering(epoch=SRV_SESSION.epoch)
+    tx = Numbering()
+    cases = [G.announce_case("gw-progress", Numbering(MAIN_LCORE))]
+    # Pass 1: four flows from Host A (their NAT sessions take the replies below).
+    ups = [udp_from_a(40101 + i, 40 + i) for i in range(4)]
+    outs = [translated(u, src=TUN_ADDR) for u in ups]
+    cases.append(Case("gw-progress: 4 UDP flows from Host A -> sent on path 0, path_seq 0..3",
+                      [(LAN, lan_in(u)) for u in ups],
+                      [gw_encap_expected(o, tx.data(o), f"flow {i + 1} frame")
+                       for i, o in enumerate(outs)],
+                      {"encapsulated": 4, "nat_in2out": 4, "sent_no_path_up": 4}))
+    # Pass 17 (after the announcement): the server's progress entries, then its replies.
+    cases.append(Case("gw-progress: the server's progress entries (worker 0, path 0, highest 3: "
+                      "all four arrived) and one beyond what was sent (highest 5000: ignored) "
+                      "-> taken as feedback: no drop, nothing resent",
+                      [(PATH, server_feedback([(0, 0, 3, 0)], pseq=0)),
+                       (PATH, server_feedback([(0, 0, 5000, 0)], pseq=1))], [],
+                      {"feedback_received": 2, "retransmits": 0, "retransmit_misses": 0}))
+    reps = [udp_to_a(40101 + i, 30 + i) for i in range(4)]
+    d = [from_server(bytes(r), srv.hdr(bytes(r))) for r in reps]
+    lan = [lan_out(IP(translated(r, dst=HOST_A))) for r in reps]
+    fill = filler(BURST - 2 - 3)
+    cases.append(Case("gw-progress: 3 data frames from the server (worker 0, path 0, path_seq "
+                      "0..2) in one pass -> delivered; at the end of that pass a progress report "
+                      "to the server: feedback (worker 0, path 0, highest 2, missing 0)",
+                      [(PATH, f) for f in d[:3]] + [(PATH, f) for f in fill],
+                      [Exp(LAN, f, what=f"reply {i + 1}") for i, f in enumerate(lan[:3])] +
+                      [gw_feedback_expected([(0, 0, 2, 0)], "first progress report", pseq=0)],
+                      {"decapsulated": 3, "nat_out2in": 3, "drops.eth_not_for_us": len(fill)}))
+    cases.append(Case("gw-progress: a 4th data frame (path_seq 3) in the next pass -> delivered; "
+                      "its report waits for the interval: a second progress report (highest 3), "
+                      "and no third (nothing new since)",
+                      [(PATH, d[3])],
+                      [Exp(LAN, lan[3], what="reply 4"),
+                       gw_feedback_expected([(0, 0, 3, 0)], "second progress report", pseq=1)],
+                      {"decapsulated": 1, "nat_out2in": 1, "feedback_sent": 2}))
+    return Scenario("gw-progress", "gateway",
+                    G.gateway_config(extra="multipath = { progress_interval_ms = 10; };"), cases,
+                    tunnel_ports=(PATH,))
+
+
 # ---- srv-mp: the server's side: path up from probes, loss reports, retransmit -------------------
 
 def scenario_srv_multipath():
@@ -754,7 +802,8 @@ def scenario_srv_nopath():
 
 
 SCENARIOS = [scenario_gw_multipath, scenario_gw_budget, scenario_gw_nopath,
-             scenario_gw_bad_bodies, scenario_gw_feedback_entries, scenario_srv_multipath,
+             scenario_gw_bad_bodies, scenario_gw_feedback_entries, scenario_gw_progress,
+             scenario_srv_multipath,
              scenario_srv_bad_probe_learning, scenario_mw_reorder, scenario_mw_shaper,
              scenario_mw_shaper_redundant,
              scenario_mw_fastlane,

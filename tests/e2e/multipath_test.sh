@@ -556,8 +556,18 @@ download_with_failure() { # victim
     note "$v down: the longest gap begins $rel ms after \`path down $v\` began (the command took $((t_down_done - t_down)) ms; its first two rules cut the path, one direction each); 'path $v down' logged by the gateway +${det% *} ms, the server +${det#* } ms after it began"
     note "$v down: Host B's TCP (the sender) meanwhile: $(awk -v a="$c0" -v b="$c1" 'BEGIN { split(a, x, " "); split(b, y, " ")
         printf "%d segments retransmitted, %d RTO timeouts, %d loss probes, %d SACK recoveries", y[1] - x[1], y[2] - x[2], y[3] - x[3], y[4] - x[4] }')"
+    # The server (the sender) hears within about a round trip that its frames on the dead path
+    # stopped arriving (progress reports, docs/multipath.md "Failover"), before dead_after_ms.
+    local stalls
+    stalls="$(dv "dl-$v-0" "dl-$v-1" srv.progress_stalls)"
+    if [ "${stalls:-0}" -ge 1 ] 2>/dev/null; then
+        ok "3. $v dies: the server's worker took it down from the progress reports (progress_stalls +$stalls)"
+    else
+        nok "3. $v dies: no progress stall on the server (progress_stalls +${stalls:-?}): failover waited for dead_after_ms"
+    fi
     local k mp=""
-    for k in srv.failover_resends srv.failover_flushed srv.retransmits srv.feedback_received \
+    for k in srv.progress_stalls srv.progress_resumed \
+             srv.failover_resends srv.failover_flushed srv.retransmits srv.feedback_received \
              gw.feedback_sent gw.reorder_held gw.reorder_timeouts gw.reorder_late gw.drop.duplicate; do
         mp="$mp $k +$(dv "dl-$v-0" "dl-$v-1" "$k")"
     done

@@ -256,12 +256,10 @@ TEST(Bodies, FeedbackRejects) {
     for (size_t off : {size_t(2), size_t(3), size_t(10), size_t(11)})
       expect_rejected<FeedbackBody>(mutate(4 + 12 * e + off, 0x40), D::tunnel_bad_length,
                                     "entry reserved");
-  // missing out of 1..1024 (entry 0's missing is at 12..13, entry 1's at 24..25).
+  // missing beyond 1024 (entry 0's missing is at 12..13, entry 1's at 24..25); 0 is a
+  // progress report (Bodies.FeedbackProgressEntry).
   {
     std::vector<uint8_t> v(good);
-    v[12] = 0;
-    v[13] = 0;
-    expect_rejected<FeedbackBody>(v, D::tunnel_bad_length, "missing 0");
     v[12] = 0x04;
     v[13] = 0x01;
     expect_rejected<FeedbackBody>(v, D::tunnel_bad_length, "missing 1025");
@@ -287,14 +285,31 @@ TEST(Bodies, FeedbackEncodeRefusesWhatDecodeRejects) {
   f.count = 17;
   EXPECT_EQ(encode(f, b, sizeof b), 0u) << "count 17";
   f = sample_feedback();
-  f.entries[1].missing = 0;
-  EXPECT_EQ(encode(f, b, sizeof b), 0u) << "missing 0";
   f.entries[1].missing = 1025;
   EXPECT_EQ(encode(f, b, sizeof b), 0u) << "missing 1025";
   f = sample_feedback();
   f.entries[0].path_id = 8;
   EXPECT_EQ(encode(f, b, sizeof b), 0u) << "path 8";
   for (uint8_t x : b) ASSERT_EQ(x, 0xee) << "a refused encode wrote";
+}
+
+TEST(Bodies, FeedbackProgressEntry) {
+  // missing 0: "the highest path_seq received from worker 2 on path 1 is 0xfffffff0",
+  // next to a loss report.
+  FeedbackBody f;
+  f.count = 2;
+  f.entries[0] = {2, 1, 0xfffffff0u, 0};
+  f.entries[1] = {2, 0, 77, 3};
+  uint8_t b[kFeedbackMaxLen];
+  ASSERT_EQ(encode(f, b, sizeof b), feedback_len(2));
+  const uint8_t want[] = {0x02, 0, 0, 0, 0x02, 0x01, 0, 0, 0xff, 0xff, 0xff, 0xf0, 0, 0, 0, 0,
+                          0x02, 0x00, 0, 0, 0, 0, 0, 77, 0, 3, 0, 0};
+  ASSERT_EQ(sizeof want, feedback_len(2));
+  EXPECT_EQ(0, std::memcmp(b, want, sizeof want));
+  FeedbackBody d;
+  ASSERT_EQ(decode(want, sizeof want, &d), Drop::none);
+  EXPECT_EQ(d, f);
+  EXPECT_EQ(d.entries[0].missing, 0);
 }
 
 // Mutated and random bytes: never a crash, and whatever is accepted re-encodes to the same bytes

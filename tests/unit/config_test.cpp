@@ -1093,6 +1093,13 @@ TEST_F(ConfigTest, MultipathSettings) {
                "multipath.idle_probe_interval_ms: idle_probe_interval_ms (24) must be 0 (off) or >= probe_interval_ms (25)");
   expect_error(kGateway + "multipath = {\n  idle_probe_interval_ms = 500;\n  probe_interval_ms = 600; dead_after_ms = 1200;\n};\n", 8,
                "multipath.idle_probe_interval_ms: idle_probe_interval_ms (500) must be 0 (off) or >= probe_interval_ms (600)");
+  // Progress reports: default, off, the bounds.
+  EXPECT_EQ(load_text(kGateway).multipath.progress_interval_ms, 10u);
+  EXPECT_EQ(load_text(kServer).multipath.progress_interval_ms, 10u);
+  EXPECT_EQ(load_text(kGateway + "multipath = { progress_interval_ms = 0; };\n").multipath.progress_interval_ms, 0u);
+  EXPECT_EQ(load_text(kGateway + "multipath = { progress_interval_ms = 1000; };\n").multipath.progress_interval_ms, 1000u);
+  expect_error(kGateway + "multipath = { progress_interval_ms = 1001; };\n", 7, "multipath.progress_interval_ms: 1001 is out of range 0..1000");
+  expect_error(kGateway + "multipath = { progress_interval_ms = -1; };\n", 7, "multipath.progress_interval_ms: -1 is out of range 0..1000");
   expect_error(kGateway + "multipath = { fast_lane = \"yes\"; };\n", 7, "multipath.fast_lane");
   expect_error(kGateway + "multipath = { equalize = 1; };\n", 7, "multipath.equalize");
   c = load_text(kGateway +
@@ -1181,7 +1188,7 @@ TEST_F(ConfigTest, MultipathRanges) {
   expect_error(mp("retransmit_budget_pct = 5"), 7,
                "multipath.retransmit_budget_pct: unknown key (allowed here: mode, path, streams, probe_interval_ms, "
                "dead_after_ms, up_after, reorder_max_ms, max_queue_ms, retransmit, retransmit_budget, equalize, "
-               "fast_lane, rate_control, queue_target_ms, idle_probe_interval_ms, idle_after_ms)");
+               "fast_lane, rate_control, queue_target_ms, idle_probe_interval_ms, idle_after_ms, progress_interval_ms)");
   expect_error(kGateway + "multipath = ( );\n", 7, "multipath: expected a group { ... }, got a list");
 }
 
