@@ -220,7 +220,8 @@ class Worker {
   static constexpr uint8_t kAnyPath = 0xff;
   // A loss report for a frame resent less than this ago is the report's second copy.
   static constexpr uint64_t kReportRepeatUs = 200'000;
-  // Jitter allowance on top of the round trip a progress report takes (stall_after_us()).
+  // Jitter allowance on top of the round trip a progress report takes (stall_after_us()) and
+  // of the probe interval (silent()).
   static constexpr uint64_t kStallMarginUs = 10'000;
   // Progress is relied on while the peer's reports come: one within this long (a peer that
   // does not send them, progress_interval_ms = 0 there, never has a path stalled).
@@ -245,6 +246,8 @@ class Worker {
   // How long a path's oldest unreported frame may wait for its report before the path counts
   // as stalled; UINT64_MAX when there is no other up path to fail over to or no RTT yet.
   uint64_t stall_after_us(const PeerTx& t, uint16_t peer, uint8_t path) const;
+  // Whether nothing has come from the peer on path for a probe interval and a margin.
+  bool silent(uint16_t peer, uint8_t path) const;
   // Forget what path k has not had reported (it went down, or everything was sent again).
   static void forget_progress(PeerTx& t, uint8_t k) {
     t.reported[k] = t.path_seq[k];

@@ -60,7 +60,8 @@ void Worker::refresh_views(uint16_t peer) {
         forget_progress(t, uint8_t(k));
       }
       if (!t.stalled_until_us[k] && t.unreported_since_us[k] &&
-          now_us_ - t.unreported_since_us[k] > stall_after_us(t, peer, uint8_t(k))) {
+          now_us_ - t.unreported_since_us[k] > stall_after_us(t, peer, uint8_t(k)) &&
+          silent(peer, uint8_t(k))) {
         t.stalled_until_us[k] = now_us_ + uint64_t(app_.cfg.multipath.dead_after_ms) * 1000;
         t.stalled_at[k] = t.reported[k];
         bump(stats_.progress_stalls);
@@ -418,8 +419,17 @@ uint64_t Worker::stall_after_us(const PeerTx& t, uint16_t peer, uint8_t path) co
       back = std::max<uint64_t>(back, t.views[j].owd_us + 2 * uint64_t(t.rttvar_us[j]));
     }
   if (!other) return UINT64_MAX;  // nowhere to go: dead_after_ms decides
-  return v.owd_us + 4 * uint64_t(t.rttvar_us[path]) + back +
+  return v.owd_us + 2 * uint64_t(t.rttvar_us[path]) + back +
          uint64_t(app_.cfg.multipath.progress_interval_ms) * 1000 + kStallMarginUs;
+}
+
+// Nothing at all came from the peer on the path (probes or replies every probe interval, data,
+// reports) for a probe interval and a margin. A queue that swells in our direction delays our
+// frames' reports but not what comes the other way; a dead path stops both.
+bool Worker::silent(uint16_t peer, uint8_t path) const {
+  const uint64_t last = __atomic_load_n(&app_.peers[peer].paths[path].last_rx_us, __ATOMIC_RELAXED);
+  return now_us_ > last &&
+         now_us_ - last > uint64_t(app_.cfg.multipath.probe_interval_ms) * 1000 + kStallMarginUs;
 }
 
 // The path just went down. What it carried and was not reported received (without progress

@@ -16,7 +16,8 @@
 #   3. a 40 MiB TCP download (sha256 checked) survives the WiFi path dying ~2 s in, then the 5G
 #      path dying; Host A logs received bytes per 10 ms: the outage (longest run of 10 ms slots
 #      without a byte) must be < MPF_MP_MAX_OUTAGE_MS (default 2000; the 200 ms target is the
-#      benchmark's)
+#      benchmark's); the server's worker must take each dying path down from the progress
+#      reports (progress_stalls), before the main lcore's dead_after_ms
 #   6. WiFi back during a TCP upload: its first data frames within 2 s of `path up wifi`
 #      (gateway counters polled every 100 ms, "path wifi up" seen in the log within 10 ms)
 #   4. redundant UDP (2000 datagrams, 1 ms apart, sequence numbers) with WiFi dying mid-stream:
