@@ -1,4 +1,4 @@
-"""Wire format v3's compact inner header (/tmp/v3-spec.md 4-6; docs/protocol.md): which data
+"""Wire format v3's compact inner header (docs/protocol.md 3.5, 4 and 8): which data
 frames the dataplane sends compact and exactly what their 9 compact bytes are (gateway ->
 server: the far address is the inner destination, the near one the source; server -> gateway:
 the reverse), the inner_df flag, TOS/ECN, TTL and IP id end to end in both directions, packets
@@ -34,7 +34,7 @@ assert (F.F_COMPACT, F.F_INNER_DF) == (0x08, 0x10)
 # ---- checks of the frames the dataplane sends ---------------------------------------------------
 
 def compact_bytes(tos, ttl, proto, ident, far) -> bytes:
-    """The 9 compact bytes, written out (spec 5): TOS, TTL, protocol, identification, far."""
+    """The 9 compact bytes, written out (docs/protocol.md 3.5): TOS, TTL, protocol, identification, far."""
     return bytes([tos, ttl, proto]) + struct.pack("!H", ident) + socket.inet_aton(far)
 
 
@@ -179,7 +179,7 @@ def scenario_gw_compact():
                       [encap(opt_o, "full frame (options)", is_full(len(opt_o), ihl=6))],
                       {"encapsulated": 1, "nat_in2out": 1}))
 
-    # MTU (spec 6): 1447 for compactable packets, 1436 for packets with options.
+    # MTU (docs/protocol.md 8): 1447 for compactable packets, 1436 for packets with options.
     big = IP(src=HOST_A, dst=HOST_B, ttl=64, id=0x3C05, flags="DF") / \
         TCP(sport=40601, dport=80, flags="A", seq=1001, ack=1) / Raw(b"\xc1" * (1447 - 40))
     big_o = translated(big, src=TUN_ADDR)

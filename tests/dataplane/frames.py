@@ -16,7 +16,7 @@ stream (stream_seq) and per path (path_seq, all streams of one sending worker sh
 `Numbering` reproduces that for the frames mpf sends, and builds the same numbering for the
 frames the tests send as the peer (the receiver's reorder window and loss detector need it).
 
-Wire format v3 (docs/protocol.md; what changed from v2: /tmp/v3-spec.md). Frame authentication
+Wire format v3 (docs/protocol.md; what changed from v2: its introduction). Frame authentication
 (lib/tunnel/auth.hpp): every tunnel frame ends with a 12-byte tag, the first 12 bytes of the
 AES-256-GCM tag (empty plaintext; associated data: the mpf header and the payload) under the key
 of its sender's session, BLAKE2b-256(key = PSK, "mpf-v3 g2s" or "mpf-v3 s2g" + salt), nonce
@@ -67,7 +67,7 @@ NH_5G_MAC = "02:00:00:00:05:01"
 TUN_ADDR = "100.64.0.7"
 TUN_ID = 7
 TUN_PORT = 4500
-# Wire format v3 sizes (docs/protocol.md 8, spec 6): a frame adds outer IPv4 20 + UDP 8 + mpf
+# Wire format v3 sizes (docs/protocol.md 8): a frame adds outer IPv4 20 + UDP 8 + mpf
 # header 24 + tag 12 = 64 bytes to an inner packet sent whole; the compact inner header (9 bytes
 # for the 20 of the IPv4 header) saves 11 of them: 53 for the packets that are compacted (all of
 # them but those with IP options, in the tests' topology). The path's link MTU is 1500.
@@ -196,7 +196,7 @@ def tunnel_frame(src_mac, dst_mac, src_ip, dst_ip, sport, dport, payload: bytes,
                  IP(src=src_ip, dst=dst_ip, ttl=ttl, id=ip_id, flags="DF") / udp / Raw(payload))
 
 
-# ---- compact inner header (wire format v3, spec 5) ---------------------------------------------
+# ---- compact inner header (wire format v3, docs/protocol.md 3.5) ---------------------------------------------
 
 def _ip_fields(inner: bytes):
     """(ihl bytes, flags/fragment word, src, dst) of an IPv4 packet, or None when too short."""
@@ -217,7 +217,7 @@ def near_far(direction: str):
 
 
 def compactable(inner: bytes, direction: str, near: str = TUN_ADDR, strict=False) -> bool:
-    """Whether a v3 sender compacts inner (spec 5): IPv4, IHL 5 (no options), MF clear and
+    """Whether a v3 sender compacts inner (docs/protocol.md 3.5): IPv4, IHL 5 (no options), MF clear and
     fragment offset 0, the near address the gateway's tunnel address. strict (the frames the
     tests send as the peer): also only a packet whose header is valid as it stands (checksum,
     total length = its length, reserved flag bit clear), which a compacting sender (having
