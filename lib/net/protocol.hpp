@@ -24,7 +24,7 @@ constexpr uint8_t kIcmpParamProblem = 12;
 constexpr uint8_t kIcmpFragNeededCode = 4;  // code of kIcmpDestUnreach
 
 // Offsets inside an IPv4 header.
-constexpr unsigned kIpTotalLen = 2, kIpFragOff = 6, kIpTtl = 8, kIpProto = 9, kIpCsum = 10,
+constexpr unsigned kIpTos = 1, kIpTotalLen = 2, kIpId = 4, kIpFragOff = 6, kIpTtl = 8, kIpProto = 9, kIpCsum = 10,
                    kIpSrc = 12, kIpDst = 16;
 constexpr uint16_t kIpFlagDf = 0x4000, kIpFlagMf = 0x2000, kIpFragMask = 0x1fff;
 // Offsets inside TCP / UDP / ICMP headers.

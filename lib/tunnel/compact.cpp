@@ -3,50 +3,49 @@
 #include <cstring>
 
 #include "net/bytes.hpp"
-#include "net/checksum.hpp"
+#include "net/ipv4_packet.hpp"
+#include "net/protocol.hpp"
 
 namespace mpf::tunnel {
 
+using namespace mpf::net;
+
 namespace {
-// IPv4 header offsets.
-constexpr size_t kTos = 1, kTotalLen = 2, kId = 4, kFrag = 6, kTtl = 8, kProto = 9, kCsum = 10,
-                 kSrc = 12, kDst = 16;
-constexpr uint16_t kDf = 0x4000;
-// The far address is the one the compact header carries.
-size_t near_off(Direction dir) { return dir == Direction::gateway_to_server ? kSrc : kDst; }
-size_t far_off(Direction dir) { return dir == Direction::gateway_to_server ? kDst : kSrc; }
+// The near address is implied; the far one travels in the compact header.
+size_t near_off(Direction dir) { return dir == Direction::gateway_to_server ? kIpSrc : kIpDst; }
+size_t far_off(Direction dir) { return dir == Direction::gateway_to_server ? kIpDst : kIpSrc; }
 }  // namespace
 
 bool can_compact(const uint8_t* ip, Direction dir, net::Ipv4 near) {
-  return ip[0] == 0x45 && (net::load16(ip + kFrag) & ~kDf) == 0 &&
-         net::load32(ip + near_off(dir)) == near;
+  return ip[0] == 0x45 && (load16(ip + kIpFragOff) & ~kIpFlagDf) == 0 &&
+         load32(ip + near_off(dir)) == near;
 }
 
 uint8_t compact(uint8_t* ip, Direction dir) {
   uint8_t c[kCompactLen];
-  c[0] = ip[kTos];
-  c[1] = ip[kTtl];
-  c[2] = ip[kProto];
-  std::memcpy(c + 3, ip + kId, 2);
+  c[0] = ip[kIpTos];
+  c[1] = ip[kIpTtl];
+  c[2] = ip[kIpProto];
+  std::memcpy(c + 3, ip + kIpId, 2);
   std::memcpy(c + 5, ip + far_off(dir), 4);
-  const bool df = net::load16(ip + kFrag) & kDf;
+  const bool df = load16(ip + kIpFragOff) & kIpFlagDf;
   std::memcpy(ip + kCompactSaving, c, kCompactLen);
   return uint8_t(kFlagCompact | (df ? kFlagInnerDf : 0));
 }
 
 void expand(const uint8_t* c, size_t payload_len, uint8_t flags, Direction dir, net::Ipv4 near,
             uint8_t* out) {
-  uint8_t h[20];
+  uint8_t h[kIpv4HdrLen] = {};
   h[0] = 0x45;
-  h[kTos] = c[0];
-  net::store16(h + kTotalLen, uint16_t(payload_len + kCompactSaving));
-  std::memcpy(h + kId, c + 3, 2);
-  net::store16(h + kFrag, (flags & kFlagInnerDf) ? kDf : 0);
-  h[kTtl] = c[1];
-  h[kProto] = c[2];
+  h[kIpTos] = c[0];
+  store16(h + kIpTotalLen, uint16_t(payload_len + kCompactSaving));
+  std::memcpy(h + kIpId, c + 3, 2);
+  store16(h + kIpFragOff, (flags & kFlagInnerDf) ? kIpFlagDf : 0);
+  h[kIpTtl] = c[1];
+  h[kIpProto] = c[2];
   std::memcpy(h + far_off(dir), c + 5, 4);
-  net::store32(h + near_off(dir), near);
-  net::store16(h + kCsum, net::ipv4_header_checksum(h));
+  store32(h + near_off(dir), near);
+  ipv4_set_checksum(h);
   std::memcpy(out, h, sizeof h);
 }
 
