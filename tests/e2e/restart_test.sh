@@ -70,11 +70,11 @@ wait_count() { # gw|srv regex before timeout_s
     return 1
 }
 pings() { # count: how many of count pings (0.1 s apart, 1 s timeout each) got a reply
-    nsx "$HOSTA" ping -n -c "$1" -i 0.1 -W 1 "$HOSTB_IP" 2>/dev/null |
+    { nsx "$HOSTA" ping -n -c "$1" -i 0.1 -W 1 "$HOSTB_IP" 2>/dev/null || true; } |
         awk '/packets transmitted/ { print $4 + 0; found = 1 } END { if (!found) print 0 }'
 }
 download_mbit() { # a 2 s TCP download Host B -> Host A through the appliances, Mbit/s
-    nsx "$HOSTA" timeout -k 2 15 iperf3 -c "$HOSTB_IP" -p 5201 -R -t 2 --json 2>/dev/null |
+    { nsx "$HOSTA" timeout -k 2 15 iperf3 -c "$HOSTB_IP" -p 5201 -R -t 2 --json 2>/dev/null || true; } |
         "$MPF_PYTHON" -c 'import json, sys
 try:
     print("%.1f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))
