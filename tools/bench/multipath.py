@@ -24,9 +24,11 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -401,8 +403,9 @@ class Bench:
         t0 = time.monotonic() + 1.0
         t_end = t0 + end
         procs = []
-        snd = Proc(nsx(snd_ns, PY, me, "_sender", str(port), cc, mptcp, f"{t_end + 1:.3f}"),
-                   self.out(f"fo-sender-{tag}.txt"))
+        ifile = self.out(f"fo-sender-tcpinfo-{tag}.json")
+        snd = Proc(nsx(snd_ns, PY, me, "_sender", str(port), cc, mptcp, f"{t_end + 1:.3f}",
+                       f"{t0:.3f}", ifile), self.out(f"fo-sender-{tag}.txt"))
         procs.append(snd)
         if not wait_listen(snd_ns, port):
             snd.stop()
@@ -466,7 +469,9 @@ class Bench:
                 gap = longest_gap(bins, e["t"] - 0.05, min(e["t"] + OUTAGE_WINDOW, nxt))
                 res["deaths"].append({"path": e["path"], "t": round(e["t"], 3),
                                       "outage_ms": gap,
-                                      "bytes_after": sum(bins[int(e["t"] / BIN):int(nxt / BIN)])})
+                                      "bytes_after": sum(bins[int(e["t"] / BIN):int(nxt / BIN)]),
+                                      "sender_tcp": sender_tcp(load(ifile), e["t"],
+                                                               e["t"] + OUTAGE_WINDOW)})
             else:
                 w = wires.get(e["path"])
                 rate = PROFILES[self.cur_profile][e["path"]][0] * 1e6 / 8
@@ -576,11 +581,38 @@ class Bench:
             log(f"== profile {prof}: tools/testbed up --paths 2 --profile {prof}")
             self.testbed_up = True
             testbed("up", "--paths", "2", "--profile", prof, timeout=120)
+            if self.a.failover_repeat:
+                return {"meta": meta, "failover_runs": self.failover_phase(prof, meta)}
             self.kernel_phase(prof, R, meta)
             self.mpf_phase(prof, R, meta)
         finally:
             self.teardown()
         return {"meta": meta, "results": R}
+
+    def failover_phase(self, prof, meta):
+        """--failover-repeat N: only mpf's failover run, N times per CC, fresh appliances each
+        time (a run must not inherit the last one's path state)."""
+        b = self.phase_begin()
+        confs = self.mpf_configs(prof)
+        runs = {cc: [] for cc in CCS}
+        for i in range(self.a.failover_repeat):
+            for cc in CCS:
+                self.appliances = True
+                testbed("start-appliances", timeout=90,
+                        env={"MPF_GW_CONF": confs["gateway"], "MPF_SRV_CONF": confs["server"]})
+                if not self.wait_mpf_paths({p: "up" for p in PATHS}, timeout=15):
+                    raise RuntimeError(f"mpf paths not both up: {self.mpf_path_states()}")
+                log(f"   mpf failover {i + 1}/{self.a.failover_repeat}, {cc}")
+                c0 = self.mpf_counters()
+                r = self.failover(system="mpf", cc=cc, tag=f"{prof}-mpf-fo-{cc}-{i + 1}",
+                                  single={})
+                r["mpf_counters"] = counters_delta(c0, self.mpf_counters())
+                note_fo(r)
+                runs[cc].append(r)
+                testbed("stop-appliances", "--quiet", check=False, timeout=60)
+                self.appliances = False
+        meta["phases"]["failover"] = self.phase_end(b)
+        return runs
 
     def phase_begin(self):
         return time.monotonic(), steal_jiffies(), loadavg()
@@ -729,10 +761,16 @@ def note_fo(r):
     if r.get("error"):
         log(f"      ERROR: {r['error']}")
         return
-    parts = [f"{LABEL[d['path']]} dies: outage {d['outage_ms']} ms" for d in r["deaths"]]
+    def tcp(d):
+        st = d.get("sender_tcp")
+        return (f" (sender: {st['rto']} RTO, {st['retransmitted']} segments retransmitted)"
+                if st else "")
+    parts = [f"{LABEL[d['path']]} dies: outage {d['outage_ms']} ms{tcp(d)}" for d in r["deaths"]]
     parts += [f"{LABEL[x['path']]} back in use after "
-              f"{fmt(x.get('recovery_s'), '.2f', '>' + str(x.get('window_s')))} s, aggregating "
-              f"after {fmt(x.get('aggregate_again_s'), '.2f', '>' + str(x.get('window_s')))} s"
+              f"{fmt(x.get('recovery_s'), '.2f', '>' + str(x.get('window_s')))} s" +
+              (f", aggregating after "
+               f"{fmt(x.get('aggregate_again_s'), '.2f', '>' + str(x.get('window_s')))} s"
+               if "aggregate_threshold_mbps" in x else "")
               for x in r["recoveries"]]
     if r.get("redundant_udp"):
         u = r["redundant_udp"]
@@ -771,6 +809,27 @@ def counters_delta(a, b):
                           if isinstance(v, int) and v != da.get(k, 0)}
         out[side] = moved
     return out
+
+
+def sender_tcp(info, t_from, t_to):
+    """What the sending host's TCP did in [t_from, t_to): RTOs (entries into TCP_CA_Loss),
+    segments it retransmitted, its highest RTO backoff. None without samples (MPTCP)."""
+    if not info or not info.get("samples"):
+        return None
+    before = [x for x in info["samples"] if x[0] < t_from]
+    prev = before[-1] if before else info["samples"][0]
+    rto, backoff, retrans = 0, 0, prev[3]
+    for t, ca, bo, tr in info["samples"]:
+        if t_from <= t < t_to:
+            if ca == CA_LOSS and prev[1] != CA_LOSS:
+                rto += 1
+            backoff = max(backoff, bo)
+            retrans = tr
+            prev = [t, ca, bo, tr]
+        elif t >= t_to:
+            break
+    first = before[-1][3] if before else info["samples"][0][3]
+    return {"rto": rto, "max_backoff": backoff, "retransmitted": retrans - first}
 
 
 def longest_gap(bins, t_from, t_to):
@@ -821,7 +880,29 @@ def _wait_until(t):
         time.sleep(d)
 
 
-def helper_sender(port, cc, mptcp, t_end):
+TCP_INFO_FMT = "8B24I"   # struct tcp_info up to tcpi_total_retrans (linux/tcp.h)
+CA_LOSS = 4              # tcpi_ca_state TCP_CA_Loss: the sender's retransmission timer fired
+
+
+def _tcp_info_sampler(c, t0, stop, events):
+    """Every 5 ms, the sender's TCP state; keeps the samples where ca_state, backoff or
+    total_retrans changed, so an outage can be told apart: repaired below TCP, or by TCP's own
+    fast retransmit, or only after an RTO."""
+    last = None
+    n = struct.calcsize(TCP_INFO_FMT)
+    while not stop.is_set():
+        try:
+            v = struct.unpack(TCP_INFO_FMT, c.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, n))
+        except OSError:
+            return
+        cur = (v[1], v[4], v[8 + 23])   # ca_state, backoff, total_retrans
+        if cur != last:
+            events.append([round(time.monotonic() - t0, 3), *cur])
+            last = cur
+        stop.wait(0.005)
+
+
+def helper_sender(port, cc, mptcp, t_end, t0=None, infofile=None):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, IPPROTO_MPTCP if mptcp == "1" else 0)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -840,6 +921,12 @@ def helper_sender(port, cc, mptcp, t_end):
           .rstrip(b"\0").decode(), flush=True)
     blk = b"\x5a" * 65536
     c.settimeout(1.0)
+    stop, events = threading.Event(), []
+    th = None
+    if infofile and mptcp != "1":   # TCP_INFO of an MPTCP socket is not a subflow's
+        th = threading.Thread(target=_tcp_info_sampler, args=(c, float(t0), stop, events),
+                              daemon=True)
+        th.start()
     while time.monotonic() < float(t_end):
         try:
             c.send(blk)
@@ -847,6 +934,12 @@ def helper_sender(port, cc, mptcp, t_end):
             continue
         except OSError:
             break
+    if th:
+        stop.set()
+        th.join()
+        with open(infofile, "w") as f:
+            json.dump({"fields": ["t", "ca_state", "backoff", "total_retrans"],
+                       "samples": events}, f)
     c.close()
 
 
@@ -1064,6 +1157,69 @@ def derive(rep):
                 check("lossy 1 flow >= kernel MPTCP's (bbr)", l >= m, f"{l:.1f}", f">= {m:.1f}",
                       "lossy", cc)
     rep["targets"] = targets
+
+
+FO_COUNTERS = ("progress_stalls", "failover_resends", "reorder_late", "reorder_timeouts",
+               "resends_expedited")
+
+
+def derive_failover(rep):
+    """--failover-repeat: per (profile, CC, dying path) the outages, and the outage target
+    checked on every one of them."""
+    targets = []
+    for prof, P in rep["profiles"].items():
+        D = P["derived"] = {}
+        for cc, runs in P["failover_runs"].items():
+            for path in PATHS:
+                ds = [d for r in runs for d in r.get("deaths", []) if d["path"] == path]
+                out = sorted(d["outage_ms"] for d in ds)
+                st = [d["sender_tcp"] for d in ds if d.get("sender_tcp")]
+                D[f"{cc}.{path}"] = {
+                    "outages_ms": [d["outage_ms"] for d in ds],
+                    "median_ms": out[len(out) // 2] if out else None,
+                    "max_ms": out[-1] if out else None,
+                    "sender_rtos": [x["rto"] for x in st],
+                    "sender_retransmitted": [x["retransmitted"] for x in st]}
+                for d in ds:
+                    targets.append({"target": f"{prof} {LABEL[path]} dies: outage <= "
+                                    f"{T_OUTAGE_MS} ms", "profile": prof, "cc": cc,
+                                    "value": f"{d['outage_ms']} ms",
+                                    "want": f"<= {T_OUTAGE_MS} ms",
+                                    "met": d["outage_ms"] <= T_OUTAGE_MS})
+            for r in runs:
+                if r.get("error"):
+                    rep["warnings"].append(f"{prof} {cc} failover: {r['error']}")
+    rep["targets"] = targets
+
+
+def print_failover_report(rep):
+    for prof, P in rep["profiles"].items():
+        print(f"profile {prof}: mpf failover, {len(next(iter(P['failover_runs'].values())))} "
+              "runs per CC (outage = longest gap in 10 ms receive bins at Host A)")
+        rows = []
+        for cc in CCS:
+            for path in PATHS:
+                d = P["derived"].get(f"{cc}.{path}") or {}
+                rows.append((f"{cc}, {LABEL[path]} dies", " ".join(map(str, d["outages_ms"])),
+                             fmt(d["median_ms"], "d"), fmt(d["max_ms"], "d"),
+                             " ".join(map(str, d["sender_rtos"])) or "-",
+                             " ".join(map(str, d["sender_retransmitted"])) or "-"))
+        table(("", "outages ms", "median", "max", "Host B RTOs", "Host B retransmitted"), rows)
+        rows = []
+        for cc in CCS:
+            for i, r in enumerate(P["failover_runs"][cc]):
+                mc = r.get("mpf_counters") or {}
+                rows.append((f"{cc} run {i + 1}", *(
+                    f"{(mc.get('gw_stats') or {}).get(k, 0)} / "
+                    f"{(mc.get('srv_stats') or {}).get(k, 0)}" for k in FO_COUNTERS)))
+        print("  appliance counters over each run (both deaths), gateway / server:")
+        table(("",) + FO_COUNTERS, rows)
+        print()
+    missed = [t for t in rep["targets"] if not t["met"]]
+    print(f"outage target (<= {T_OUTAGE_MS} ms): {len(rep['targets']) - len(missed)} of "
+          f"{len(rep['targets'])} deaths met it")
+    for w in rep.get("warnings", []):
+        print("warning:", w)
 
 
 def pct(v):
@@ -1320,6 +1476,11 @@ def main(argv):
                          "several runs merged (later files win); runs nothing")
     ap.add_argument("--keep", action="store_true",
                     help="keep the raw outputs (iperf3 JSON, ping, receive bins) and say where")
+    ap.add_argument("--failover-repeat", type=int, default=0, metavar="N",
+                    help="run only mpf's failover test (a download while WiFi, then 5G, dies "
+                         "and comes back), N times per CC, and print every outage with what "
+                         "the sending host's TCP did meanwhile (RTOs, retransmits) and the "
+                         "appliances' failover counters; about 80 s x N per profile")
     ap.add_argument("--lock-wait", type=float, default=1800.0,
                     help="seconds to wait for the test bed lock before each profile (it is "
                          "released between profiles; default 1800)")
@@ -1351,6 +1512,8 @@ def main(argv):
     if args.max_rate and (len(args.max_rate) != 2 or not all(
             re.fullmatch(r"[0-9]+[kMG]?", x) for x in args.max_rate)):
         bad.append("--max-rate " + ",".join(args.max_rate))
+    if args.failover_repeat < 0 or (args.failover_repeat and args.report):
+        bad.append("--failover-repeat")
     if bad or args.seconds < 2:
         print(f"tools/mpf bench multipath: unknown profile(s) {bad} or --seconds < 2",
               file=sys.stderr)
@@ -1358,7 +1521,8 @@ def main(argv):
     if os.geteuid() != 0:
         print("tools/mpf bench multipath: must run as root (network namespaces)", file=sys.stderr)
         return 2
-    missing = [t for t in ("iperf3", "ping", "ss", "mptcpize") if not shutil.which(t)]
+    missing = [t for t in ("iperf3", "ping", "ss") + (() if args.failover_repeat else ("mptcpize",))
+               if not shutil.which(t)]
     dp = os.environ.get("MPF_DATAPLANE", os.path.join(build, "dataplane", "mpf-dataplane"))
     if not os.access(dp, os.X_OK):
         missing.append(dp)
@@ -1396,18 +1560,23 @@ def main(argv):
     rep["elapsed_seconds"] = round(time.monotonic() - t_start, 1)
     if rc == 0 or rep["profiles"]:
         for prof, P in rep["profiles"].items():
-            for s in SYSTEMS:
+            for s in SYSTEMS if "results" in P else ():
                 for cc in CCS:
                     for k, r in P["results"][s][cc].items():
                         if isinstance(r, dict) and r.get("error"):
                             rep["warnings"].append(f"{prof} {s} {cc} {k}: {r['error']}")
-        derive(rep)
+        if args.failover_repeat:
+            derive_failover(rep)
+        else:
+            derive(rep)
         if args.keep:
             with open(os.path.join(workdir, "report.json"), "w") as f:
                 json.dump(rep, f, indent=2)
         if args.json:
             json.dump(rep, sys.stdout, indent=2)
             print()
+        elif args.failover_repeat:
+            print_failover_report(rep)
         else:
             print_report(rep)
         if rc == 0 and (rep["warnings"] or not all(t["met"] for t in rep["targets"])):
