@@ -22,6 +22,7 @@
 #include "reorder/reorder_window.hpp"
 #include "sched/lane_queue.hpp"
 #include "sched/policy.hpp"
+#include "sched/resend_spotter.hpp"
 #include "sched/scheduler.hpp"
 #include "tunnel/bodies.hpp"
 #include "tunnel/compact.hpp"
@@ -226,6 +227,11 @@ class Worker {
   // Progress is relied on while the peer's reports come: one within this long (a peer that
   // does not send them, progress_interval_ms = 0 there, never has a path stalled).
   static constexpr uint64_t kProgressFreshUs = 1'000'000;
+  // Flows whose highest TCP sequence end this worker remembers (12 bytes each: 48 KB).
+  static constexpr uint32_t kSpotterSlots = 4096;
+  // Whether p (a TCP segment this worker sends into the tunnel) is the inner TCP's own
+  // retransmission (sched/resend_spotter.hpp). fh: the flow's hash.
+  bool tcp_resend(const net::Ipv4Packet& p, uint32_t fh);
   bool progress_fresh(const PeerTx& t) const {
     return app_.cfg.multipath.progress_interval_ms && t.progress_heard_us &&
            now_us_ - t.progress_heard_us < kProgressFreshUs;
@@ -301,6 +307,8 @@ class Worker {
   uint16_t ip_id_ = 0;
   std::unique_ptr<sched::Policy> policy_;
   std::vector<PeerTx> peer_tx_;
+  // The inner TCP's retransmissions among what this worker sends (expedite_resends).
+  sched::ResendSpotter resends_{kSpotterSlots};
   std::vector<PeerRx> peer_rx_;
   std::vector<PathCounters> path_ctr_;    // [peer * kMaxPaths + path]
   std::vector<Window> windows_;           // [peer * streams_total + stream index]

@@ -89,13 +89,24 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
   // Only a flow split over paths gets the receiver's delay equalisation (multipath.equalize);
   // ICMP never (echo is how operators measure latency, and no congestion control runs on it).
   const bool split = a.mode == sched::Mode::aggregate || a.mode == sched::Mode::weighted;
-  const bool equalized = app_.cfg.multipath.equalize && split && p.proto != net::kProtoIcmp;
-  const uint8_t prompt = equalized ? 0 : tunnel::kFlagPrompt;
   const uint32_t fh = flow_hash(p);
+  // The inner TCP's retransmission of a split flow: its receiver is stalled on the hole it
+  // fills, behind which everything else waits. It takes the fast lane when that has room, and
+  // goes prompt, on the prompt streams: held neither behind the bulk lane nor by the far
+  // end's reorder window or equaliser. (Measured on asym after 5G died: each AQM drop on WiFi
+  // stalled the download 110-190 ms, one bulk queue for the segments that reveal the hole and
+  // one more for the retransmission.)
+  const bool expedite = split && app_.cfg.multipath.expedite_resends &&
+                        app_.cfg.multipath.fast_lane && p.proto == net::kProtoTcp &&
+                        tcp_resend(p, fh);
+  const bool equalized =
+      app_.cfg.multipath.equalize && split && p.proto != net::kProtoIcmp && !expedite;
+  const uint8_t prompt = equalized ? 0 : tunnel::kFlagPrompt;
   const uint16_t flow = sched::SparseFlows::bucket(fh);
   // A flow with nothing queued takes the fast lane, so it waits only behind that lane's
   // backlog: that is what the scheduler weighs for it.
-  const bool sparse = app_.cfg.multipath.fast_lane && t.sparse.idle(flow);
+  const bool sparse = app_.cfg.multipath.fast_lane && (expedite || t.sparse.idle(flow));
+  if (expedite) bump(stats_.resends_expedited);
   const sched::PathView* views = t.views.data();
   std::array<sched::PathView, kMaxPaths> fast_views;
   if (sparse) {
@@ -170,9 +181,12 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
     // Nor is a redundant-mode frame: the policy says it must not be lost, and when a path dies
     // its only copy is on the survivor, whose queue the failover has just filled (the rings
     // still bound it).
+    // An expedited resend that found the fast lane full is bulk again, AQM included: a TCP in
+    // recovery after a path died resends a whole flight at once, and exempt, that flight
+    // flooded the survivor (bbr on asym, 5G dying: outages of 500 ms, RTOs).
     const Shaper& s = *t.shaper[k];
     const sched::Lane lane = lane_for(s, sparse, p.total_len);
-    if (lane == sched::Lane::bulk && !sparse && a.mode != sched::Mode::redundant &&
+    if (lane == sched::Lane::bulk && (!sparse || expedite) && a.mode != sched::Mode::redundant &&
         s.q.bytes() > s.limit_bytes(app_.cfg.multipath.max_queue_ms)) {
       bump(path_ctr_[size_t(peer) * kMaxPaths + k].shaper_drops);
       drop(mk, Drop::shaper_queue_full);
@@ -183,6 +197,15 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
     sent = true;
   }
   if (sent) t.stream_seq[bucket]++;
+}
+
+bool Worker::tcp_resend(const Ipv4Packet& p, uint32_t fh) {
+  // parse_ipv4 checked the data offset against the segment's length.
+  const unsigned doff = (p.l4[net::kTcpDataOff] >> 4) * 4u;
+  const uint8_t fl = p.l4[net::kTcpFlags];
+  const uint32_t seq_len = uint32_t(p.l4_len - doff) + ((fl & net::kTcpSyn) != 0) +
+                           ((fl & net::kTcpFin) != 0);
+  return resends_.resend(fh, net::load32(p.l4 + net::kTcpSeq), seq_len);
 }
 
 sched::Lane Worker::lane_for(const Shaper& s, bool sparse, uint32_t bytes) const {

@@ -777,7 +777,8 @@ class Loader {
     check_keys(g, {"mode", "path", "streams", "probe_interval_ms", "dead_after_ms", "up_after",
                    "reorder_max_ms", "max_queue_ms", "retransmit", "retransmit_budget",
                    "equalize", "fast_lane", "rate_control", "queue_target_ms",
-                   "idle_probe_interval_ms", "idle_after_ms", "progress_interval_ms"});
+                   "idle_probe_interval_ms", "idle_after_ms", "progress_interval_ms",
+                   "expedite_resends"});
     Multipath& mp = cfg_.multipath;
     parse_mode_path(g, false, &mp.mode, &mp.path);
     opt_int(g, "streams", 1, 256, &mp.streams);
@@ -789,6 +790,8 @@ class Loader {
     if (const Setting* r = find(g, "retransmit", Setting::TypeBoolean)) mp.retransmit = bool(*r);
     if (const Setting* e = find(g, "equalize", Setting::TypeBoolean)) mp.equalize = bool(*e);
     if (const Setting* f = find(g, "fast_lane", Setting::TypeBoolean)) mp.fast_lane = bool(*f);
+    if (const Setting* x = find(g, "expedite_resends", Setting::TypeBoolean))
+      mp.expedite_resends = bool(*x);
     if (const Setting* r = find(g, "rate_control", Setting::TypeBoolean))
       mp.rate_control = bool(*r);
     opt_int(g, "queue_target_ms", 1, 100, &mp.queue_target_ms);

@@ -71,6 +71,9 @@ struct Multipath {
   // Sender: frames of sparse flows (nothing queued) and loss-report resends jump the bulk
   // queue of a shaped path (sched/lane_queue.hpp).
   bool fast_lane = true;
+  // Sender: the inner TCP's retransmissions of flows split over paths go prompt and in the
+  // fast lane while it has room (sched/resend_spotter.hpp). Needs fast_lane.
+  bool expedite_resends = true;
   // Sender: a shaped path's rate follows the queueing the far end measures on it, up to
   // max_rate (path/rate_control.hpp); the network holds about queue_target_ms of our frames.
   bool rate_control = true;

@@ -28,7 +28,8 @@ constexpr unsigned kIpTos = 1, kIpTotalLen = 2, kIpId = 4, kIpFragOff = 6, kIpTt
                    kIpSrc = 12, kIpDst = 16;
 constexpr uint16_t kIpFlagDf = 0x4000, kIpFlagMf = 0x2000, kIpFragMask = 0x1fff;
 // Offsets inside TCP / UDP / ICMP headers.
-constexpr unsigned kL4Sport = 0, kL4Dport = 2, kUdpLen = 4, kUdpCsum = 6, kTcpFlags = 13,
+constexpr unsigned kL4Sport = 0, kL4Dport = 2, kUdpLen = 4, kUdpCsum = 6, kTcpSeq = 4,
+                   kTcpDataOff = 12, kTcpFlags = 13,
                    kTcpCsum = 16, kIcmpCsum = 2, kIcmpId = 4;
 constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
 

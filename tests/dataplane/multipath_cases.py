@@ -381,6 +381,60 @@ def scenario_gw_progress():
                     tunnel_ports=(PATH,))
 
 
+# ---- gw-expedite: the inner TCP's retransmissions go prompt (docs/multipath.md) ----------------
+
+def tcp_from_a(seq, payload=b"", flags="PA", i=0):
+    return IP(src=HOST_A, dst=HOST_B, ttl=64, id=0x2E00 + i) / \
+        TCP(sport=40500, dport=8080, flags=flags, seq=seq, ack=7) / Raw(payload)
+
+
+def scenario_gw_expedite(on=True):
+    """One TCP flow from Host A (aggregate mode, equalisation on, no path up: everything on path
+    0). With multipath.expedite_resends (the default) a segment that ends at or before the
+    highest sequence the flow sent is the inner TCP's retransmission: it leaves prompt, on the
+    flow's prompt stream (numbered there), not on its bulk stream. Off: the same segments, the
+    retransmissions numbered on the bulk stream like any segment."""
+    name = "gw-expedite" if on else "gw-expedite-off"
+    tx = Numbering()
+    segs = [tcp_from_a(1000, b"a" * 100, i=0),      # new: 1000..1100
+            tcp_from_a(1100, b"b" * 100, i=1),      # new: ..1200
+            tcp_from_a(1000, b"a" * 100, i=2),      # the first again: a retransmission
+            tcp_from_a(1200, flags="A", i=3),       # a pure ACK: no payload, never a resend
+            tcp_from_a(1200, b"c" * 100, i=4),      # new: ..1300
+            tcp_from_a(1100, b"b" * 50, i=5),       # part of the second again: a resend
+            tcp_from_a(1250, b"d" * 100, i=6)]      # overlaps the end: new bytes, not a resend
+    resent = (2, 5) if on else ()
+    outs = [bytes(translated(x, src=TUN_ADDR)) for x in segs]
+    exp = []
+    for i, o in enumerate(outs):
+        if i in resent:
+            n = tx.data(o, stream=stream_of(o, prompt=True))
+            n["flags"] = F_PROMPT
+            what = f"segment {i + 1}: a retransmission, prompt on the flow's prompt stream"
+        else:
+            n = tx.data(o)
+            what = f"segment {i + 1}: on the flow's bulk stream"
+        exp.append(gw_encap_expected(o, n, what))
+    assert stream_of(outs[0], prompt=True) != stream_of(outs[0])
+    if on:
+        title = (f"{name}: 7 segments of one TCP flow, 2 of them resends (the first segment "
+                 "again; the first half of the second) -> those 2 prompt on the prompt stream "
+                 "(stream_seq 0, 1 there), the other 5 on the bulk stream (stream_seq 0..4), "
+                 "a pure ACK and a segment overlapping the flow's end among them")
+    else:
+        title = (f"{name}: the same 7 segments with expedite_resends = false -> all on the bulk "
+                 "stream, stream_seq 0..6, none prompt")
+    cases = [Case(title, [(LAN, lan_in(x)) for x in segs], exp,
+                  {"encapsulated": 7, "nat_in2out": 7, "sent_no_path_up": 7,
+                   "resends_expedited": len(resent)})]
+    cfg = "multipath = { expedite_resends = false; };" if not on else ""
+    return Scenario(name, "gateway", G.gateway_config(extra=cfg), cases, tunnel_ports=(PATH,))
+
+
+def scenario_gw_expedite_off():
+    return scenario_gw_expedite(on=False)
+
+
 # ---- srv-mp: the server's side: path up from probes, loss reports, retransmit -------------------
 
 def scenario_srv_multipath():
@@ -789,6 +843,58 @@ def scenario_mw_fastlane(size=SHAPED_SIZE):
                     workers=M.WORKERS, rx_queues=2, fifos={(LAN, 0)}, stage_waits=[six_left])
 
 
+# ---- mw-gw-expedite: a TCP resend takes the fast lane while it has room, then the AQM -------------
+
+def scenario_mw_expedite(size=SHAPED_SIZE):
+    """As mw-gw-shaper (worker 1 shapes 5g at 4000 B/s, 3200-byte bucket, 200 bytes of bulk
+    queue allowed; the fast lane holds 3200 bytes: three frames), one TCP flow of 1066-byte
+    frames (TCP payload 959).
+      stage 0: S1-S3 pass the bucket; S4 (new, the flow has nothing queued) waits in the fast
+               lane. Then the inner TCP's resends: R1 (S1 again) and R2 (S2 again) go prompt
+               on the flow's prompt stream into the fast lane, behind S4; R3 (S3 again) finds
+               the fast lane full: bulk lane, over the AQM limit: dropped (shaper_queue_full),
+               not spending a stream_seq. The wire: S1-S4 (bulk stream 0..3), R1, R2 (prompt
+               stream 0, 1), path_seq 0..5 as they leave (~800 ms at 4000 B/s)."""
+    owner = 1
+    sport = M.find_ports(HOST_A, "tcp", owner, 42000)[0]
+    ext = M.PART.share(owner)[0]
+    pay = size - 40
+    seqs = [1000 + pay * i for i in range(4)]
+    segs = [IP(src=HOST_A, dst=HOST_B, ttl=64, id=0x5F00 + i) /
+            TCP(sport=sport, dport=8080, flags="PA", seq=seqs[i % 4] if i < 4 else seqs[i - 4],
+                ack=7) / Raw(bytes([0x70 + i % 4]) * pay) for i in range(7)]
+    out = [bytes(translated(p, src=TUN_ADDR, sport=ext)) for p in segs]
+    assert len(out[0]) == size
+    st0 = [(LAN, lan_in(p), 0, 0) for p in segs] + [(LAN, f, 0, 0) for f in filler(BURST - 7)]
+
+    def enc(inner, sseq, pseq, what, prompt=False):
+        frame = M.fast_tunnel(GW_PATH_MAC, NH_5G_MAC, GW_PATH_IP, SRV_TUN_IP,
+                              data_body(inner, GW_TO_SRV,
+                                        stream=stream_of(inner, owner, prompt=prompt),
+                                        sseq=sseq, pseq=pseq,
+                                        flags=F_PROMPT if prompt else data_flags(inner)) +
+                              bytes(F.TAG_LEN))
+        return Exp(PATH, frame, TUNNEL_MASK, what, [outer_ip_checksum_ok], txq=owner)
+
+    exp = [enc(out[i], i, i, f"S{i + 1}") for i in range(4)] + \
+        [enc(out[4], 0, 4, "R1 (S1 resent): prompt stream", prompt=True),
+         enc(out[5], 1, 5, "R2 (S2 resent): prompt stream", prompt=True)]
+    cases = [
+        Case("mw-gw-expedite: S1-S4 of a TCP flow (S4 queued in the fast lane), then resends of "
+             "S1, S2, S3 -> R1, R2 prompt in the fast lane behind S4; R3 finds it full: bulk "
+             "lane, dropped by the AQM; wire S1-S4, R1, R2, path_seq 0..5",
+             st0, exp, {"resends_expedited": 3, "fast_lane": 3, "drops.shaper_queue_full": 1}),
+        Case("mw-gw-expedite: counters: 7 translated, 6 encapsulated", [], [],
+             {"nat_in2out": 7, "encapsulated": 6}),
+        Case(f"mw-gw-expedite: {BURST - 7} filler frames completing the burst -> eth_not_for_us",
+             [], [], {"drops.eth_not_for_us": BURST - 7}),
+    ]
+    cfg = M.mw_gateway_config().replace('mtu = 1500; }', 'mtu = 1500; max_rate = "64k"; }')
+    assert 'max_rate = "64k"' in cfg
+    return Scenario("mw-gw-expedite", "gateway", cfg, cases, tunnel_ports=(PATH,),
+                    workers=M.WORKERS, rx_queues=2, fifos={(LAN, 0)}, stage_waits=[six_left])
+
+
 # ---- srv-nopath: nothing learned yet ---------------------------------------------------------------
 
 def scenario_srv_nopath():
@@ -803,8 +909,9 @@ def scenario_srv_nopath():
 
 SCENARIOS = [scenario_gw_multipath, scenario_gw_budget, scenario_gw_nopath,
              scenario_gw_bad_bodies, scenario_gw_feedback_entries, scenario_gw_progress,
+             scenario_gw_expedite, scenario_gw_expedite_off,
              scenario_srv_multipath,
              scenario_srv_bad_probe_learning, scenario_mw_reorder, scenario_mw_shaper,
              scenario_mw_shaper_redundant,
-             scenario_mw_fastlane,
+             scenario_mw_fastlane, scenario_mw_expedite,
              scenario_srv_nopath]

@@ -1101,6 +1101,11 @@ TEST_F(ConfigTest, MultipathSettings) {
   expect_error(kGateway + "multipath = { progress_interval_ms = 1001; };\n", 7, "multipath.progress_interval_ms: 1001 is out of range 0..1000");
   expect_error(kGateway + "multipath = { progress_interval_ms = -1; };\n", 7, "multipath.progress_interval_ms: -1 is out of range 0..1000");
   expect_error(kGateway + "multipath = { fast_lane = \"yes\"; };\n", 7, "multipath.fast_lane");
+  // Expedited TCP resends: on by default, a bool.
+  EXPECT_TRUE(load_text(kGateway).multipath.expedite_resends);
+  EXPECT_TRUE(load_text(kServer).multipath.expedite_resends);
+  EXPECT_FALSE(load_text(kServer + "multipath = { expedite_resends = false; };\n").multipath.expedite_resends);
+  expect_error(kGateway + "multipath = { expedite_resends = 1; };\n", 7, "multipath.expedite_resends");
   expect_error(kGateway + "multipath = { equalize = 1; };\n", 7, "multipath.equalize");
   c = load_text(kGateway +
                 "multipath = { streams = 1; probe_interval_ms = 1000; dead_after_ms = 10000; up_after = 1;"
@@ -1188,7 +1193,7 @@ TEST_F(ConfigTest, MultipathRanges) {
   expect_error(mp("retransmit_budget_pct = 5"), 7,
                "multipath.retransmit_budget_pct: unknown key (allowed here: mode, path, streams, probe_interval_ms, "
                "dead_after_ms, up_after, reorder_max_ms, max_queue_ms, retransmit, retransmit_budget, equalize, "
-               "fast_lane, rate_control, queue_target_ms, idle_probe_interval_ms, idle_after_ms, progress_interval_ms)");
+               "fast_lane, rate_control, queue_target_ms, idle_probe_interval_ms, idle_after_ms, progress_interval_ms, expedite_resends)");
   expect_error(kGateway + "multipath = ( );\n", 7, "multipath: expected a group { ... }, got a list");
 }
 

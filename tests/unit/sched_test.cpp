@@ -11,6 +11,7 @@
 #include "net/protocol.hpp"
 #include "sched/lane_queue.hpp"
 #include "sched/policy.hpp"
+#include "sched/resend_spotter.hpp"
 #include "sched/scheduler.hpp"
 
 using namespace mpf;
@@ -672,4 +673,58 @@ TEST(LaneQueue, SparseRuleKeepsEveryFlowInOrder) {
   ASSERT_TRUE(q2.push(Lane::bulk, F{0, 0}, 100));
   ASSERT_TRUE(q2.push(Lane::fast, F{0, 1}, 100));  // what ignoring SparseFlows would do
   EXPECT_EQ(q2.front().value.seq, 1u);
+}
+
+// ---- ResendSpotter ------------------------------------------------------------------------------
+
+TEST(ResendSpotter, NewDataThenItsRetransmission) {
+  sched::ResendSpotter r(16);
+  EXPECT_FALSE(r.resend(0xabcd0001, 1000, 1));      // SYN: seq_len 1
+  EXPECT_FALSE(r.resend(0xabcd0001, 1001, 1400));   // new data
+  EXPECT_FALSE(r.resend(0xabcd0001, 2401, 1400));
+  EXPECT_TRUE(r.resend(0xabcd0001, 1001, 1400));    // the first segment again
+  EXPECT_TRUE(r.resend(0xabcd0001, 2401, 1400));    // ends exactly at the highest end
+  EXPECT_TRUE(r.resend(0xabcd0001, 3800, 1));       // a keepalive / probe with one byte
+  EXPECT_FALSE(r.resend(0xabcd0001, 3801, 1400));   // new data again
+  EXPECT_FALSE(r.resend(0xabcd0001, 4000, 1400));   // overlaps the end: new bytes in it
+  EXPECT_TRUE(r.resend(0xabcd0001, 4000, 1400));
+}
+
+TEST(ResendSpotter, PureAcksAreNeitherAndChangeNothing) {
+  sched::ResendSpotter r(16);
+  EXPECT_FALSE(r.resend(7, 100, 50));
+  EXPECT_FALSE(r.resend(7, 0, 0));      // an ACK with any sequence number
+  EXPECT_FALSE(r.resend(7, 900, 0));
+  EXPECT_TRUE(r.resend(7, 100, 50));   // the slot still holds 150
+  EXPECT_FALSE(r.resend(7, 150, 10));
+}
+
+TEST(ResendSpotter, SequenceWrap) {
+  sched::ResendSpotter r(16);
+  EXPECT_FALSE(r.resend(9, 0xfffffc00u, 0x400));    // ends at 2^32 = 0
+  EXPECT_FALSE(r.resend(9, 0, 1400));               // after the wrap: new
+  EXPECT_TRUE(r.resend(9, 0xfffffc00u, 0x400));     // before it: a resend
+  EXPECT_TRUE(r.resend(9, 0, 1400));
+  EXPECT_FALSE(r.resend(9, 1400, 1400));
+}
+
+TEST(ResendSpotter, FlowsKeepTheirOwnSequenceSpaces) {
+  sched::ResendSpotter r(16);
+  // Different slots.
+  EXPECT_FALSE(r.resend(1, 5000, 100));
+  EXPECT_FALSE(r.resend(2, 100, 100));   // far below flow 1's end: another flow, new
+  EXPECT_TRUE(r.resend(1, 5000, 100));
+  // The same slot (hashes 3 and 19 with 16 slots): the newcomer takes it over and starts
+  // afresh; a collision never turns one flow's new data into a resend of the other's.
+  EXPECT_FALSE(r.resend(3, 9000, 100));
+  EXPECT_FALSE(r.resend(19, 10, 100));
+  EXPECT_FALSE(r.resend(3, 9000, 100));  // its slot was taken: not recognised (sent as bulk)
+  EXPECT_TRUE(r.resend(3, 9000, 100));   // and from then on it is again
+}
+
+TEST(ResendSpotter, SlotsMustBeAPowerOfTwo) {
+  EXPECT_THROW(sched::ResendSpotter(0), std::invalid_argument);
+  EXPECT_THROW(sched::ResendSpotter(12), std::invalid_argument);
+  EXPECT_EQ(sched::ResendSpotter(1).slots(), 1u);
+  EXPECT_EQ(sched::ResendSpotter(4096).slots(), 4096u);
 }
