@@ -232,6 +232,10 @@ class Worker {
   // Whether p (a TCP segment this worker sends into the tunnel) is the inner TCP's own
   // retransmission (sched/resend_spotter.hpp). fh: the flow's hash.
   bool tcp_resend(const net::Ipv4Packet& p, uint32_t fh);
+  // Whether resends are expedited now (multipath.expedite_resends; `failover`: a path of the
+  // peer went down less than kExpediteAfterDownUs ago and is still down).
+  static constexpr uint64_t kExpediteAfterDownUs = 5'000'000;
+  bool expediting(const PeerTx& t) const;
   bool progress_fresh(const PeerTx& t) const {
     return app_.cfg.multipath.progress_interval_ms && t.progress_heard_us &&
            now_us_ - t.progress_heard_us < kProgressFreshUs;

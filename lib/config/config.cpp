@@ -790,8 +790,13 @@ class Loader {
     if (const Setting* r = find(g, "retransmit", Setting::TypeBoolean)) mp.retransmit = bool(*r);
     if (const Setting* e = find(g, "equalize", Setting::TypeBoolean)) mp.equalize = bool(*e);
     if (const Setting* f = find(g, "fast_lane", Setting::TypeBoolean)) mp.fast_lane = bool(*f);
-    if (const Setting* x = find(g, "expedite_resends", Setting::TypeBoolean))
-      mp.expedite_resends = bool(*x);
+    if (const Setting* x = find(g, "expedite_resends", Setting::TypeString)) {
+      const std::string v = x->c_str();
+      if (v == "off") mp.expedite_resends = Multipath::Expedite::off;
+      else if (v == "failover") mp.expedite_resends = Multipath::Expedite::failover;
+      else if (v == "always") mp.expedite_resends = Multipath::Expedite::always;
+      else fail(*x, "must be \"failover\", \"always\" or \"off\", not " + quote(v));
+    }
     if (const Setting* r = find(g, "rate_control", Setting::TypeBoolean))
       mp.rate_control = bool(*r);
     opt_int(g, "queue_target_ms", 1, 100, &mp.queue_target_ms);

@@ -72,8 +72,11 @@ struct Multipath {
   // queue of a shaped path (sched/lane_queue.hpp).
   bool fast_lane = true;
   // Sender: the inner TCP's retransmissions of flows split over paths go prompt and in the
-  // fast lane while it has room (sched/resend_spotter.hpp). Needs fast_lane.
-  bool expedite_resends = true;
+  // fast lane while it has room (sched/resend_spotter.hpp): `failover` only for a while after
+  // one of the peer's paths went down, `always`, or `off` (the default: experimental, see
+  // docs/multipath.md). Needs fast_lane.
+  enum class Expedite : uint8_t { off, failover, always };
+  Expedite expedite_resends = Expedite::off;
   // Sender: a shaped path's rate follows the queueing the far end measures on it, up to
   // max_rate (path/rate_control.hpp); the network holds about queue_target_ms of our frames.
   bool rate_control = true;

@@ -388,13 +388,15 @@ def tcp_from_a(seq, payload=b"", flags="PA", i=0):
         TCP(sport=40500, dport=8080, flags=flags, seq=seq, ack=7) / Raw(payload)
 
 
-def scenario_gw_expedite(on=True):
+def scenario_gw_expedite(mode="always"):
     """One TCP flow from Host A (aggregate mode, equalisation on, no path up: everything on path
-    0). With multipath.expedite_resends (the default) a segment that ends at or before the
-    highest sequence the flow sent is the inner TCP's retransmission: it leaves prompt, on the
-    flow's prompt stream (numbered there), not on its bulk stream. Off: the same segments, the
+    0). With multipath.expedite_resends = "always" a segment that ends at or before the highest
+    sequence the flow sent is the inner TCP's retransmission: it leaves prompt, on the flow's
+    prompt stream (numbered there), not on its bulk stream. "off" (the default), and
+    "failover" when no path of the server has gone down: the same segments, the
     retransmissions numbered on the bulk stream like any segment."""
-    name = "gw-expedite" if on else "gw-expedite-off"
+    on = mode == "always"
+    name = "gw-expedite" if on else f"gw-expedite-{mode}"
     tx = Numbering()
     segs = [tcp_from_a(1000, b"a" * 100, i=0),      # new: 1000..1100
             tcp_from_a(1100, b"b" * 100, i=1),      # new: ..1200
@@ -422,17 +424,21 @@ def scenario_gw_expedite(on=True):
                  "(stream_seq 0, 1 there), the other 5 on the bulk stream (stream_seq 0..4), "
                  "a pure ACK and a segment overlapping the flow's end among them")
     else:
-        title = (f"{name}: the same 7 segments with expedite_resends = false -> all on the bulk "
-                 "stream, stream_seq 0..6, none prompt")
+        title = (f"{name}: the same 7 segments with expedite_resends = {mode} (no path went "
+                 "down) -> all on the bulk stream, stream_seq 0..6, none prompt")
     cases = [Case(title, [(LAN, lan_in(x)) for x in segs], exp,
                   {"encapsulated": 7, "nat_in2out": 7, "sent_no_path_up": 7,
                    "resends_expedited": len(resent)})]
-    cfg = "multipath = { expedite_resends = false; };" if not on else ""
+    cfg = f'multipath = {{ expedite_resends = "{mode}"; }};' if mode != "off" else ""
     return Scenario(name, "gateway", G.gateway_config(extra=cfg), cases, tunnel_ports=(PATH,))
 
 
 def scenario_gw_expedite_off():
-    return scenario_gw_expedite(on=False)
+    return scenario_gw_expedite("off")
+
+
+def scenario_gw_expedite_failover():
+    return scenario_gw_expedite("failover")
 
 
 # ---- srv-mp: the server's side: path up from probes, loss reports, retransmit -------------------
@@ -848,7 +854,7 @@ def scenario_mw_fastlane(size=SHAPED_SIZE):
 def scenario_mw_expedite(size=SHAPED_SIZE):
     """As mw-gw-shaper (worker 1 shapes 5g at 4000 B/s, 3200-byte bucket, 200 bytes of bulk
     queue allowed; the fast lane holds 3200 bytes: three frames), one TCP flow of 1066-byte
-    frames (TCP payload 959).
+    frames (TCP payload 959), multipath.expedite_resends = "always".
       stage 0: S1-S3 pass the bucket; S4 (new, the flow has nothing queued) waits in the fast
                lane. Then the inner TCP's resends: R1 (S1 again) and R2 (S2 again) go prompt
                on the flow's prompt stream into the fast lane, behind S4; R3 (S3 again) finds
@@ -890,7 +896,8 @@ def scenario_mw_expedite(size=SHAPED_SIZE):
              [], [], {"drops.eth_not_for_us": BURST - 7}),
     ]
     cfg = M.mw_gateway_config().replace('mtu = 1500; }', 'mtu = 1500; max_rate = "64k"; }')
-    assert 'max_rate = "64k"' in cfg
+    assert 'max_rate = "64k"' in cfg and "multipath" not in cfg
+    cfg += '\nmultipath = { expedite_resends = "always"; };\n'
     return Scenario("mw-gw-expedite", "gateway", cfg, cases, tunnel_ports=(PATH,),
                     workers=M.WORKERS, rx_queues=2, fifos={(LAN, 0)}, stage_waits=[six_left])
 
@@ -909,7 +916,7 @@ def scenario_srv_nopath():
 
 SCENARIOS = [scenario_gw_multipath, scenario_gw_budget, scenario_gw_nopath,
              scenario_gw_bad_bodies, scenario_gw_feedback_entries, scenario_gw_progress,
-             scenario_gw_expedite, scenario_gw_expedite_off,
+             scenario_gw_expedite, scenario_gw_expedite_off, scenario_gw_expedite_failover,
              scenario_srv_multipath,
              scenario_srv_bad_probe_learning, scenario_mw_reorder, scenario_mw_shaper,
              scenario_mw_shaper_redundant,

@@ -1101,11 +1101,16 @@ TEST_F(ConfigTest, MultipathSettings) {
   expect_error(kGateway + "multipath = { progress_interval_ms = 1001; };\n", 7, "multipath.progress_interval_ms: 1001 is out of range 0..1000");
   expect_error(kGateway + "multipath = { progress_interval_ms = -1; };\n", 7, "multipath.progress_interval_ms: -1 is out of range 0..1000");
   expect_error(kGateway + "multipath = { fast_lane = \"yes\"; };\n", 7, "multipath.fast_lane");
-  // Expedited TCP resends: on by default, a bool.
-  EXPECT_TRUE(load_text(kGateway).multipath.expedite_resends);
-  EXPECT_TRUE(load_text(kServer).multipath.expedite_resends);
-  EXPECT_FALSE(load_text(kServer + "multipath = { expedite_resends = false; };\n").multipath.expedite_resends);
-  expect_error(kGateway + "multipath = { expedite_resends = 1; };\n", 7, "multipath.expedite_resends");
+  // Expedited TCP resends: off by default; after a failover; always.
+  using Ex = config::Multipath::Expedite;
+  EXPECT_EQ(load_text(kGateway).multipath.expedite_resends, Ex::off);
+  EXPECT_EQ(load_text(kServer).multipath.expedite_resends, Ex::off);
+  EXPECT_EQ(load_text(kServer + "multipath = { expedite_resends = \"off\"; };\n").multipath.expedite_resends, Ex::off);
+  EXPECT_EQ(load_text(kGateway + "multipath = { expedite_resends = \"always\"; };\n").multipath.expedite_resends, Ex::always);
+  EXPECT_EQ(load_text(kGateway + "multipath = { expedite_resends = \"failover\"; };\n").multipath.expedite_resends, Ex::failover);
+  expect_error(kGateway + "multipath = { expedite_resends = true; };\n", 7, "multipath.expedite_resends");
+  expect_error(kGateway + "multipath = { expedite_resends = \"yes\"; };\n", 7,
+               "multipath.expedite_resends: must be \"failover\", \"always\" or \"off\", not \"yes\"");
   expect_error(kGateway + "multipath = { equalize = 1; };\n", 7, "multipath.equalize");
   c = load_text(kGateway +
                 "multipath = { streams = 1; probe_interval_ms = 1000; dead_after_ms = 10000; up_after = 1;"

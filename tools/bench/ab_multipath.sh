@@ -1,10 +1,11 @@
 #!/bin/bash
-# Interleaved A/B of one `multipath` config key on the test bed: one TCP download (Host B ->
-# Host A, iperf3 -R) per run, the two values alternating, fresh appliances for every run, so
-# both see the same machine load. Prints one line per run and the medians.
+# Interleaved A/B of one `multipath` config key on the test bed: one TCP transfer per run
+# (download, Host B -> Host A, iperf3 -R; with `up` an upload), the two values alternating,
+# fresh appliances for every run, so both see the same machine load. Prints one line per run
+# and the medians.
 #
-#   tools/bench/ab_multipath.sh KEY VALUE_A VALUE_B [PROFILE [CC [ROUNDS [SECONDS]]]]
-#   e.g. tools/bench/ab_multipath.sh fast_lane true false lossy cubic 3 8
+#   tools/bench/ab_multipath.sh KEY VALUE_A VALUE_B [PROFILE [CC [ROUNDS [SECONDS [down|up]]]]]
+#   e.g. tools/bench/ab_multipath.sh fast_lane true false lossy cubic 3 8 up
 #
 # Both appliances get `KEY = VALUE;` in the multipath group of configs/examples/*-2paths.conf
 # (replacing the key's line where the file writes it out).
@@ -14,7 +15,9 @@ HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 [ $# -ge 3 ] || { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2; }
 KEY="$1" A="$2" B="$3" PROFILE="${4:-std}" CC="${5:-cubic}" ROUNDS="${6:-3}" SECS="${7:-8}"
+DIR="${8:-down}"
 [[ "$KEY" =~ ^[a-z_]+$ ]] || { echo "ab_multipath: bad key '$KEY'" >&2; exit 2; }
+case "$DIR" in down) REV=(-R) ;; up) REV=() ;; *) echo "ab_multipath: '$DIR': down or up" >&2; exit 2 ;; esac
 
 if [ "${MPF_TESTBED_LOCKED:-0}" != 1 ]; then
     exec flock -w "${MPF_LOCK_WAIT:-600}" /run/lock/mpf-testbed.lock \
@@ -55,13 +58,13 @@ for round in $(seq "$ROUNDS"); do
         ip netns exec mpf-hostb iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
         srv=$!
         sleep 0.5
-        mbit="$(ip netns exec mpf-hosta iperf3 -c 198.51.100.2 -p 5201 -C "$CC" -t "$SECS" -R \
+        mbit="$(ip netns exec mpf-hosta iperf3 -c 198.51.100.2 -p 5201 -C "$CC" -t "$SECS" "${REV[@]}" \
             --json 2>/dev/null | python3 -c 'import json, sys
 d = json.load(sys.stdin)
 print("%.1f" % (d["end"]["sum_received"]["bits_per_second"] / 1e6))' || echo "-")"
         wait "$srv" 2>/dev/null || true
         "${TB[@]}" stop-appliances >/dev/null 2>&1
-        echo "round $round  $KEY = $v  $PROFILE $CC  1 flow down: $mbit Mbit/s"
+        echo "round $round  $KEY = $v  $PROFILE $CC  1 flow $DIR: $mbit Mbit/s"
         results[$v]+="$mbit "
     done
 done
