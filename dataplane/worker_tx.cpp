@@ -90,12 +90,12 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
   // ICMP never (echo is how operators measure latency, and no congestion control runs on it).
   const bool split = a.mode == sched::Mode::aggregate || a.mode == sched::Mode::weighted;
   const uint32_t fh = flow_hash(p);
-  // The inner TCP's retransmission of a split flow: its receiver is stalled on the hole it
-  // fills, behind which everything else waits. It takes the fast lane when that has room, and
-  // goes prompt, on the prompt streams: held neither behind the bulk lane nor by the far
-  // end's reorder window or equaliser. (Measured on asym after 5G died: each AQM drop on WiFi
-  // stalled the download 110-190 ms, one bulk queue for the segments that reveal the hole and
-  // one more for the retransmission.)
+  // The inner TCP's retransmission of a split flow, when expedite_resends says so (expediting()):
+  // its receiver is stalled on the hole it fills, behind which everything else waits. It takes
+  // the fast lane when that has room, and goes prompt, on the prompt streams: held neither
+  // behind the bulk lane nor by the far end's reorder window or equaliser. (Measured on asym
+  // after 5G died: each AQM drop on WiFi stalled the download 110-190 ms, one bulk queue for
+  // the segments that reveal the hole and one more for the retransmission.)
   const bool expedite = split && p.proto == net::kProtoTcp && expediting(t) &&
                         tcp_resend(p, fh);
   const bool equalized =
