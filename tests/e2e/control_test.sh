@@ -39,13 +39,9 @@ HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 # shellcheck source=tools/lib/e2e.sh
 . "$MPF_ROOT/tools/lib/e2e.sh"
 
-TB=(bash "$MPF_ROOT/tools/testbed")
-BIN="${MPF_DATAPLANE:-$(mpf_build_dir)/dataplane/mpf-dataplane}"
+e2e_example_appliances
 CTLD="$(mpf_build_dir)/control/mpf-controld"
 CTL="$(mpf_build_dir)/control/mpfctl"
-export MPF_DATAPLANE="$BIN"
-export MPF_GW_CONF="$MPF_ROOT/configs/examples/gateway-2paths.conf"
-export MPF_SRV_CONF="$MPF_ROOT/configs/examples/server-2paths.conf"
 HOSTA=mpf-hosta; HOSTB=mpf-hostb; HOSTB_IP=198.51.100.2
 N=1000
 

@@ -28,11 +28,7 @@ HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 # shellcheck source=tools/lib/e2e.sh
 . "$MPF_ROOT/tools/lib/e2e.sh"
 
-TB=(bash "$MPF_ROOT/tools/testbed")
-BIN="${MPF_DATAPLANE:-$(mpf_build_dir)/dataplane/mpf-dataplane}"
-export MPF_DATAPLANE="$BIN"
-export MPF_GW_CONF="$MPF_ROOT/configs/examples/gateway-2paths.conf"
-export MPF_SRV_CONF="$MPF_ROOT/configs/examples/server-2paths.conf"
+e2e_example_appliances
 STATE="${MPF_TESTBED_STATE:-/tmp/mpf-testbed}"
 HOSTA=mpf-hosta; HOSTB=mpf-hostb; HOSTB_IP=198.51.100.2
 GW_ID=7

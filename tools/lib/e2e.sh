@@ -42,6 +42,16 @@ e2e_init() { # tmp-tag "$@"
 
 e2e_on_cleanup() { E2E_CLEANUPS+=("$1"); }
 
+# The test bed tool (TB), the dataplane it starts (BIN: MPF_DATAPLANE or the build's, exported
+# for tools/testbed) and the appliances' configs: configs/examples/*-2paths.conf.
+e2e_example_appliances() {
+    TB=(bash "$MPF_ROOT/tools/testbed")
+    BIN="${MPF_DATAPLANE:-$(mpf_build_dir)/dataplane/mpf-dataplane}"
+    export MPF_DATAPLANE="$BIN"
+    export MPF_GW_CONF="$MPF_ROOT/configs/examples/gateway-2paths.conf"
+    export MPF_SRV_CONF="$MPF_ROOT/configs/examples/server-2paths.conf"
+}
+
 # shellcheck disable=SC2317  # (invoked by trap)
 e2e_cleanup() {
     local rc=$? p f
