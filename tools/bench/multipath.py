@@ -541,6 +541,15 @@ class Bench:
         except (TelemetryError, OSError, ValueError):
             return None
 
+    def start_mpf(self, confs):
+        """Both appliances started with confs ({"gateway": path, "server": path}), both paths
+        up on both."""
+        self.appliances = True
+        testbed("start-appliances", timeout=90,
+                env={"MPF_GW_CONF": confs["gateway"], "MPF_SRV_CONF": confs["server"]})
+        if not self.wait_mpf_paths({p: "up" for p in PATHS}, timeout=15):
+            raise RuntimeError(f"mpf paths not both up: {self.mpf_path_states()}")
+
     def mpf_path_states(self):
         gw = self.tel("mpf-gw", "/mpf/paths") or {}
         sv = self.tel("mpf-srv", "/mpf/paths") or {}
@@ -597,11 +606,7 @@ class Bench:
         runs = {cc: [] for cc in CCS}
         for i in range(self.a.failover_repeat):
             for cc in CCS:
-                self.appliances = True
-                testbed("start-appliances", timeout=90,
-                        env={"MPF_GW_CONF": confs["gateway"], "MPF_SRV_CONF": confs["server"]})
-                if not self.wait_mpf_paths({p: "up" for p in PATHS}, timeout=15):
-                    raise RuntimeError(f"mpf paths not both up: {self.mpf_path_states()}")
+                self.start_mpf(confs)
                 log(f"   mpf failover {i + 1}/{self.a.failover_repeat}, {cc}")
                 c0 = self.mpf_counters()
                 r = self.failover(system="mpf", cc=cc, tag=f"{prof}-mpf-fo-{cc}-{i + 1}",
@@ -689,11 +694,7 @@ class Bench:
         meta["mpf_configs"] = {k: os.path.relpath(v, self.work) for k, v in confs.items()}
         log(f"   mpf phase: tools/testbed start-appliances (example 2-path configs, max_rate "
             f"{'/'.join(self.mpf_rates(prof))})")
-        self.appliances = True
-        testbed("start-appliances", timeout=90,
-                env={"MPF_GW_CONF": confs["gateway"], "MPF_SRV_CONF": confs["server"]})
-        if not self.wait_mpf_paths({p: "up" for p in PATHS}, timeout=15):
-            raise RuntimeError(f"mpf paths not both up: {self.mpf_path_states()}")
+        self.start_mpf(confs)
         with open("/tmp/mpf-testbed/gw.log", errors="replace") as f:
             meta["gw_log_paths"] = [l.strip() for l in f if " path " in l][:4]
         pings = [("e2e", NS_HOSTA, None, HOSTB)]
@@ -818,7 +819,8 @@ def sender_tcp(info, t_from, t_to):
         return None
     before = [x for x in info["samples"] if x[0] < t_from]
     prev = before[-1] if before else info["samples"][0]
-    rto, backoff, retrans = 0, 0, prev[3]
+    first = prev[3]
+    rto, backoff, retrans = 0, 0, first
     for t, ca, bo, tr in info["samples"]:
         if t_from <= t < t_to:
             if ca == CA_LOSS and prev[1] != CA_LOSS:
@@ -828,7 +830,6 @@ def sender_tcp(info, t_from, t_to):
             prev = [t, ca, bo, tr]
         elif t >= t_to:
             break
-    first = before[-1][3] if before else info["samples"][0][3]
     return {"rto": rto, "max_backoff": backoff, "retransmitted": retrans - first}
 
 
@@ -1282,7 +1283,7 @@ def print_report(rep):
                          f">= best path {fmt(dd['best_single']['down'], '.1f')}"))
             rows.append(("  efficiency (/ plain 5G + WiFi)", pct(dd["mpf.down.efficiency"]),
                          pct(dd["mptcp.down.efficiency"]), "", "",
-                         f">= 95% (std)" if prof == "std" else ""))
+                         ">= 95% (std)" if prof == "std" else ""))
             rows.append(("  wire bytes 5G/WiFi %", share(rr("mpf", "down"), "down"),
                          share(rr("mptcp", "down"), "down"), "", "", ""))
             rows.append(("1 flow up", cell_rate(rr("mpf", "up"), links),
@@ -1480,7 +1481,7 @@ def main(argv):
                     help="run only mpf's failover test (a download while WiFi, then 5G, dies "
                          "and comes back), N times per CC, and print every outage with what "
                          "the sending host's TCP did meanwhile (RTOs, retransmits) and the "
-                         "appliances' failover counters; about 80 s x N per profile")
+                         "appliances' failover counters; about 100 s x N per profile")
     ap.add_argument("--lock-wait", type=float, default=1800.0,
                     help="seconds to wait for the test bed lock before each profile (it is "
                          "released between profiles; default 1800)")
