@@ -232,6 +232,8 @@ class Worker {
   // Whether p (a TCP segment this worker sends into the tunnel) is the inner TCP's own
   // retransmission (sched/resend_spotter.hpp). fh: the flow's hash.
   bool tcp_resend(const net::Ipv4Packet& p, uint32_t fh);
+  // Whether p (a TCP segment) carries nothing but an ACK: no payload, no SYN, FIN or RST.
+  static bool tcp_pure_ack(const net::Ipv4Packet& p);
   // Whether resends are expedited now (multipath.expedite_resends; `failover`: a path of the
   // peer went down less than kExpediteAfterDownUs ago and is still down).
   static constexpr uint64_t kExpediteAfterDownUs = 5'000'000;
@@ -311,7 +313,8 @@ class Worker {
   uint16_t ip_id_ = 0;
   std::unique_ptr<sched::Policy> policy_;
   std::vector<PeerTx> peer_tx_;
-  // The inner TCP's retransmissions among what this worker sends (expedite_resends).
+  // The inner TCP's retransmissions among what this worker sends (counted: tcp_resends;
+  // expedited with expedite_resends).
   sched::ResendSpotter resends_{kSpotterSlots};
   std::vector<PeerRx> peer_rx_;
   std::vector<PathCounters> path_ctr_;    // [peer * kMaxPaths + path]

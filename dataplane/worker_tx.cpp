@@ -96,10 +96,19 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
   // behind the bulk lane nor by the far end's reorder window or equaliser. (Measured on asym
   // after 5G died: each AQM drop on WiFi stalled the download 110-190 ms, one bulk queue for
   // the segments that reveal the hole and one more for the retransmission.)
-  const bool expedite = split && p.proto == net::kProtoTcp && expediting(t) &&
-                        tcp_resend(p, fh);
-  const bool equalized =
-      app_.cfg.multipath.equalize && split && p.proto != net::kProtoIcmp && !expedite;
+  // Every segment of a split TCP flow passes the spotter: it learns a resend from the new
+  // data before it. One slot read and write per segment.
+  const bool resent = split && p.proto == net::kProtoTcp && tcp_resend(p, fh);
+  if (resent) bump(stats_.tcp_resends);
+  const bool expedite = resent && expediting(t);
+  // A pure ACK goes prompt (multipath.prompt_acks): on the earliest path, never equalised, so
+  // the far sender's clock (its RTT, loss detection, window growth) runs on the fastest way
+  // back. Reordered ACKs cost TCP nothing; an ACK held to the slowest path costs it that
+  // path's delay on every round trip (asym: 38 ms more on each loss recovery).
+  const bool pure_ack = split && p.proto == net::kProtoTcp && app_.cfg.multipath.prompt_acks &&
+                        tcp_pure_ack(p);
+  const bool equalized = app_.cfg.multipath.equalize && split && p.proto != net::kProtoIcmp &&
+                         !expedite && !pure_ack;
   const uint8_t prompt = equalized ? 0 : tunnel::kFlagPrompt;
   const uint16_t flow = sched::SparseFlows::bucket(fh);
   // A flow with nothing queued takes the fast lane, so it waits only behind that lane's
@@ -188,6 +197,7 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
     if (lane == sched::Lane::bulk && (!sparse || expedite) && a.mode != sched::Mode::redundant &&
         s.q.bytes() > s.limit_bytes(app_.cfg.multipath.max_queue_ms)) {
       bump(path_ctr_[size_t(peer) * kMaxPaths + k].shaper_drops);
+      if (resent) bump(stats_.resends_shaper_dropped);
       drop(mk, Drop::shaper_queue_full);
       continue;
     }
@@ -220,6 +230,12 @@ bool Worker::tcp_resend(const Ipv4Packet& p, uint32_t fh) {
   const uint32_t seq_len = uint32_t(p.l4_len - doff) + ((fl & net::kTcpSyn) != 0) +
                            ((fl & net::kTcpFin) != 0);
   return resends_.resend(fh, net::load32(p.l4 + net::kTcpSeq), seq_len);
+}
+
+bool Worker::tcp_pure_ack(const Ipv4Packet& p) {
+  const unsigned doff = (p.l4[net::kTcpDataOff] >> 4) * 4u;
+  const uint8_t fl = p.l4[net::kTcpFlags];
+  return p.l4_len == doff && (fl & (net::kTcpSyn | net::kTcpFin | net::kTcpRst)) == 0;
 }
 
 sched::Lane Worker::lane_for(const Shaper& s, bool sparse, uint32_t bytes) const {

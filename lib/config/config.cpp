@@ -778,7 +778,7 @@ class Loader {
                    "reorder_max_ms", "max_queue_ms", "retransmit", "retransmit_budget",
                    "equalize", "fast_lane", "rate_control", "queue_target_ms",
                    "idle_probe_interval_ms", "idle_after_ms", "progress_interval_ms",
-                   "expedite_resends"});
+                   "expedite_resends", "prompt_acks"});
     Multipath& mp = cfg_.multipath;
     parse_mode_path(g, false, &mp.mode, &mp.path);
     opt_int(g, "streams", 1, 256, &mp.streams);
@@ -797,6 +797,8 @@ class Loader {
       else if (v == "always") mp.expedite_resends = Multipath::Expedite::always;
       else fail(*x, "must be \"failover\", \"always\" or \"off\", not " + quote(v));
     }
+    if (const Setting* x = find(g, "prompt_acks", Setting::TypeBoolean))
+      mp.prompt_acks = bool(*x);
     if (const Setting* r = find(g, "rate_control", Setting::TypeBoolean))
       mp.rate_control = bool(*r);
     opt_int(g, "queue_target_ms", 1, 100, &mp.queue_target_ms);

@@ -77,6 +77,10 @@ struct Multipath {
   // docs/multipath.md). Needs fast_lane.
   enum class Expedite : uint8_t { off, failover, always };
   Expedite expedite_resends = Expedite::off;
+  // Sender: a pure ACK (no payload, no SYN, FIN or RST) of a flow split over paths goes
+  // prompt, by the earliest path, never equalised: the far TCP's clock runs on the fastest
+  // path's delay, not the slowest's (docs/multipath.md, "Prompt ACKs").
+  bool prompt_acks = true;
   // Sender: a shaped path's rate follows the queueing the far end measures on it, up to
   // max_rate (path/rate_control.hpp); the network holds about queue_target_ms of our frames.
   bool rate_control = true;

@@ -5,9 +5,9 @@
 // holds everything after the hole until the sender retransmits it: the application sees
 // nothing for that long. A retransmission that waits behind the bulk queue (up to
 // max_queue_ms) and then behind the receiver's reorder hold stretches every such stall by
-// both. Spotted here, the worker sends it in the fast lane when that has room (the bulk lane
-// and its AQM otherwise), and prompt: never held by the far end (when: the worker's
-// multipath.expedite_resends, off by default).
+// both. Spotted here, the worker counts it (tcp_resends, resends_shaper_dropped) and, with
+// multipath.expedite_resends (off by default), sends it in the fast lane when that has room
+// (the bulk lane and its AQM otherwise), and prompt: never held by the far end.
 //
 // Per flow (a slot chosen by the flow hash, tagged with the whole hash) the highest sequence
 // end sent so far. A segment with payload that ends at or before it is a resend. Slots are

@@ -48,7 +48,9 @@ constexpr unsigned kStatPorts = 16;
   X(progress_stalls, "paths taken as down early: their frames' progress reports stopped") \
   X(progress_resumed, "of those, paths whose reports came after all (slow, not dead)") \
   X(fast_lane, "frames queued in a shaper's fast lane (sparse flows, retransmits)") \
+  X(tcp_resends, "inner TCP retransmissions in flows split over paths")           \
   X(resends_expedited, "inner TCP retransmissions sent like a sparse flow's frames")  \
+  X(resends_shaper_dropped, "inner TCP retransmissions the AQM dropped")          \
   X(reorder_held, "frames held for reordering")                                    \
   X(reorder_late, "frames delivered after their gap was given up")                 \
   X(reorder_timeouts, "gaps given up after the hold time")                         \

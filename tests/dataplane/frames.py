@@ -174,10 +174,25 @@ def inner_checksums_ok(frame: bytes, direction=None):
     return None
 
 
-def data_flags(inner) -> int:
-    """The flags of a data frame in aggregate mode: ICMP goes prompt (no delay equalisation at
-    the receiver), everything else 0."""
-    return F_PROMPT if inner is not None and len(inner) > 9 and inner[9] == 1 else 0
+def pure_tcp_ack(inner) -> bool:
+    """A TCP segment with no payload and none of SYN, FIN, RST (Worker::tcp_pure_ack)."""
+    if inner is None or len(inner) < 20 or inner[9] != 6:
+        return False
+    ihl = (inner[0] & 15) * 4
+    total = int.from_bytes(inner[2:4], "big")
+    if len(inner) < ihl + 14:
+        return False
+    doff = (inner[ihl + 12] >> 4) * 4
+    return total - ihl == doff and not inner[ihl + 13] & 0x07
+
+
+def data_flags(inner, prompt_acks=True) -> int:
+    """The flags of a data frame in aggregate mode: ICMP and pure TCP ACKs (with
+    multipath.prompt_acks, the default) go prompt (no delay equalisation at the receiver),
+    everything else 0."""
+    if inner is not None and len(inner) > 9 and inner[9] == 1:
+        return F_PROMPT
+    return F_PROMPT if prompt_acks and pure_tcp_ack(inner) else 0
 
 
 def mpf_header(ftype=T_DATA, tunnel_id=TUN_ID, flags=0, path_id=0, tag_len=TAG_LEN, epoch=0,

@@ -413,6 +413,10 @@ def scenario_gw_expedite(mode="always"):
             n = tx.data(o, stream=stream_of(o, prompt=True))
             n["flags"] = F_PROMPT
             what = f"segment {i + 1}: a retransmission, prompt on the flow's prompt stream"
+        elif i == 3:
+            n = tx.data(o)
+            assert n["flags"] == F_PROMPT  # prompt_acks, the default
+            what = f"segment {i + 1}: a pure ACK, prompt on the prompt stream (prompt_acks)"
         else:
             n = tx.data(o)
             what = f"segment {i + 1}: on the flow's bulk stream"
@@ -421,11 +425,12 @@ def scenario_gw_expedite(mode="always"):
     if on:
         title = (f"{name}: 7 segments of one TCP flow, 2 of them resends (the first segment "
                  "again; the first half of the second) -> those 2 prompt on the prompt stream "
-                 "(stream_seq 0, 1 there), the other 5 on the bulk stream (stream_seq 0..4), "
-                 "a pure ACK and a segment overlapping the flow's end among them")
+                 "(stream_seq 0 and 2 there: the pure ACK between them is prompt too, "
+                 "prompt_acks), the other 4 on the bulk stream (stream_seq 0..3), a segment "
+                 "overlapping the flow's end among them")
     else:
         title = (f"{name}: the same 7 segments with expedite_resends = {mode} (no path went "
-                 "down) -> all on the bulk stream, stream_seq 0..6, none prompt")
+                 "down) -> 6 on the bulk stream, stream_seq 0..5, only the pure ACK prompt")
     cases = [Case(title, [(LAN, lan_in(x)) for x in segs], exp,
                   {"encapsulated": 7, "nat_in2out": 7, "sent_no_path_up": 7,
                    "resends_expedited": len(resent)})]
@@ -439,6 +444,51 @@ def scenario_gw_expedite_off():
 
 def scenario_gw_expedite_failover():
     return scenario_gw_expedite("failover")
+
+
+# ---- gw-prompt-acks: a split flow's pure ACKs go prompt, everything else is equalised --------
+
+def scenario_gw_prompt_acks(on=True):
+    """One TCP flow from Host A (aggregate mode, equalisation on, one path). With
+    multipath.prompt_acks (the default) a pure ACK (no payload, none of SYN, FIN, RST) goes
+    prompt on the flow's prompt stream: the far end delivers it at once. A SYN, a FIN and an
+    RST carry no payload either but are not pure ACKs, and a segment with data is data: those
+    stay on the bulk stream, unmarked (equalised). prompt_acks = false: all on the bulk
+    stream."""
+    name = "gw-prompt-acks" if on else "gw-prompt-acks-off"
+    tx = Numbering()
+    segs = [tcp_from_a(1000, flags="S", i=0x10),            # SYN
+            tcp_from_a(1001, flags="A", i=0x11),            # pure ACK
+            tcp_from_a(1001, b"q" * 64, flags="PA", i=0x12),  # data
+            tcp_from_a(1065, flags="A", i=0x13),            # pure ACK
+            tcp_from_a(1065, flags="FA", i=0x14),           # FIN (an ACK too, but not pure)
+            tcp_from_a(1066, flags="R", i=0x15),            # RST
+            tcp_from_a(1066, flags="A", i=0x16)]            # pure ACK
+    acks = (1, 3, 6) if on else ()
+    outs = [bytes(translated(x, src=TUN_ADDR)) for x in segs]
+    exp = []
+    for i, o in enumerate(outs):
+        prompt = i in acks
+        n = tx.data(o, stream=stream_of(o, prompt=prompt))
+        n["flags"] = F_PROMPT if prompt else 0
+        kind = ("SYN", "pure ACK", "data", "pure ACK", "FIN", "RST", "pure ACK")[i]
+        where = "prompt on the prompt stream" if prompt else "unmarked on the bulk stream"
+        exp.append(gw_encap_expected(o, n, f"segment {i + 1} ({kind}): {where}"))
+    if on:
+        title = (f"{name}: SYN, ACK, data, ACK, FIN, RST, ACK of one TCP flow -> the 3 pure ACKs "
+                 "prompt on the prompt stream (stream_seq 0..2 there), SYN, data, FIN, RST "
+                 "on the bulk stream (0..3)")
+    else:
+        title = (f"{name}: the same 7 segments with prompt_acks = false -> all unmarked on the "
+                 "bulk stream, stream_seq 0..6")
+    cases = [Case(title, [(LAN, lan_in(x)) for x in segs], exp,
+                  {"encapsulated": 7, "nat_in2out": 7, "tcp_resends": 0})]
+    cfg = "" if on else "multipath = { prompt_acks = false; };"
+    return Scenario(name, "gateway", G.gateway_config(extra=cfg), cases, tunnel_ports=(PATH,))
+
+
+def scenario_gw_prompt_acks_off():
+    return scenario_gw_prompt_acks(on=False)
 
 
 # ---- srv-mp: the server's side: path up from probes, loss reports, retransmit -------------------
@@ -902,6 +952,73 @@ def scenario_mw_expedite(size=SHAPED_SIZE):
                     workers=M.WORKERS, rx_queues=2, fifos={(LAN, 0)}, stage_waits=[six_left])
 
 
+# ---- mw-gw-resends: the inner TCP's resends counted, and counted when the AQM drops them ----------
+
+def frames_left(n):
+    """Stage wait: n data frames out on 5g, and worker 0 blocked on its LAN pipe again."""
+    def wait(ctx):
+        ports, st = ctx.telemetry("/mpf/ports") or {}, ctx.stats()
+        sent = ports.get("5g", {}).get("tx_packets", 0) - st.get("probes_sent", 0)
+        if sent < n:
+            return f"{sent} data frames out on 5g (want {n})"
+        return None if ctx.blocked_in_fifo(0) else "worker 0 back in read() on its pipe"
+    return wait
+
+
+def scenario_mw_resends(size=SHAPED_SIZE):
+    """Worker 1 shapes 5g at 4000 B/s (3200-byte bucket), multipath.max_queue_ms 400 (an AQM
+    limit of 1600 queued bytes), fast_lane off (one lane: what the AQM sees is plain), one TCP
+    flow of 1066-byte frames, expedite_resends off (the default).
+      stage 0: S1-S3 pass the bucket; S4, S5 queue (1066, then 2132 bytes); S6 (new data)
+               finds 2132 > 1600: dropped. Then the inner TCP's resends of S1, S2 and S6, all
+               three dropped like new data (tcp_resends 3, resends_shaper_dropped 3), nothing
+               expedited. S6 never left, but the spotter saw it before the AQM dropped it, so
+               its second sending is a resend too. A pure ACK in between is no resend (no
+               payload) and, bulk like the rest of its flow, is dropped as well.
+               The wire: S1-S5, stream_seq and path_seq 0..4."""
+    owner = 1
+    sport = M.find_ports(HOST_A, "tcp", owner, 42100)[0]
+    ext = M.PART.share(owner)[0]
+    pay = size - 40
+    seqs = [1000 + pay * i for i in range(6)]
+    order = [0, 1, 2, 3, 4, 5, 0, 1, None, 5]  # S1-S6, S1, S2 again, a pure ACK, S6 again
+    segs = [IP(src=HOST_A, dst=HOST_B, ttl=64, id=0x5D00 + i) /
+            (TCP(sport=sport, dport=8080, flags="PA", seq=seqs[j], ack=7) /
+             Raw(bytes([0x50 + j]) * pay) if j is not None else
+             TCP(sport=sport, dport=8080, flags="A", seq=seqs[5] + pay, ack=9))
+            for i, j in enumerate(order)]
+    out = [bytes(translated(p, src=TUN_ADDR, sport=ext)) for p in segs]
+    assert len(out[0]) == size
+    st0 = [(LAN, lan_in(p), 0, 0) for p in segs] + \
+        [(LAN, f, 0, 0) for f in filler(BURST - len(segs))]
+
+    def enc(inner, seq, what):
+        frame = M.fast_tunnel(GW_PATH_MAC, NH_5G_MAC, GW_PATH_IP, SRV_TUN_IP,
+                              data_body(inner, GW_TO_SRV, stream=stream_of(inner, owner),
+                                        sseq=seq, pseq=seq, flags=data_flags(inner)) +
+                              bytes(F.TAG_LEN))
+        return Exp(PATH, frame, TUNNEL_MASK, what, [outer_ip_checksum_ok], txq=owner)
+
+    exp = [enc(out[i], i, f"S{i + 1}") for i in range(5)]
+    cases = [
+        Case("mw-gw-resends: S1-S6 of a TCP flow on a 4000 B/s path with 1600 bytes of queue "
+             "allowed (S6 dropped by the AQM), then S1, S2, a pure ACK, S6 again -> the three "
+             "resends counted and dropped like new data, the ACK dropped; wire S1-S5",
+             st0, exp, {"tcp_resends": 3, "resends_shaper_dropped": 3, "resends_expedited": 0,
+                        "drops.shaper_queue_full": 5}),
+        Case("mw-gw-resends: counters: 10 translated, 5 encapsulated", [], [],
+             {"nat_in2out": 10, "encapsulated": 5}),
+        Case(f"mw-gw-resends: {BURST - 10} filler frames completing the burst -> eth_not_for_us",
+             [], [], {"drops.eth_not_for_us": BURST - 10}),
+    ]
+    cfg = M.mw_gateway_config().replace('mtu = 1500; }', 'mtu = 1500; max_rate = "64k"; }')
+    assert 'max_rate = "64k"' in cfg and "multipath" not in cfg
+    cfg += "\nmultipath = { fast_lane = false; max_queue_ms = 400; };\n"
+    return Scenario("mw-gw-resends", "gateway", cfg, cases, tunnel_ports=(PATH,),
+                    workers=M.WORKERS, rx_queues=2, fifos={(LAN, 0)},
+                    stage_waits=[frames_left(len(exp))])
+
+
 # ---- srv-nopath: nothing learned yet ---------------------------------------------------------------
 
 def scenario_srv_nopath():
@@ -917,8 +1034,9 @@ def scenario_srv_nopath():
 SCENARIOS = [scenario_gw_multipath, scenario_gw_budget, scenario_gw_nopath,
              scenario_gw_bad_bodies, scenario_gw_feedback_entries, scenario_gw_progress,
              scenario_gw_expedite, scenario_gw_expedite_off, scenario_gw_expedite_failover,
+             scenario_gw_prompt_acks, scenario_gw_prompt_acks_off,
              scenario_srv_multipath,
              scenario_srv_bad_probe_learning, scenario_mw_reorder, scenario_mw_shaper,
              scenario_mw_shaper_redundant,
-             scenario_mw_fastlane, scenario_mw_expedite,
+             scenario_mw_fastlane, scenario_mw_expedite, scenario_mw_resends,
              scenario_srv_nopath]

@@ -1111,6 +1111,12 @@ TEST_F(ConfigTest, MultipathSettings) {
   expect_error(kGateway + "multipath = { expedite_resends = true; };\n", 7, "multipath.expedite_resends");
   expect_error(kGateway + "multipath = { expedite_resends = \"yes\"; };\n", 7,
                "multipath.expedite_resends: must be \"failover\", \"always\" or \"off\", not \"yes\"");
+  // Prompt ACKs: on by default.
+  EXPECT_TRUE(load_text(kGateway).multipath.prompt_acks);
+  EXPECT_TRUE(load_text(kServer).multipath.prompt_acks);
+  EXPECT_FALSE(load_text(kServer + "multipath = { prompt_acks = false; };\n").multipath.prompt_acks);
+  expect_error(kGateway + "multipath = { prompt_acks = 0; };\n", 7,
+               "multipath.prompt_acks: expected a boolean, got an integer");
   expect_error(kGateway + "multipath = { equalize = 1; };\n", 7, "multipath.equalize");
   c = load_text(kGateway +
                 "multipath = { streams = 1; probe_interval_ms = 1000; dead_after_ms = 10000; up_after = 1;"
@@ -1198,7 +1204,7 @@ TEST_F(ConfigTest, MultipathRanges) {
   expect_error(mp("retransmit_budget_pct = 5"), 7,
                "multipath.retransmit_budget_pct: unknown key (allowed here: mode, path, streams, probe_interval_ms, "
                "dead_after_ms, up_after, reorder_max_ms, max_queue_ms, retransmit, retransmit_budget, equalize, "
-               "fast_lane, rate_control, queue_target_ms, idle_probe_interval_ms, idle_after_ms, progress_interval_ms, expedite_resends)");
+               "fast_lane, rate_control, queue_target_ms, idle_probe_interval_ms, idle_after_ms, progress_interval_ms, expedite_resends, prompt_acks)");
   expect_error(kGateway + "multipath = ( );\n", 7, "multipath: expected a group { ... }, got a list");
 }
 

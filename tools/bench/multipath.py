@@ -94,6 +94,19 @@ def _on_signal(signum, _frame):
     raise Interrupted(signal.Signals(signum).name)
 
 
+
+def set_multipath_key(text, key, value):
+    """text (an appliance config) with `key = value;` in its multipath group: the key's line
+    replaced where the file writes it out, else added right after the group's opening brace."""
+    line = re.compile(rf"^( *){key} = [^;]*;", re.M)
+    if line.search(text):
+        return line.sub(lambda m: f"{m.group(1)}{key} = {value};", text, count=1)
+    out, n = re.subn(r"^multipath = \{", f"multipath = {{ {key} = {value};", text, count=1,
+                     flags=re.M)
+    if n != 1:
+        raise ValueError(f"no 'multipath = {{' line to add {key} to")
+    return out
+
 def log(msg):
     """Progress, on stderr (stdout carries only the table or the JSON)."""
     print(msg, file=sys.stderr, flush=True)
@@ -528,6 +541,8 @@ class Bench:
                 text = f.read()
             text = re.sub(r'(name = "5g";[^\n]*max_rate = )"[^"]*"', rf'\1"{r5}"', text)
             text = re.sub(r'(name = "wifi";[^\n]*max_rate = )"[^"]*"', rf'\1"{rw}"', text)
+            for key, value in self.a.set:
+                text = set_multipath_key(text, key, value)
             dst = os.path.join(self.work, f"{role}-{profile}.conf")
             with open(dst, "w") as f:
                 f.write(text)
@@ -583,7 +598,8 @@ class Bench:
         R["mptcp"]["any"] = {}
         meta = {"links": {p: dict(zip(("mbit", "delay_ms", "loss_pct"), PROFILES[prof][p]))
                           for p in PATHS},
-                "max_rate": dict(zip(PATHS, self.mpf_rates(prof))), "phases": {}}
+                "max_rate": dict(zip(PATHS, self.mpf_rates(prof))),
+                "settings": {k: v for k, v in self.a.set}, "phases": {}}
         log(f"== profile {prof}: waiting for the test bed lock")
         self.lock()
         try:
@@ -1161,7 +1177,7 @@ def derive(rep):
 
 
 FO_COUNTERS = ("progress_stalls", "failover_resends", "reorder_late", "reorder_timeouts",
-               "resends_expedited")
+               "tcp_resends", "resends_shaper_dropped", "resends_expedited")
 
 
 def derive_failover(rep):
@@ -1196,7 +1212,8 @@ def derive_failover(rep):
 def print_failover_report(rep):
     for prof, P in rep["profiles"].items():
         print(f"profile {prof}: mpf failover, {len(next(iter(P['failover_runs'].values())))} "
-              "runs per CC (outage = longest gap in 10 ms receive bins at Host A)")
+              f"runs per CC (outage = longest gap in 10 ms receive bins at Host A)"
+              f"{settings_note(P['meta'])}")
         rows = []
         for cc in CCS:
             for path in PATHS:
@@ -1245,6 +1262,11 @@ def cell_rtt(s):
     return f"{s['p50']:.1f}/{s['p95']:.1f}{lost}"
 
 
+
+def settings_note(meta):
+    st = meta.get("settings")
+    return "; multipath " + ", ".join(f"{k} = {v}" for k, v in st.items()) if st else ""
+
 def share(r, key):
     pb = (r or {}).get("path_bytes")
     if not pb or r.get("error"):
@@ -1266,7 +1288,7 @@ def print_report(rep):
                        for p, v in meta["links"].items())
         print()
         print(f"== profile {prof}: {ld} (link sum {links} Mbit/s); mpf max_rate "
-              f"{meta['max_rate']['5g']}/{meta['max_rate']['wifi']}")
+              f"{meta['max_rate']['5g']}/{meta['max_rate']['wifi']}{settings_note(meta)}")
         for ph, v in meta["phases"].items():
             print(f"   {ph} phase: {v['seconds']} s, load average {v['loadavg_start']} -> "
                   f"{v['loadavg_end']}, steal {v['steal_pct']}%")
@@ -1482,6 +1504,10 @@ def main(argv):
                          "and comes back), N times per CC, and print every outage with what "
                          "the sending host's TCP did meanwhile (RTOs, retransmits) and the "
                          "appliances' failover counters; about 100 s x N per profile")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    type=lambda s: tuple(s.split("=", 1)),
+                    help="put `KEY = VALUE;` in both appliances' multipath group (repeatable; "
+                         "e.g. --set max_queue_ms=30)")
     ap.add_argument("--lock-wait", type=float, default=1800.0,
                     help="seconds to wait for the test bed lock before each profile (it is "
                          "released between profiles; default 1800)")
@@ -1515,6 +1541,9 @@ def main(argv):
         bad.append("--max-rate " + ",".join(args.max_rate))
     if args.failover_repeat < 0 or (args.failover_repeat and args.report):
         bad.append("--failover-repeat")
+    bad += ["--set " + "=".join(kv) for kv in args.set
+            if len(kv) != 2 or not re.fullmatch(r"[a-z_]+", kv[0]) or not kv[1]
+            or not re.fullmatch(r'[A-Za-z0-9_."]+', kv[1])]
     if bad or args.seconds < 2:
         print(f"tools/mpf bench multipath: unknown profile(s) {bad} or --seconds < 2",
               file=sys.stderr)
