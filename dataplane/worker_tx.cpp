@@ -90,14 +90,14 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
   // ICMP never (echo is how operators measure latency, and no congestion control runs on it).
   const bool split = a.mode == sched::Mode::aggregate || a.mode == sched::Mode::weighted;
   const uint32_t fh = flow_hash(p);
-  // The inner TCP's retransmission of a split flow, when expedite_resends says so (expediting()):
-  // its receiver is stalled on the hole it fills, behind which everything else waits. It takes
-  // the fast lane when that has room, and goes prompt, on the prompt streams: held neither
-  // behind the bulk lane nor by the far end's reorder window or equaliser. (Measured on asym
-  // after 5G died: each AQM drop on WiFi stalled the download 110-190 ms, one bulk queue for
-  // the segments that reveal the hole and one more for the retransmission.)
-  // Every segment of a split TCP flow passes the spotter: it learns a resend from the new
-  // data before it. One slot read and write per segment.
+  // The inner TCP's retransmission of a split flow, counted, and expedited when
+  // expedite_resends says so (expediting()): its receiver is stalled on the hole it fills,
+  // behind which everything else waits. It takes the fast lane when that has room, and goes
+  // prompt, on the prompt streams: held neither behind the bulk lane nor by the far end's
+  // reorder window or equaliser. (Measured on asym after 5G died: each AQM drop on WiFi
+  // stalled the download 110-190 ms, one bulk queue for the segments that reveal the hole and
+  // one more for the retransmission.) Every segment of a split TCP flow passes the spotter,
+  // which learns a resend from the new data before it: one slot read and write per segment.
   const bool resent = split && p.proto == net::kProtoTcp && tcp_resend(p, fh);
   if (resent) bump(stats_.tcp_resends);
   const bool expedite = resent && expediting(t);

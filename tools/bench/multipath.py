@@ -94,7 +94,6 @@ def _on_signal(signum, _frame):
     raise Interrupted(signal.Signals(signum).name)
 
 
-
 def set_multipath_key(text, key, value):
     """text (an appliance config) with `key = value;` in its multipath group: the key's line
     replaced where the file writes it out, else added right after the group's opening brace."""
@@ -106,6 +105,7 @@ def set_multipath_key(text, key, value):
     if n != 1:
         raise ValueError(f"no 'multipath = {{' line to add {key} to")
     return out
+
 
 def log(msg):
     """Progress, on stderr (stdout carries only the table or the JSON)."""
@@ -1262,10 +1262,10 @@ def cell_rtt(s):
     return f"{s['p50']:.1f}/{s['p95']:.1f}{lost}"
 
 
-
 def settings_note(meta):
     st = meta.get("settings")
     return "; multipath " + ", ".join(f"{k} = {v}" for k, v in st.items()) if st else ""
+
 
 def share(r, key):
     pb = (r or {}).get("path_bytes")
@@ -1524,12 +1524,18 @@ def main(argv):
                 rep["elapsed_seconds"] = rep.get("elapsed_seconds", 0) + r.get("elapsed_seconds", 0)
                 rep.setdefault("warnings", []).extend(r.get("warnings", []))
         rep["profiles"] = {k: rep["profiles"][k] for k in PROFILES if k in rep["profiles"]}
-        derive(rep)
+        kinds = {"failover_runs" in P for P in rep["profiles"].values()}
+        if len(kinds) > 1:
+            print("tools/mpf bench multipath --report: --failover-repeat outputs and full "
+                  "benchmark outputs cannot be merged", file=sys.stderr)
+            return 2
+        failover = kinds == {True}
+        (derive_failover if failover else derive)(rep)
         if args.json:
             json.dump(rep, sys.stdout, indent=2)
             print()
         else:
-            print_report(rep)
+            (print_failover_report if failover else print_report)(rep)
         return 0
     if args.profiles is None:
         args.profiles = ["std"] if args.quick else list(PROFILES)
