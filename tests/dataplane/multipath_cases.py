@@ -773,14 +773,19 @@ def scenario_mw_shaper(size=SHAPED_SIZE):
                     workers=M.WORKERS, rx_queues=2, fifos={(LAN, 0)}, stage_waits=[fourth_left])
 
 
-def six_left(ctx):
-    """Stage wait of the shaper scenarios: six data frames out on 5g (the queued three released,
-    at 4000 B/s), and worker 0 blocked on its LAN pipe again."""
-    ports, st = ctx.telemetry("/mpf/ports") or {}, ctx.stats()
-    sent = ports.get("5g", {}).get("tx_packets", 0) - st.get("probes_sent", 0)
-    if sent < 6:
-        return f"{sent} data frames out on 5g (want 6: the queued three released)"
-    return None if ctx.blocked_in_fifo(0) else "worker 0 back in read() on its pipe"
+def frames_left(n):
+    """Stage wait: n data frames out on 5g, and worker 0 blocked on its LAN pipe again."""
+    def wait(ctx):
+        ports, st = ctx.telemetry("/mpf/ports") or {}, ctx.stats()
+        sent = ports.get("5g", {}).get("tx_packets", 0) - st.get("probes_sent", 0)
+        if sent < n:
+            return f"{sent} data frames out on 5g (want {n})"
+        return None if ctx.blocked_in_fifo(0) else "worker 0 back in read() on its pipe"
+    return wait
+
+
+# The shaper scenarios': six data frames out on 5g (the queued three released, at 4000 B/s).
+six_left = frames_left(6)
 
 
 # ---- mw-gw-shaper-redundant: the AQM spares redundant-mode frames --------------------------------
@@ -953,17 +958,6 @@ def scenario_mw_expedite(size=SHAPED_SIZE):
 
 
 # ---- mw-gw-resends: the inner TCP's resends counted, and counted when the AQM drops them ----------
-
-def frames_left(n):
-    """Stage wait: n data frames out on 5g, and worker 0 blocked on its LAN pipe again."""
-    def wait(ctx):
-        ports, st = ctx.telemetry("/mpf/ports") or {}, ctx.stats()
-        sent = ports.get("5g", {}).get("tx_packets", 0) - st.get("probes_sent", 0)
-        if sent < n:
-            return f"{sent} data frames out on 5g (want {n})"
-        return None if ctx.blocked_in_fifo(0) else "worker 0 back in read() on its pipe"
-    return wait
-
 
 def scenario_mw_resends(size=SHAPED_SIZE):
     """Worker 1 shapes 5g at 4000 B/s (3200-byte bucket), multipath.max_queue_ms 400 (an AQM
