@@ -797,9 +797,12 @@ def scenario_mw_shaper_redundant(size=SHAPED_SIZE):
     path dies its frames have one copy left, on the surviving path, and that path's queue is
     over the limit with the failover's resends and the bulk flows moving over. The AQM, which
     is there to tell a congestion-controlled bulk flow to slow down, must not drop them.
-      stage 0: six 1066-byte frames of the flow: three pass the bucket, the fourth waits in the
-               fast lane, the fifth and sixth in the bulk lane, over the limit: queued, not
-               dropped. All six leave, paced (~800 ms), stream_seq and path_seq 0..5, prompt."""
+    With one path up, redundant mode sends both copies on it (a lone lossy path would lose
+    what its loss report or resend loses too).
+      stage 0: six 1066-byte datagrams of the flow, each twice: three frames pass the bucket,
+               the fourth waits in the fast lane, the other eight in the bulk lane, over the
+               limit: queued, not dropped. All twelve leave, paced (~2.4 s): datagram i as
+               stream_seq i, path_seq 2i (the original) and 2i+1 (flagged duplicate), prompt."""
     owner = 1
     sport = M.find_ports(HOST_A, "udp", owner, 42000)[0]
     ext = M.PART.share(owner)[0]
@@ -808,24 +811,28 @@ def scenario_mw_shaper_redundant(size=SHAPED_SIZE):
     out = [bytes(translated(p, src=TUN_ADDR, sport=ext)) for p in pk]
     st0 = [(LAN, lan_in(p), 0, 0) for p in pk] + [(LAN, f, 0, 0) for f in filler(BURST - 6)]
 
-    def enc(inner, i):
+    def enc(inner, i, dup):
         frame = M.fast_tunnel(GW_PATH_MAC, NH_5G_MAC, GW_PATH_IP, SRV_TUN_IP,
                               data_body(inner, GW_TO_SRV,
                                         stream=stream_of(inner, owner, prompt=True),
-                                        sseq=i, pseq=i, flags=F_PROMPT) +
+                                        sseq=i, pseq=2 * i + dup,
+                                        flags=F_PROMPT | (F_DUPLICATE if dup else 0)) +
                               bytes(F.TAG_LEN))
-        return Exp(PATH, frame, TUNNEL_MASK, f"frame {i + 1}", [outer_ip_checksum_ok], txq=owner)
+        what = f"datagram {i + 1}, " + ("its copy" if dup else "original")
+        return Exp(PATH, frame, TUNNEL_MASK, what, [outer_ip_checksum_ok], txq=owner)
 
     # Without the exemption the AQM dropped frames 5 and 6 (shaper_queue_full 2), and the
     # benchmark's redundant UDP lost 13-23 datagrams a run after WiFi died (std, bbr download).
     cases = [
-        Case("mw-gw-shaper-redundant: six 1066-byte frames of a redundant-mode flow on worker "
-             "1's 4000 B/s share (200 bytes of queue allowed) -> all six sent, three of them "
-             "after waiting over the limit; no shaper_queue_full; stream_seq and path_seq 0..5",
-             st0, [enc(o, i) for i, o in enumerate(out)], {"fast_lane": 1}),
-        Case("mw-gw-shaper-redundant: counters: 6 translated, 6 encapsulated, no copies (one "
-             "path), no AQM drop", [], [],
-             {"nat_in2out": 6, "encapsulated": 6, "redundant_copies": 0,
+        Case("mw-gw-shaper-redundant: six 1066-byte datagrams of a redundant-mode flow on "
+             "worker 1's 4000 B/s share (200 bytes of queue allowed), one path -> each sent "
+             "twice on it, nine frames after waiting over the limit; no shaper_queue_full; "
+             "stream_seq 0..5, path_seq 0..11",
+             st0, [enc(o, i, dup) for i, o in enumerate(out) for dup in (0, 1)],
+             {"fast_lane": 1}),
+        Case("mw-gw-shaper-redundant: counters: 6 translated, 12 encapsulated, 6 copies (both "
+             "on the one path), no AQM drop", [], [],
+             {"nat_in2out": 6, "encapsulated": 12, "redundant_copies": 6,
               "drops.shaper_queue_full": 0}),
         Case(f"mw-gw-shaper-redundant: {BURST - 6} filler frames completing the burst -> "
              f"eth_not_for_us", [], [], {"drops.eth_not_for_us": BURST - 6}),
@@ -835,7 +842,7 @@ def scenario_mw_shaper_redundant(size=SHAPED_SIZE):
     cfg += ('\npolicy = ( { match = { proto = "udp"; dst_port = "16384-32767"; }; '
             'mode = "redundant"; } );\n')
     return Scenario("mw-gw-shaper-redundant", "gateway", cfg, cases, tunnel_ports=(PATH,),
-                    workers=M.WORKERS, rx_queues=2, fifos={(LAN, 0)}, stage_waits=[six_left])
+                    workers=M.WORKERS, rx_queues=2, fifos={(LAN, 0)}, stage_waits=[frames_left(12)])
 
 
 # ---- mw-gw-fastlane: a sparse flow jumps the bulk queue; path_seq in wire order ----------------
