@@ -229,11 +229,6 @@ class Worker {
   static constexpr uint64_t kProgressFreshUs = 1'000'000;
   // Flows whose highest TCP sequence end this worker remembers (12 bytes each: 48 KB).
   static constexpr uint32_t kSpotterSlots = 4096;
-  // Whether p (a TCP segment this worker sends into the tunnel) is the inner TCP's own
-  // retransmission (sched/resend_spotter.hpp). fh: the flow's hash.
-  bool tcp_resend(const net::Ipv4Packet& p, uint32_t fh);
-  // Whether p (a TCP segment) carries nothing but an ACK: no payload, no SYN, FIN or RST.
-  static bool tcp_pure_ack(const net::Ipv4Packet& p);
   // Whether resends are expedited now (multipath.expedite_resends; `failover`: a path of the
   // peer went down less than kExpediteAfterDownUs ago and is still down).
   static constexpr uint64_t kExpediteAfterDownUs = 5'000'000;

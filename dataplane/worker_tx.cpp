@@ -25,6 +25,22 @@ uint32_t flow_hash(const Ipv4Packet& p) {
   return h * 0x2c1b3c6du;
 }
 
+// What tunnel_send reads of a TCP segment's header, read once. parse_ipv4 checked the data
+// offset against the segment's length.
+struct TcpSegment {
+  uint32_t seq;      // sequence number
+  uint32_t seq_len;  // payload bytes, plus one for SYN and one for FIN
+  bool pure_ack;     // no payload, none of SYN, FIN, RST
+};
+
+TcpSegment tcp_segment(const Ipv4Packet& p) {
+  const unsigned doff = (p.l4[net::kTcpDataOff] >> 4) * 4u;
+  const uint8_t fl = p.l4[net::kTcpFlags];
+  const uint32_t seq_len = uint32_t(p.l4_len - doff) + ((fl & net::kTcpSyn) != 0) +
+                           ((fl & net::kTcpFin) != 0);
+  return {net::load32(p.l4 + net::kTcpSeq), seq_len, seq_len == 0 && !(fl & net::kTcpRst)};
+}
+
 }  // namespace
 
 // Reads the published path health once per loop pass and notices paths that just went down.
@@ -98,15 +114,16 @@ void Worker::tunnel_send(rte_mbuf* m, uint16_t peer, const Ipv4Packet& p) {
   // stalled the download 110-190 ms, one bulk queue for the segments that reveal the hole and
   // one more for the retransmission.) Every segment of a split TCP flow passes the spotter,
   // which learns a resend from the new data before it: one slot read and write per segment.
-  const bool resent = split && p.proto == net::kProtoTcp && tcp_resend(p, fh);
+  const bool split_tcp = split && p.proto == net::kProtoTcp;
+  const TcpSegment seg = split_tcp ? tcp_segment(p) : TcpSegment{};
+  const bool resent = split_tcp && resends_.resend(fh, seg.seq, seg.seq_len);
   if (resent) bump(stats_.tcp_resends);
   const bool expedite = resent && expediting(t);
   // A pure ACK goes prompt (multipath.prompt_acks): on the earliest path, never equalised, so
   // the far sender's clock (its RTT, loss detection, window growth) runs on the fastest way
   // back. Reordered ACKs cost TCP nothing; an ACK held to the slowest path costs it that
   // path's delay on every round trip (asym: 38 ms more on each loss recovery).
-  const bool pure_ack = split && p.proto == net::kProtoTcp && app_.cfg.multipath.prompt_acks &&
-                        tcp_pure_ack(p);
+  const bool pure_ack = split_tcp && app_.cfg.multipath.prompt_acks && seg.pure_ack;
   const bool equalized = app_.cfg.multipath.equalize && split && p.proto != net::kProtoIcmp &&
                          !expedite && !pure_ack;
   const uint8_t prompt = equalized ? 0 : tunnel::kFlagPrompt;
@@ -228,21 +245,6 @@ bool Worker::expediting(const PeerTx& t) const {
   for (const uint64_t since : t.down_since_us)
     if (since && now_us_ - since < kExpediteAfterDownUs) return true;
   return false;
-}
-
-bool Worker::tcp_resend(const Ipv4Packet& p, uint32_t fh) {
-  // parse_ipv4 checked the data offset against the segment's length.
-  const unsigned doff = (p.l4[net::kTcpDataOff] >> 4) * 4u;
-  const uint8_t fl = p.l4[net::kTcpFlags];
-  const uint32_t seq_len = uint32_t(p.l4_len - doff) + ((fl & net::kTcpSyn) != 0) +
-                           ((fl & net::kTcpFin) != 0);
-  return resends_.resend(fh, net::load32(p.l4 + net::kTcpSeq), seq_len);
-}
-
-bool Worker::tcp_pure_ack(const Ipv4Packet& p) {
-  const unsigned doff = (p.l4[net::kTcpDataOff] >> 4) * 4u;
-  const uint8_t fl = p.l4[net::kTcpFlags];
-  return p.l4_len == doff && (fl & (net::kTcpSyn | net::kTcpFin | net::kTcpRst)) == 0;
 }
 
 sched::Lane Worker::lane_for(const Shaper& s, bool sparse, uint32_t bytes) const {
