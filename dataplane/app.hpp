@@ -29,6 +29,9 @@ using stats::kStatPorts;
 
 constexpr unsigned kMaxPorts = 16;     // interfaces per appliance
 constexpr unsigned kMaxWorkers = 32;
+// How often the main lcore splits a path's rate among the workers by their load: a flow in
+// slow start outgrows its share within about one period, so it must be short against an RTT.
+constexpr uint64_t kShareSplitUs = 5000;
 constexpr unsigned kMaxPaths = 8;
 constexpr unsigned kMaxSenders = 8;    // sender workers a receiver tells apart (stream_id >> 8)
 constexpr unsigned kMaxBurst = 64;
@@ -105,6 +108,10 @@ struct PathShared {
   uint64_t srtt_us = 0, rttvar_us = 0, min_rtt_us = 0, loss_ppm = 0, delivery_Bps = 0;
   uint64_t rate_Bps = 0;    // our shaping rate in force (rate control), 0 = unshaped
   uint64_t queue_us = 0;    // our frames' queueing on the path, as the far end reports it
+  // Each worker's part of rate_Bps (docs/multipath.md, "Shaping"): the main lcore splits it
+  // by the workers' load every kShareSplitUs and stores it (relaxed); worker i reads slot i.
+  // 0: not split yet (the worker takes rate / workers).
+  uint64_t share_Bps[kMaxWorkers] = {};
   uint64_t changes = 0;     // up/down transitions
 };
 

@@ -103,6 +103,10 @@ unsigned Housekeeping::poll(uint64_t tsc) {
   commands_.poll(now_ms_);
   app_.capture->poll(now_ms_);
   update_paths();
+  if (app_.n_workers > 1 && now_us_ >= next_split_us_) {
+    next_split_us_ = now_us_ + kShareSplitUs;
+    split_rates();
+  }
   publisher_.poll(now_ms_);
   tx_.flush(stats_);
   return handled;
@@ -358,6 +362,30 @@ void Housekeeping::publish(uint16_t peer, uint8_t path, bool up, uint32_t srtt_u
     __atomic_store_n(&app_.path_gen, app_.path_gen + 1, __ATOMIC_RELEASE);
   __atomic_store_n(&ps.srtt_us, srtt_us, __ATOMIC_RELAXED);
   __atomic_store_n(&ps.rttvar_us, rttvar_us, __ATOMIC_RELAXED);
+}
+
+void Housekeeping::split_rates() {
+  if (shares_.empty())
+    shares_.assign(app_.peers.size() * kMaxPaths, sched::LoadShares(app_.n_workers));
+  uint64_t split[kMaxWorkers];
+  for (uint16_t peer = 0; peer < app_.peers.size(); peer++) {
+    PeerState& pst = app_.peers[peer];
+    for (uint8_t k = 0; k < pst.n_paths; k++) {
+      PathShared& ps = pst.paths[k];
+      const uint64_t rate = __atomic_load_n(&ps.rate_Bps, __ATOMIC_RELAXED);
+      if (rate == 0) continue;  // unshaped: nothing to split
+      sched::LoadShares& ls = shares_[size_t(peer) * kMaxPaths + k];
+      for (unsigned i = 0; i < app_.n_workers; i++) {
+        const PathCounters& c = app_.workers[i]->path_counters(peer, k);
+        ls.observe(i, read_counter(c.sent_bytes), read_counter(c.shaper_drops),
+                   read_counter(c.queued_bytes), now_us_);
+      }
+      ls.split(rate, split);
+      for (unsigned i = 0; i < app_.n_workers; i++)
+        if (split[i] != ps.share_Bps[i])
+          __atomic_store_n(&ps.share_Bps[i], split[i], __ATOMIC_RELAXED);
+    }
+  }
 }
 
 // Path states from what arrived: the gateway from its probes' answers (PathHealth), the server

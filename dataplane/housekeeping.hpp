@@ -11,6 +11,7 @@
 #include "path/path_health.hpp"
 #include "path/probe_cadence.hpp"
 #include "path_rate.hpp"
+#include "sched/load_shares.hpp"
 #include "shm_publish.hpp"
 #include "tunnel/wire.hpp"
 #include "tx_buffer.hpp"
@@ -65,6 +66,9 @@ class Housekeeping {
   // Bytes sent to the peer on the path so far, by the workers and by this lcore.
   uint64_t path_tx_bytes(uint16_t peer, uint8_t path) const;
   void update_paths();
+  // Several workers: splits each shaped path's rate among them by their load (every
+  // kShareSplitMs; docs/multipath.md, "Shaping").
+  void split_rates();
   // A command changed a path's admin state, weight or rate: publish it to the workers and to
   // the stats region before the command is answered, so the answer shows the new state.
   void path_settings_changed();
@@ -109,6 +113,8 @@ class Housekeeping {
     bool up = false;
   };
   std::vector<ServerView> server_view_;        // [peer * kMaxPaths + path]
+  std::vector<sched::LoadShares> shares_;      // [peer * kMaxPaths + path], several workers
+  uint64_t next_split_us_ = 0;
   std::vector<uint32_t> probe_seq_;            // gateway: per path
   // Counters (nonces, docs/protocol.md 6) of our probes (gateway: per path) or probe replies
   // (server: per peer and path).

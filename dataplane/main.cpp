@@ -276,7 +276,8 @@ int main(int argc, char** argv) {
     auto w = std::make_unique<Worker>(app, i, worker_lcores[i]);
     w->txq = uint16_t(i);
     for (const Port& p : app.ports)
-      if (i < p.nb_rxq) w->rx_queues().push_back({p.index, uint16_t(i)});
+      for (unsigned q = i; q < p.nb_rxq; q += app.n_workers)  // more queues than workers: in turn
+        w->rx_queues().push_back({p.index, uint16_t(q)});
     if (!w->init(&err)) die(1, err);
     app.workers.push_back(std::move(w));
   }

@@ -29,7 +29,12 @@ bool open_one(App& app, Port& port, std::string* error) {
   int rc = rte_eth_dev_info_get(port.port_id, &info);
   if (rc != 0) return fail("cannot read device info", rc);
 
-  port.nb_rxq = uint16_t(std::min<unsigned>(app.n_workers, info.max_rx_queues));
+  // af_packet puts all its queue pairs' sockets in one fanout group when the device is
+  // created: a queue left unconfigured still gets its part of the frames, and nobody would read
+  // them. So every one of its queues is polled (the workers take them in turn, main.cpp).
+  const bool fanout = name.rfind("net_af_packet", 0) == 0;
+  port.nb_rxq = uint16_t(fanout ? std::max<unsigned>(1, info.max_rx_queues)
+                                : std::min<unsigned>(app.n_workers, info.max_rx_queues));
   unsigned want_tx = app.n_workers + (app.main_is_worker ? 0 : 1);
   if (info.max_tx_queues < want_tx) {
     *error = "port " + name + ": needs " + std::to_string(want_tx) +

@@ -117,9 +117,9 @@ bool Worker::init_multipath(std::string* error) {
       t.shaper[k]->set_rate(cfg.path_profiles[k].max_rate_bps / 8 / app_.n_workers, 0);
     }
     const uint64_t budget_base = rate_sum ? rate_sum : 12500000;  // unknown: 100 Mbit/s
-    t.retx_budget = recovery::TokenBucket(
-        std::max<uint64_t>(1, budget_base * mp.retransmit_budget_pct / 100 / app_.n_workers),
-        65536);
+    t.retx_budget_min =
+        std::max<uint64_t>(1, budget_base * mp.retransmit_budget_pct / 100 / app_.n_workers);
+    t.retx_budget = recovery::TokenBucket(t.retx_budget_min, 65536);
   }
   peer_rx_.resize(peers);
   path_ctr_.assign(peers * kMaxPaths, PathCounters{});

@@ -46,6 +46,11 @@ struct PathCounters {
   uint64_t lost = 0;                     // path_seq gaps seen (frames missing)
   uint64_t retransmits = 0;              // frames resent on this path
   uint64_t shaper_drops = 0;             // dropped: the path's queue was over max_queue_ms
+  // For the main lcore's split of the path's rate (docs/multipath.md, "Shaping"); stored even
+  // when counters are compiled out: what is in the path's shaper now (once per pass), and the
+  // bytes that left for the path (stamped).
+  uint64_t queued_bytes = 0;
+  uint64_t sent_bytes = 0;
 };
 
 // A frame waiting in a shaper: encapsulated, path_seq not yet stamped (stamp() does that when
@@ -100,6 +105,9 @@ struct PeerTx {
   std::array<std::unique_ptr<Shaper>, kMaxPaths> shaper;
   sched::SparseFlows sparse;                    // flows with frames in any of the shapers
   recovery::TokenBucket retx_budget{1, 1};
+  // The budget's rate with an even split of max_rate; a worker carrying more of the paths'
+  // rates (its load shares) gets retransmit_budget_pct of its shares instead.
+  uint64_t retx_budget_min = 1;
   std::array<sched::PathView, kMaxPaths> views{};
   std::array<uint32_t, kMaxPaths> rttvar_us{};
   uint32_t up_mask = 0;                         // as of the last refresh
@@ -214,6 +222,7 @@ class Worker {
   // The lane a frame of `bytes` takes on s: fast when sparse and the fast lane has room.
   sched::Lane lane_for(const Shaper& s, bool sparse, uint32_t bytes) const;
   void refresh_views(uint16_t peer);
+  uint64_t rate_share(const PathShared& ps, uint64_t rate_Bps) const;
   void release_shapers();
   // The best live path for a resent frame (earliest arrival), preferring another than
   // exclude_path, kAnyPath for none (fast: it will take the fast lane, so only that lane's

@@ -43,6 +43,14 @@ TcpSegment tcp_segment(const Ipv4Packet& p) {
 
 }  // namespace
 
+// This worker's part of a path's rate: the main lcore's split by load (LoadShares), never
+// above the rate; until the first split, an even part.
+uint64_t Worker::rate_share(const PathShared& ps, uint64_t rate_Bps) const {
+  if (app_.n_workers == 1 || rate_Bps == 0) return rate_Bps;
+  const uint64_t share = __atomic_load_n(&ps.share_Bps[index_], __ATOMIC_RELAXED);
+  return share ? std::min(share, rate_Bps) : std::max<uint64_t>(1, rate_Bps / app_.n_workers);
+}
+
 // Reads the published path health once per loop pass and notices paths that just went down.
 void Worker::refresh_views(uint16_t peer) {
   PeerTx& t = peer_tx_[peer];
@@ -50,6 +58,7 @@ void Worker::refresh_views(uint16_t peer) {
   t.views_pass = pass_;
   const PeerState& ps = app_.peers[peer];
   uint32_t up = 0, main_up = 0;
+  uint64_t shares = 0;
   for (unsigned k = 0; k < ps.n_paths; k++) {
     PathPub::Value v = ps.paths[k].pub.read();
     sched::PathView& pv = t.views[k];
@@ -58,12 +67,18 @@ void Worker::refresh_views(uint16_t peer) {
     else t.stalled_until_us[k] = 0;  // the main lcore's verdict: it decides when it is back
     pv.owd_us = v.owd_us;
     Shaper* s = t.shaper[k].get();
-    if (const uint64_t share = v.rate_Bps / app_.n_workers; share != s->rate_Bps)
-      s->set_rate(share, now_us_);  // max_rate changed at run time
+    if (const uint64_t share = rate_share(ps.paths[k], v.rate_Bps); share != s->rate_Bps)
+      s->set_rate(share, now_us_);  // the split, rate control or max_rate moved
     pv.rate_Bps = s->rate_Bps;
+    shares += s->rate_Bps;
     pv.queued_bytes = s->q.bytes();
     pv.weight = v.weight;
     t.rttvar_us[k] = v.rttvar_us;
+  }
+  if (app_.n_workers > 1) {
+    const uint64_t budget = std::max(
+        t.retx_budget_min, shares * app_.cfg.multipath.retransmit_budget_pct / 100);
+    if (budget != t.retx_budget.rate()) t.retx_budget.set_rate(budget, now_us_);
   }
   // A path whose frames stopped being reported received counts as down here at once; after
   // dead_after_ms it gets another chance unless the main lcore has taken it down by then.
@@ -283,6 +298,8 @@ void Worker::stamp(rte_mbuf* m, uint16_t peer, uint8_t path) {
   PeerTx& t = peer_tx_[peer];
   if (!t.unreported_since_us[path]) t.unreported_since_us[path] = now_us_;
   const uint64_t ctr = t.path_seq[path]++;
+  uint64_t& sent = path_ctr_[size_t(peer) * kMaxPaths + path].sent_bytes;
+  __atomic_store_n(&sent, sent + m->pkt_len, __ATOMIC_RELAXED);
   const uint32_t seq = uint32_t(ctr);
   seal_frame(m, app_.peers[peer].auth.tx, ctr);
   const uint8_t* hdr = rte_pktmbuf_mtod_offset(m, uint8_t*, tunnel::kOuterLen);
@@ -311,6 +328,9 @@ void Worker::release_shapers() {
         stamp(f.m, uint16_t(peer), k);
         tx(f.m, s->port);
       }
+      // For the main lcore's split of the path's rate: a backlog says we want more.
+      uint64_t& queued = path_ctr_[peer * kMaxPaths + k].queued_bytes;
+      if (queued != s->q.bytes()) __atomic_store_n(&queued, s->q.bytes(), __ATOMIC_RELAXED);
     }
   }
 }

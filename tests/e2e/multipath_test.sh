@@ -4,7 +4,7 @@
 # way), the real mpf-dataplane with configs/examples/{gateway,server}-2paths.conf (aggregate by
 # default; udp dst 53 pinned to 5g; udp dst 16384-32767 redundant).
 #
-# Checks (numbered as in the issue; run in the order 1, 7, 2, 3a, 6, 3b, 4, 5, 9, 8 so that each
+# Checks (numbered as in the issue; run in the order 1, 7, 2, 3a, 6, 3b, 4, 5, 9, 10, 11, 8 so that each
 # path failure sets up the next step):
 #   1. both paths come up on both appliances (their logs: "path X up", "gateway 7 path X up")
 #   7. ping Host A -> Host B over two paths: 20/20; during the TCP download of 2, pings keep
@@ -35,6 +35,9 @@
 #      probes in 3 s, not ~240) and no path changes state; WiFi dying while idle is still found
 #      (both appliances, within 10 s); WiFi restored while idle comes up within 1 s of traffic
 #      starting (fast probing again), and the 40 pings all arrive
+#  11. two workers: both appliances restarted with two worker lcores each; one TCP flow (8 s) each
+#      way still gets more than the best single path (> MPF_MP_MIN_MBIT): the path's rate is
+#      split among the workers by their load, not evenly
 #   8. appliances exit 0, test bed down, no namespaces left; log tails on failure
 # A summary table of the figures closes the run. Thresholds are generous (2 shared, noisy CPUs):
 # they catch a path not used, a connection lost or a failover that does not happen, not a few
@@ -822,6 +825,53 @@ idle_check() {
 }
 idle_check
 
+# ------------------------------------------------------------------ 11. two workers
+# Both appliances restarted with two worker lcores and the main lcore (--lcores (0-2)@(0,1) on
+# this 2-CPU machine; af_packet with 3 queue pairs: a TX queue per lcore, the RX sockets polled
+# by the workers in turn). One TCP flow stays on one worker, and each worker paces its own part
+# of every path's rate: the main lcore splits the rate by the workers' load (docs/multipath.md,
+# "Shaping"). With an even split the flow got half of each path, 36.6 Mbit/s down and 36.4 up
+# (measured; below 5G alone); it must get more than the best single path each way.
+two_workers_check() {
+    local a rc dir mbit ups
+    "${TB[@]}" stop-appliances >"$TMP/stop-11.log" 2>&1 || true
+    for a in gw srv; do
+        rc="$(cat "$TB_STATE/$a.rc" 2>/dev/null || echo '?')"
+        if [ "$rc" = 0 ]; then ok "8. $a (checks 9-10): exited with status 0 after SIGTERM"
+        else nok "8. $a (checks 9-10): exit status $rc after SIGTERM"; sed 's/^/#   /' "$TMP/stop-11.log"; fi
+    done
+    if ! MPF_AF_QPAIRS=3 MPF_GW_LCORES="--lcores (0-2)@(0,1)" MPF_SRV_LCORES="--lcores (0-2)@(0,1)" \
+            "${TB[@]}" start-appliances >"$TMP/start-11.log" 2>&1; then
+        nok "11. two workers: appliances did not start"; sed 's/^/#   /' "$TMP/start-11.log"; return
+    fi
+    for a in gw srv; do
+        grep -q "2 worker lcore(s)" "$TB_STATE/$a.log" ||
+            { nok "11. two workers: $a does not run 2 workers"; grep running "$TB_STATE/$a.log" | sed 's/^/#   /'; return; }
+    done
+    for _ in $(seq 50); do
+        ups="$(cat "$GW_LOG" "$SRV_LOG" | grep -cE 'path (5g|wifi) up')"
+        [ "$ups" -ge 4 ] && break
+        sleep 0.2
+    done
+    [ "$ups" -ge 4 ] || { nok "11. two workers: both paths not up on both appliances within 10 s"; return; }
+    FIG[workers]=""
+    for dir in down up; do
+        bgns "$TMP/iperf-srv11-$dir.log" "$HOSTB" iperf3 -s -1 -p 5203
+        wait_listen "$HOSTB" tcp 5203 || { nok "11. two workers: iperf3 server did not start"; return; }
+        timeout --foreground 40 ip netns exec "$HOSTA" iperf3 -c "$HOSTB_IP" -p 5203 -C "$CC" -t 8 \
+            $([ "$dir" = down ] && echo -R) --json >"$TMP/iperf-11-$dir.json" 2>&1 9>&- || true
+        mbit="$(jget "$TMP/iperf-11-$dir.json" end.sum_received.bits_per_second)"
+        mbit="$(awk -v b="${mbit:-0}" 'BEGIN { printf "%.1f", b / 1e6 }')"
+        FIG[workers]+="${FIG[workers]:+, }$dir $mbit Mbit/s"
+        if fcmp "$mbit > $MIN_MBIT"; then
+            ok "11. two workers per appliance: one TCP flow $dir $mbit Mbit/s (> $MIN_MBIT: the loaded worker gets the paths' whole rate)"
+        else
+            nok "11. two workers per appliance: one TCP flow $dir $mbit Mbit/s (want > $MIN_MBIT; an even split of the paths' rates gives ~36)"
+        fi
+    done
+}
+two_workers_check
+
 # ------------------------------------------------------------------ 8. stop, logs, teardown
 for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 note "gateway: $(grep -E '^gw\.(redundant_copies|retransmits|retransmit_misses|retransmit_over_budget|failover_resends|feedback_sent|feedback_received|path_changes|sent_no_path_up) ' "$TMP/snap.final" | tr '\n' ' ')"
@@ -863,6 +913,7 @@ printf '# %-34s %s\n' "ping x20" "${FIG[ping]:-?}"
 printf '# %-34s %s\n' "fast lane" "${FIG[fast_lane]:-?}"
 printf '# %-34s %s\n' "rate control" "${FIG[rate_control]:-?}"
 printf '# %-34s %s\n' "idle probing" "${FIG[idle]:-?}"
+printf '# %-34s %s\n' "two workers, 1 TCP flow" "${FIG[workers]:-?}"
 echo "# $PASS passed, ${#FAILS[@]} failed, $(fmt_secs "$(( $(now_ms) - T0 ))")s"
 for f in "${FAILS[@]}"; do echo "#   failed: $f"; done
 if [ "${#FAILS[@]}" = 0 ]; then exit 0; else exit 1; fi
