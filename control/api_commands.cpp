@@ -49,6 +49,7 @@ int find_path(const shm::PeerSnap& peer, const std::string& name) {
 }
 
 uint64_t rate_of(const json& v) {
+  if (v.is_string() && v.get<std::string>() == "auto") return shm::kAutoRate;
   std::optional<uint64_t> bps;
   if (v.is_number_unsigned()) {
     bps = v.get<uint64_t>();
@@ -58,7 +59,8 @@ uint64_t rate_of(const json& v) {
     bps = parse_bit_rate(v.get<std::string>());
   }
   if (!bps)
-    bad("\"max_rate\" must be bit/s as a number or a string like \"48M\", not " + v.dump());
+    bad("\"max_rate\" must be bit/s as a number or a string like \"48M\", or \"auto\", not " +
+        v.dump());
   if (*bps != 0 && (*bps < kMinRate || *bps > kMaxRate))
     bad("\"max_rate\" must be 0 (unlimited) or 64k..400G bit/s, not " + std::to_string(*bps));
   return *bps;
@@ -139,7 +141,8 @@ Outcome cmd_path_set(const ApiContext& ctx, const json& args) {
            {"path_id", k},
            {"admin", admin_name(p.admin)},
            {"weight", p.weight},
-           {"max_rate_bps", p.max_rate_bps},
+           {"max_rate_bps", p.max_rate_bps == shm::kAutoRate ? 0 : p.max_rate_bps},
+           {"max_rate_auto", p.max_rate_bps == shm::kAutoRate},
            {"message", field(resp.message)}};
     }
     return j;

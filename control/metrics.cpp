@@ -74,8 +74,10 @@ const PathMetric kPathMetrics[] = {
      [](const shm::PathSnap& p) { return double(uint8_t(p.admin)); }},
     {"mpf_path_weight", "gauge", "weight for the weighted mode",
      [](const shm::PathSnap& p) { return double(p.weight); }},
-    {"mpf_path_max_rate_bytes_per_second", "gauge", "shaping ceiling (max_rate), 0 = unlimited",
-     [](const shm::PathSnap& p) { return double(p.max_rate_bps) / 8; }},
+    {"mpf_path_max_rate_bytes_per_second", "gauge", "shaping ceiling (max_rate), 0 = unlimited or auto",
+     [](const shm::PathSnap& p) {
+       return p.max_rate_bps == shm::kAutoRate ? 0.0 : double(p.max_rate_bps) / 8;
+     }},
     {"mpf_path_rate_bytes_per_second", "gauge", "shaping rate in force (rate control), 0 = unlimited",
      [](const shm::PathSnap& p) { return double(p.rate_bps) / 8; }},
     {"mpf_path_queue_seconds", "gauge", "our frames' one-way queueing on the path, as the far end measures it",

@@ -243,7 +243,8 @@ int cmd_path(Session& s, const std::vector<std::string>& a) {
       if (!n) throw UsageError{"path set: weight is 1..1000, not \"" + v + "\""};
       args["weight"] = *n;
     } else if (w == "max-rate" || w == "max_rate") {
-      if (!parse_bit_rate(v)) throw UsageError{"path set: max-rate is bit/s like 48M or 1.5G, not \"" + v + "\""};
+      if (v != "auto" && !parse_bit_rate(v))
+        throw UsageError{"path set: max-rate is bit/s like 48M or 1.5G, or auto, not \"" + v + "\""};
       args["max_rate"] = v;
     } else if (w == "peer") {
       auto n = number(v, 0, 0xffffffffull);

@@ -40,9 +40,10 @@ const json& sub(const json& j, const char* k) {
 std::string n(uint64_t v) { return std::to_string(v); }
 
 // A path's shaping rate: "-" unshaped; the rate in force, and the ceiling when rate control
-// holds it below (e.g. "41.2 Mbit/s < 60 Mbit/s").
+// holds it below (e.g. "41.2 Mbit/s < 60 Mbit/s"), or "(auto)" when it discovers it.
 std::string rate_cell(const json& p) {
   const uint64_t max = u64(p, "max_rate_bps"), now = u64(p, "rate_bps");
+  if (p.value("max_rate_auto", false)) return format_bit_rate(double(now)) + " (auto)";
   if (max == 0) return "-";
   if (now == 0 || now >= max) return format_bit_rate(double(max));
   return format_bit_rate(double(now)) + " < " + format_bit_rate(double(max));
@@ -306,7 +307,9 @@ std::string view_policy(const json& r) {
 std::string view_path_set(const json& r) {
   std::string out = "path " + str(r, "path") + " (peer " + str(r, "peer") + "): admin " +
                     str(r, "admin") + ", weight " + str(r, "weight") + ", max rate " +
-                    (u64(r, "max_rate_bps") ? format_bit_rate(double(u64(r, "max_rate_bps"))) : "unlimited");
+                    (r.value("max_rate_auto", false) ? std::string("auto")
+                     : u64(r, "max_rate_bps") ? format_bit_rate(double(u64(r, "max_rate_bps")))
+                                              : std::string("unlimited"));
   if (!str(r, "message", "").empty()) out += " (" + str(r, "message") + ")";
   return out + "\n";
 }

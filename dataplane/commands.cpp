@@ -7,6 +7,8 @@
 #include "capture.hpp"
 #include "worker.hpp"
 
+static_assert(mpf::shm::kAutoRate == mpf::config::kAutoRate, "one spelling of max_rate auto");
+
 namespace mpf::dp {
 
 namespace {
@@ -116,8 +118,13 @@ shm::Status CommandChannel::path_set(const shm::PathSetArgs& a, std::string* mes
     return shm::Status::bad_request;
   }
   if (a.max_rate_bps != shm::kKeepRate && a.max_rate_bps != 0 &&
+      a.max_rate_bps != config::kAutoRate &&
       (a.max_rate_bps < 64000 || a.max_rate_bps > 400000000000ull)) {
-    *message = "max_rate must be 0 (unlimited) or 64 kbit/s .. 400 Gbit/s";
+    *message = "max_rate must be 0 (unlimited), auto or 64 kbit/s .. 400 Gbit/s";
+    return shm::Status::bad_request;
+  }
+  if (a.max_rate_bps == config::kAutoRate && !app_.cfg.multipath.rate_control) {
+    *message = "max_rate auto needs multipath.rate_control (it discovers the rate)";
     return shm::Status::bad_request;
   }
   PathCtl& c = peer.paths[a.path_id].ctl;
@@ -126,9 +133,12 @@ shm::Status CommandChannel::path_set(const shm::PathSetArgs& a, std::string* mes
   if (a.weight != shm::kKeepWeight) c.weight = a.weight;
   if (a.max_rate_bps != shm::kKeepRate) c.max_rate_bps = a.max_rate_bps;
   static const char* const kAdmin[] = {"auto", "up", "down"};
-  std::printf("mpf-dataplane: path %s set by operator: state %s, weight %u, max_rate %llu bit/s\n",
+  const std::string rate = c.max_rate_bps == config::kAutoRate
+                               ? std::string("auto")
+                               : std::to_string(c.max_rate_bps) + " bit/s";
+  std::printf("mpf-dataplane: path %s set by operator: state %s, weight %u, max_rate %s\n",
               app_.cfg.path_profiles[a.path_id].name.c_str(), kAdmin[uint8_t(c.admin)], c.weight,
-              (unsigned long long)c.max_rate_bps);
+              rate.c_str());
   std::fflush(stdout);
   return shm::Status::ok;  // Housekeeping::update_paths publishes it on this pass
 }

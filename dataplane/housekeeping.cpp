@@ -346,7 +346,14 @@ void Housekeeping::publish(uint16_t peer, uint8_t path, bool up, uint32_t srtt_u
   v.owd_us = srtt_us / 2;
   v.rttvar_us = rttvar_us;
   const size_t slot = size_t(peer) * kMaxPaths + path;
-  v.rate_Bps = rates_.rate_Bps(slot, ps.ctl.max_rate_bps / 8);
+  v.rate_Bps = rates_.rate_Bps(slot, ps.ctl.max_rate_bps);
+  if (const uint64_t found = rates_.take_found(slot)) {
+    const std::string who = app_.gateway ? std::string()
+                                         : "gateway " + std::to_string(app_.peers[peer].tunnel_id) + " ";
+    std::printf("mpf-dataplane: %spath %s: capacity found (max_rate auto): %.1f Mbit/s\n",
+                who.c_str(), app_.cfg.path_profiles[path].name.c_str(), double(found) * 8 / 1e6);
+    std::fflush(stdout);
+  }
   v.weight = ps.ctl.weight;
   __atomic_store_n(&ps.rate_Bps, v.rate_Bps, __ATOMIC_RELAXED);
   __atomic_store_n(&ps.queue_us, uint64_t(rates_.reported_queue_us(slot)), __ATOMIC_RELAXED);

@@ -266,7 +266,9 @@ int main(int argc, char** argv) {
       p.paths[k].ctl.weight = app.cfg.path_profiles[k].weight;
       p.paths[k].ctl.max_rate_bps = app.cfg.path_profiles[k].max_rate_bps;
       PathPub::Value v;  // down until probes say otherwise; shaping and weight from the start
-      v.rate_Bps = p.paths[k].ctl.max_rate_bps / 8;
+      v.rate_Bps = p.paths[k].ctl.max_rate_bps == config::kAutoRate
+                       ? PathRates::kAutoStartBps / 8
+                       : p.paths[k].ctl.max_rate_bps / 8;
       v.weight = p.paths[k].ctl.weight;
       p.paths[k].pub.write(v);
     }

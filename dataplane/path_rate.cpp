@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "config/config.hpp"
+
 namespace mpf::dp {
 
 PathRates::PathRates(bool enabled, uint32_t target_ms, uint32_t probe_interval_ms, size_t slots)
@@ -60,17 +62,24 @@ void PathRates::on_probe_reply(size_t slot, const tunnel::ProbeReplyBody& b,
   control(s, ph.delivery_recent_Bps(), sent_bytes, ph.srtt_us(), now_us);
 }
 
-uint64_t PathRates::rate_Bps(size_t slot, uint64_t max_rate_Bps) {
+uint64_t PathRates::rate_Bps(size_t slot, uint64_t max_rate_bps) {
   Slot& s = s_[slot];
-  if (!enabled_ || max_rate_Bps == 0) {
+  const bool discover = max_rate_bps == config::kAutoRate;
+  if (!enabled_ || max_rate_bps == 0) {
     s.rc.reset();
-    return max_rate_Bps;
+    return discover ? 0 : max_rate_bps / 8;  // (the configuration refuses auto without control)
   }
-  if (!s.rc) {
-    params_.ceiling_Bps = max_rate_Bps;
+  const uint64_t ceiling = discover ? kAutoCeilingBps / 8 : max_rate_bps / 8;
+  if (!s.rc || s.discovering != discover) {
+    // Discovery starts from kAutoStartBps; a known max_rate starts at it. Switching between
+    // the two (mpfctl path set NAME max-rate auto|R) starts afresh.
+    params_.ceiling_Bps = ceiling;
+    params_.start_Bps = discover ? kAutoStartBps / 8 : 0;
     s.rc.emplace(params_);
-  } else if (s.rc->ceiling_Bps() != max_rate_Bps) {
-    s.rc->set_ceiling(max_rate_Bps);
+    s.discovering = discover;
+    s.found_told = false;
+  } else if (s.rc->ceiling_Bps() != ceiling) {
+    s.rc->set_ceiling(ceiling);
   }
   return s.rc->rate_Bps();
 }

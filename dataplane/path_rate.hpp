@@ -35,15 +35,33 @@ class PathRates {
   // Gateway: the downlink queue to report in the next probe on this path.
   uint32_t downlink_queue_us(size_t slot) const { return s_[slot].measured_queue_us; }
 
-  // The shaping rate in force (B/s) for a path whose ceiling is max_rate_Bps (0 = unshaped,
-  // which is then the answer). Follows ceiling changes; without rate control, the ceiling.
-  uint64_t rate_Bps(size_t slot, uint64_t max_rate_Bps);
+  // The shaping rate in force (B/s) for a path with max_rate max_rate_bps (bit/s; 0 =
+  // unshaped, which is then the answer; config::kAutoRate = discovered from kAutoStartBps, up
+  // to kAutoCeilingBps). Follows max_rate changes; without rate control, max_rate / 8.
+  uint64_t rate_Bps(size_t slot, uint64_t max_rate_bps);
+
+  // max_rate "auto": where discovery starts (8 Mbit/s: a link four times slower overflows its
+  // queue for one loop time at the start, one 100 times faster is found in under a second) and
+  // the bound it never passes (the largest max_rate).
+  static constexpr uint64_t kAutoStartBps = 8'000'000;
+  static constexpr uint64_t kAutoCeilingBps = 400'000'000'000;
+  // Capacity discovery (max_rate "auto"): once, when the path's first startup ended (later
+  // probes do not count).
+  // Returns the link's rate found (B/s), else 0.
+  uint64_t take_found(size_t slot) {
+    Slot& s = s_[slot];
+    if (!s.rc || !s.discovering || s.rc->starting() || s.found_told) return 0;
+    s.found_told = true;
+    return s.rc->found_Bps();
+  }
   // What the far end last reported about our frames' queue on this path (us).
   uint32_t reported_queue_us(size_t slot) const { return s_[slot].reported_queue_us; }
 
  private:
   struct Slot {
     std::optional<path::RateController> rc;
+    bool discovering = false;            // rc was made for max_rate "auto"
+    bool found_told = false;             // take_found() said so
     path::OneWayQueue arriving;          // server: the gateway's probes
     path::DeliveryRate far_rx;           // server: the gateway's receive counters
     // server: the gateway's probe timestamps, unwrapped (starting at 2^40, so that going back

@@ -126,6 +126,8 @@ class Loader {
     if (const Setting* c = find(root, "control", Setting::TypeGroup)) parse_control(*c);
     if (const Setting* m = find(root, "multipath", Setting::TypeGroup)) parse_multipath(*m);
     if (const Setting* l = find_list(root, "policy")) parse_policy(*l);
+    if (auto_rate_ && !cfg_.multipath.rate_control)
+      fail(*auto_rate_, "\"auto\" needs multipath.rate_control = true (it discovers the rate)");
     derive_inner_mtu();
     return std::move(cfg_);
   }
@@ -380,9 +382,13 @@ class Loader {
   }
 
   // A rate in bit/s: an integer, or a string of a decimal number with an optional SI suffix
-  // k/K (10^3), M (10^6), G (10^9): "800k", "50M", "2.5G". 0 = unlimited.
-  uint64_t rate_of(const Setting& s) const {
+  // k/K (10^3), M (10^6), G (10^9): "800k", "50M", "2.5G". 0 = unlimited; "auto" = kAutoRate.
+  uint64_t rate_of(const Setting& s) {
     const std::string range = " is out of range 64k..400G bit/s (0 = unlimited)";
+    if (s.getType() == Setting::TypeString && std::string_view(s.c_str()) == "auto") {
+      if (!auto_rate_) auto_rate_ = &s;
+      return kAutoRate;
+    }
     if (s.getType() == Setting::TypeInt || s.getType() == Setting::TypeInt64) {
       long long v = s.getType() == Setting::TypeInt64 ? static_cast<long long>(s)
                                                       : static_cast<long long>(static_cast<int>(s));
@@ -398,7 +404,7 @@ class Loader {
     auto bad = [&]() {
       fail(s, quote(t) +
                   " is not a rate (bit/s: an integer, or a number with suffix k, M or G, such as"
-                  " \"800k\", \"50M\", \"2.5G\")");
+                  " \"800k\", \"50M\", \"2.5G\"; or \"auto\")");
     };
     std::string_view v = t;
     uint64_t mult = 1;
@@ -954,6 +960,7 @@ class Loader {
 
   std::string file_;
   Config cfg_;
+  const Setting* auto_rate_ = nullptr;  // the first max_rate = "auto" (checked against rate_control)
   std::vector<const Interface*> all_;  // interfaces parsed so far
 };
 

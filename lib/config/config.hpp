@@ -26,12 +26,16 @@ struct Interface {
   int port_line = 0;                  // line of its "port" setting (check_ports)
 };
 
+// max_rate = "auto": the path's capacity is unknown and rate control discovers it
+// (path/rate_control.hpp, start_Bps). Not a rate: the smallest rate is 64000.
+constexpr uint64_t kAutoRate = 1;
+
 // Gateway: one access path. Its priority (active-backup order) is its position in `paths`.
 struct Path {
   Interface iface;     // iface.name is the path name ("5g", "wifi")
   uint8_t id = 0;      // index in the paths list: the path id on the wire
   uint16_t weight = 1;        // 1..1000, for the weighted mode
-  uint64_t max_rate_bps = 0;  // egress shaping, bit/s; 0 = unlimited, else 64000..400000000000
+  uint64_t max_rate_bps = 0;  // egress shaping, bit/s; 0 = unlimited, kAutoRate, else 64000..400e9
 };
 
 // How packets are spread over the paths (docs/multipath.md, "Scheduling"). The config's own
@@ -49,7 +53,7 @@ const char* mode_name(Mode m);
 struct PathProfile {
   std::string name;
   uint16_t weight = 1;        // 1..1000
-  uint64_t max_rate_bps = 0;  // bit/s; 0 = unlimited
+  uint64_t max_rate_bps = 0;  // bit/s; 0 = unlimited, kAutoRate = discovered
   int line = 0;               // 0 for the server's defaults
 };
 

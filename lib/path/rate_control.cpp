@@ -6,13 +6,18 @@
 namespace mpf::path {
 
 RateController::RateController(const RateParams& p)
-    : p_(p), ceiling_(p.ceiling_Bps), rate_(double(p.ceiling_Bps)) {
+    : p_(p),
+      ceiling_(p.ceiling_Bps),
+      rate_(double(p.start_Bps ? std::min(p.start_Bps, p.ceiling_Bps) : p.ceiling_Bps)),
+      startup_(p.start_Bps != 0) {
   if (p.ceiling_Bps == 0) throw std::invalid_argument("rate control needs a ceiling");
   if (p_.target_us == 0) p_.target_us = 1;
   if (p_.interval_us == 0) p_.interval_us = 1;
 }
 
-uint64_t RateController::floor_Bps() const { return std::max<uint64_t>(8000, ceiling_ / 64); }
+uint64_t RateController::floor_Bps() const {
+  return p_.start_Bps ? 8000 : std::max<uint64_t>(8000, ceiling_ / 64);
+}
 
 void RateController::clamp() {
   rate_ = std::clamp(rate_, double(floor_Bps()), double(ceiling_));
@@ -91,6 +96,62 @@ uint64_t RateController::update(uint32_t queue_us, uint64_t delivered_Bps, uint6
     expected_drain_us_ = 0;
   }
   const bool busy = double(sent_Bps) >= kBusyShare * rate_;
+  // Discovery again: a path we keep filling with no queue has room the rule below would take
+  // seconds to find (it may have left startup early, on a small load and a jittery probe).
+  if (p_.start_Bps != 0 && !startup_) {
+    if (busy && q < p_.target_us && now_us >= hold_until_us_) {
+      if (++room_samples_ >= kProbeAfter) {
+        startup_ = probing_ = true;
+        room_samples_ = 0;
+        probes_++;
+      }
+    } else {
+      room_samples_ = 0;
+    }
+  }
+  if (startup_) {
+    // Only a queue we build ends the startup: we fill the rate, or we send more than arrives
+    // (TCP's own window fills the link while our rate is above it). One that shows while we
+    // send what arrives (jitter, a late probe, someone else's traffic) says nothing of the
+    // capacity: what arrives then is only our own load.
+    // What arrives far below our rate may lag (the path was hardly used a round trip ago):
+    // taken for the link's rate it would all but stop the path. So such a queue ends the
+    // startup only once it has stood for a loop time, when what arrives has caught up.
+    const bool near = double(delivered_Bps) >= kNearShare * rate_;
+    const bool building = busy || (near && double(sent_Bps) > kExcess * double(delivered_Bps));
+    bool ours = false;
+    if (!building || q < p_.target_us) {
+      suspect_since_us_ = 0;
+    } else if (near || (suspect_since_us_ != 0 && now_us - suspect_since_us_ >= loop_us)) {
+      ours = true;
+    } else if (suspect_since_us_ == 0) {
+      suspect_since_us_ = now_us;
+    }
+    if (!ours) {
+      // Capacity discovery: no queue yet. Double what arrives while we fill the path (a
+      // quarter more when probing again, see below). Not while a queue of half the target
+      // shows: the link may be full, and its samples say so within a loop.
+      if (busy && suspect_since_us_ == 0 && q * 2 < p_.target_us) {
+        if (delivered_Bps != 0)
+          rate_ = std::max(rate_, double(delivered_Bps) * (probing_ ? kProbeGain : kStartupGain));
+        else
+          rate_ *= 1 + kGainPerS * double(dt) / 1e6;
+      }
+      clamp();
+      return rate_Bps();
+    }
+    // The first queue: what arrives now is the link's rate. Up to a loop's worth of excess is
+    // queued: drain it below that rate, then control as usual.
+    startup_ = false;
+    const double link = std::max(double(delivered_Bps), kLullShare * carried);
+    if (link > 0) {
+      found_Bps_ = uint64_t(link);
+      rate_ = std::min(rate_, link * (probing_ ? kProbeDrainShare : kDrainShare));
+      hold_until_us_ = now_us + loop_us;
+    }
+    clamp();
+    return rate_Bps();
+  }
   if (e >= 0) {
     // Room, but a path we do not fill says nothing about its capacity.
     if (!busy) return rate_Bps();

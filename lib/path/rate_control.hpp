@@ -42,6 +42,24 @@
 //   has no queue says nothing about its capacity: its rate stays. With a queue (cross traffic,
 //   or the samples still show when we filled it) D is only our own load, so the rate shrinks
 //   from where it is, by e * kGainPerS per second; so it does with D unknown.
+// - Capacity discovery (start_Bps set: max_rate "auto"): the rule above grows a rate by about
+//   a quarter per second, too slow to find a link from nothing. So until we build a queue of
+//   the target while filling the path, a path we fill with less than half the target queued
+//   gets kStartupGain x what arrives (TCP's slow start, BBR's startup: the rate doubles per
+//   loop time while the link has room). (Half the target would end it on a radio link's
+//   jitter: the test bed's WiFi, 4 +-2 ms one way, shows 2-4 ms.) Only a queue we build ends it: we fill our rate, or send kExcess x what arrives
+//   while what arrives is at least kNearShare of our rate (the inner TCP fills the link while
+//   our rate is above it). Filling our rate while what arrives is below kNearShare of it, the
+//   queue must stand for a loop time first (such a figure may lag: the path was hardly used a
+//   round trip ago). A queue that shows while we send what arrives ends nothing (jitter, a
+//   late probe, a trickle of ACKs: what arrives then is our load). The samples lag by a loop, so by the end up to
+//   a loop's worth of excess is queued in the network: on leaving startup the rate drops to
+//   kDrainShare of what arrives (the link's rate, as a queue stands) until that queue is gone,
+//   then the rule above takes over. The floor is 8000 B/s. Later, kProbeAfter samples in a row
+//   that we fill with the queue under the target start a probe: the same phase with
+//   kProbeGain (a quarter more than arrives: it overshoots the link by that at most) and a
+//   drain to kProbeDrainShare. A path that left startup early, on a small load and a jittery
+//   probe, or whose link got faster, so climbs by a quarter per loop time, not per second.
 //
 // Owned by the main lcore; fixed size, no allocation. Rates in bytes per second.
 #pragma once
@@ -53,6 +71,11 @@ namespace mpf::path {
 
 struct RateParams {
   uint64_t ceiling_Bps = 0;       // max_rate / 8; must be > 0
+  // 0: start at the ceiling (an operator's max_rate, the link's nominal rate). Otherwise the
+  // capacity is unknown (max_rate "auto": the ceiling is only a bound) and the controller
+  // starts here, in a startup phase: while no queue shows, a path we fill doubles its rate
+  // from what arrives, once per sample, until the first queue (see update()).
+  uint64_t start_Bps = 0;
   uint32_t target_us = 5000;      // multipath.queue_target_ms
   uint32_t interval_us = 25000;   // the expected time between samples (the probe interval)
 };
@@ -71,8 +94,17 @@ class RateController {
   // A standing queue is judged once it should have drained this many targets (at most ~2 of
   // them may not show yet: the samples lag by up to a loop).
   static constexpr double kJudgeTargets = 4;
+  static constexpr double kStartupGain = 2;
+  static constexpr double kDrainShare = 0.75;
+  static constexpr double kExcess = 1.1;  // sending this much more than arrives builds a queue
+  static constexpr double kNearShare = 0.5;  // what arrives, of our rate, for a queue to be ours
+  // Probing again after startup: kProbeAfter samples in a row filled, the queue under the
+  // target.
+  static constexpr unsigned kProbeAfter = 12;
+  static constexpr double kProbeGain = 1.25, kProbeDrainShare = 0.9;
 
-  // Starts at the ceiling. Throws std::invalid_argument on a zero ceiling.
+  // Starts at the ceiling, or at start_Bps (at most the ceiling) in startup. Throws
+  // std::invalid_argument on a zero ceiling.
   explicit RateController(const RateParams& p);
 
   // One sample: queue_us as the far end measured it; delivered_Bps what the far end receives on
@@ -87,8 +119,15 @@ class RateController {
 
   uint64_t rate_Bps() const { return uint64_t(rate_ + 0.5); }
   uint64_t ceiling_Bps() const { return ceiling_; }
-  // The lowest rate: 1/64 of the ceiling, 8000 B/s (64 kbit/s) at least.
+  // The lowest rate: 1/64 of the ceiling, 8000 B/s (64 kbit/s) at least; 8000 B/s when
+  // discovering (start_Bps set).
   uint64_t floor_Bps() const;
+  // Still in the startup phase (capacity discovery, no queue seen yet), or probing again.
+  bool starting() const { return startup_; }
+  // Times a discovering path went back to probing (kProbeAfter samples filled, no queue).
+  uint64_t probes() const { return probes_; }
+  // What arrived when the last startup or probe ended: the link's rate then (0: none yet).
+  uint64_t found_Bps() const { return found_Bps_; }
   // Samples whose queue was above twice the target (the path was draining).
   uint64_t drains() const { return drains_; }
   // The standing delay judged not ours (see above), microseconds; 0 = none.
@@ -105,6 +144,12 @@ class RateController {
   uint64_t last_us_ = 0;
   uint64_t hold_until_us_ = 0;
   bool started_ = false;
+  bool startup_ = false;
+  bool probing_ = false;           // the startup is a probe again (kProbeGain)
+  unsigned room_samples_ = 0;
+  uint64_t probes_ = 0;
+  uint64_t found_Bps_ = 0;
+  uint64_t suspect_since_us_ = 0;  // startup: a queue with what arrives far below our rate
   uint64_t drains_ = 0;
   WindowedMin<int64_t> neg_peak_{10'000'000};  // -(delivered): its minimum is the peak
   WindowedMin<int64_t> neg_carried_{kCarriedUs};  // the same over the last kCarriedUs

@@ -101,7 +101,7 @@ struct PathSnap {
   uint8_t health_up;            // what probes say, before the admin override
   AdminState admin;
   uint32_t weight;
-  uint64_t max_rate_bps;        // shaping ceiling (config or path.set), 0 = none
+  uint64_t max_rate_bps;        // shaping ceiling (config or path.set), 0 = none, kAutoRate
   uint64_t rate_bps;            // shaping rate in force now (rate control; else max_rate_bps)
   uint64_t queue_us;            // our frames' one-way queueing on the path, far end's report
   uint64_t srtt_us, rttvar_us, min_rtt_us, owd_us;
@@ -162,6 +162,8 @@ enum class Op : uint32_t {
 // Field values meaning "leave unchanged".
 constexpr uint32_t kKeepWeight = 0xffffffffu;
 constexpr uint64_t kKeepRate = ~0ull;
+// max_rate "auto" (capacity discovered; config::kAutoRate): in PathSnap and PathSetArgs.
+constexpr uint64_t kAutoRate = 1;
 
 struct PathSetArgs {
   uint32_t peer_index;          // index into snap.peers (gateway: 0)
@@ -171,7 +173,7 @@ struct PathSetArgs {
   uint8_t pad;
   uint32_t weight;              // kKeepWeight, else 1..1000
   uint32_t pad2;
-  uint64_t max_rate_bps;        // kKeepRate, 0 (unlimited) or 64000..400e9
+  uint64_t max_rate_bps;        // kKeepRate, 0 (unlimited), kAutoRate or 64000..400e9
 };
 
 struct FlowFilter {

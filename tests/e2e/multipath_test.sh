@@ -4,7 +4,7 @@
 # way), the real mpf-dataplane with configs/examples/{gateway,server}-2paths.conf (aggregate by
 # default; udp dst 53 pinned to 5g; udp dst 16384-32767 redundant).
 #
-# Checks (numbered as in the issue; run in the order 1, 7, 2, 3a, 6, 3b, 4, 5, 9, 10, 11, 8 so that each
+# Checks (numbered as in the issue; run in the order 1, 7, 2, 3a, 6, 3b, 4, 5, 9, 10, 12, 11, 8 so that each
 # path failure sets up the next step):
 #   1. both paths come up on both appliances (their logs: "path X up", "gateway 7 path X up")
 #   7. ping Host A -> Host B over two paths: 20/20; during the TCP download of 2, pings keep
@@ -35,6 +35,9 @@
 #      probes in 3 s, not ~240) and no path changes state; WiFi dying while idle is still found
 #      (both appliances, within 10 s); WiFi restored while idle comes up within 1 s of traffic
 #      starting (fast probing again), and the 40 pings all arrive
+#  12. max_rate "auto": both appliances restarted with max_rate = "auto" on both paths; one TCP
+#      download gets more than the best single path, and the server's shaping rates found the
+#      links (5G 35..65, WiFi 20..40 Mbit/s)
 #  11. two workers: both appliances restarted with two worker lcores each; one TCP flow (8 s) each
 #      way still gets more than the best single path (> MPF_MP_MIN_MBIT): the path's rate is
 #      split among the workers by their load, not evenly
@@ -825,6 +828,55 @@ idle_check() {
 }
 idle_check
 
+# ------------------------------------------------------------------ 12. max_rate "auto"
+# Both appliances restarted with max_rate = "auto" on both paths: no rate given, rate control
+# discovers each path's capacity from 8 Mbit/s (docs/multipath.md, "Rate control"). Without a
+# rate (max_rate absent) a path is unshaped and aggregate uses one path only. One TCP
+# download must get more than the best single path, and the server's rates must have found the
+# links (5G 50, WiFi 30 Mbit/s), neither stuck at the start nor far above.
+auto_rate_check() {
+    local a rc mbit secs r5 rw
+    for a in gateway server; do
+        sed -E 's/max_rate = "[0-9]+M"/max_rate = "auto"/' "$MPF_ROOT/configs/examples/$a-2paths.conf" \
+            >"$TMP/$a-auto.conf"
+        [ "$(grep -c 'max_rate = "auto"' "$TMP/$a-auto.conf")" = 2 ] ||
+            { nok "12. max_rate auto: could not write the $a config"; return; }
+    done
+    "${TB[@]}" stop-appliances >"$TMP/stop-12.log" 2>&1 || true
+    for a in gw srv; do
+        rc="$(cat "$TB_STATE/$a.rc" 2>/dev/null || echo '?')"
+        if [ "$rc" = 0 ]; then ok "8. $a (checks 9-10): exited with status 0 after SIGTERM"
+        else nok "8. $a (checks 9-10): exit status $rc after SIGTERM"; sed 's/^/#   /' "$TMP/stop-12.log"; fi
+    done
+    if ! MPF_GW_CONF="$TMP/gateway-auto.conf" MPF_SRV_CONF="$TMP/server-auto.conf" \
+            "${TB[@]}" start-appliances >"$TMP/start-12.log" 2>&1; then
+        nok "12. max_rate auto: appliances did not start"; sed 's/^/#   /' "$TMP/start-12.log"; return
+    fi
+    sleep 2  # paths up (3 probes), ARP
+    bgns "$TMP/iperf-srv12.log" "$HOSTB" iperf3 -s -1 -p 5204
+    wait_listen "$HOSTB" tcp 5204 || { nok "12. max_rate auto: iperf3 server did not start"; return; }
+    timeout --foreground 40 ip netns exec "$HOSTA" iperf3 -c "$HOSTB_IP" -p 5204 -C "$CC" -t 8 -R \
+        --json >"$TMP/iperf-12.json" 2>&1 9>&- || true
+    snap auto
+    mbit="$(jget "$TMP/iperf-12.json" end.sum_received.bits_per_second)"
+    mbit="$(awk -v b="${mbit:-0}" 'BEGIN { printf "%.1f", b / 1e6 }')"
+    secs="$("$MPF_PYTHON" -c 'import json, sys
+try:
+    print(" ".join("%.0f" % (i["sum"]["bits_per_second"] / 1e6) for i in json.load(open(sys.argv[1]))["intervals"]))
+except Exception:
+    print("?")' "$TMP/iperf-12.json")"
+    r5="$(awk -v k="srv.path.gw${GW_ID}_5g.rate_Bps" '$1 == k { printf "%.1f", $2 * 8 / 1e6 }' "$TMP/snap.auto")"
+    rw="$(awk -v k="srv.path.gw${GW_ID}_wifi.rate_Bps" '$1 == k { printf "%.1f", $2 * 8 / 1e6 }' "$TMP/snap.auto")"
+    FIG[auto]="max_rate auto: download $mbit Mbit/s (per second: $secs), server rates found 5g ${r5:-?} / wifi ${rw:-?} Mbit/s"
+    if fcmp "$mbit > $MIN_MBIT" && [ -n "$r5" ] && [ -n "$rw" ] &&
+        fcmp "$r5 > 35 && $r5 < 65 && $rw > 20 && $rw < 40"; then
+        ok "12. ${FIG[auto]}"
+    else
+        nok "12. ${FIG[auto]} (want > $MIN_MBIT Mbit/s, rates 5g 35..65, wifi 20..40)"
+    fi
+}
+auto_rate_check
+
 # ------------------------------------------------------------------ 11. two workers
 # Both appliances restarted with two worker lcores and the main lcore (--lcores (0-2)@(0,1) on
 # this 2-CPU machine; af_packet with 3 queue pairs: a TX queue per lcore, the RX sockets polled
@@ -837,8 +889,8 @@ two_workers_check() {
     "${TB[@]}" stop-appliances >"$TMP/stop-11.log" 2>&1 || true
     for a in gw srv; do
         rc="$(cat "$TB_STATE/$a.rc" 2>/dev/null || echo '?')"
-        if [ "$rc" = 0 ]; then ok "8. $a (checks 9-10): exited with status 0 after SIGTERM"
-        else nok "8. $a (checks 9-10): exit status $rc after SIGTERM"; sed 's/^/#   /' "$TMP/stop-11.log"; fi
+        if [ "$rc" = 0 ]; then ok "8. $a (check 12): exited with status 0 after SIGTERM"
+        else nok "8. $a (check 12): exit status $rc after SIGTERM"; sed 's/^/#   /' "$TMP/stop-11.log"; fi
     done
     if ! MPF_AF_QPAIRS=3 MPF_GW_LCORES="--lcores (0-2)@(0,1)" MPF_SRV_LCORES="--lcores (0-2)@(0,1)" \
             "${TB[@]}" start-appliances >"$TMP/start-11.log" 2>&1; then
@@ -913,6 +965,7 @@ printf '# %-34s %s\n' "ping x20" "${FIG[ping]:-?}"
 printf '# %-34s %s\n' "fast lane" "${FIG[fast_lane]:-?}"
 printf '# %-34s %s\n' "rate control" "${FIG[rate_control]:-?}"
 printf '# %-34s %s\n' "idle probing" "${FIG[idle]:-?}"
+printf '# %-34s %s\n' "max_rate auto" "${FIG[auto]:-?}"
 printf '# %-34s %s\n' "two workers, 1 TCP flow" "${FIG[workers]:-?}"
 echo "# $PASS passed, ${#FAILS[@]} failed, $(fmt_secs "$(( $(now_ms) - T0 ))")s"
 for f in "${FAILS[@]}"; do echo "#   failed: $f"; done

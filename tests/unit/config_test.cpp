@@ -968,8 +968,21 @@ TEST_F(ConfigTest, PathMaxRate) {
   expect_error(gw_path("max_rate = true;"), 5, "expected an integer (bit/s) or a string such as \"50M\", got a boolean");
 }
 
+
 // kServer plus `body` as its paths list; the list's first entry is on line 6.
 std::string srv_paths(const std::string& body) { return kServer + "paths = (\n" + body + "\n);\n"; }
+
+TEST_F(ConfigTest, PathMaxRateAuto) {
+  // "auto": rate control discovers the capacity (it needs rate control, on by default).
+  Config c = load_text(gw_path("max_rate = \"auto\";"));
+  EXPECT_EQ(c.paths[0].max_rate_bps, kAutoRate);
+  EXPECT_EQ(c.path_profiles[0].max_rate_bps, kAutoRate);
+  c = load_text(srv_paths("{ name = \"5g\"; max_rate = \"auto\"; }"));
+  EXPECT_EQ(c.path_profiles[0].max_rate_bps, kAutoRate);
+  expect_error(gw_path("max_rate = \"auto\";") + "multipath = { rate_control = false; };\n", 5,
+               "paths.[0].max_rate: \"auto\" needs multipath.rate_control = true");
+  expect_error(gw_path("max_rate = \"Auto\";"), 5, "\"Auto\" is not a rate");
+}
 
 TEST_F(ConfigTest, ServerPathsDefault) {
   Config c = load_text(kServer);

@@ -1492,7 +1492,8 @@ def main(argv):
                     help="seconds per iperf3 run (default 10; --quick 5)")
     ap.add_argument("--max-rate", type=lambda s: s.split(","), default=None, metavar="5G,WIFI",
                     help="max_rate of the 5G and WiFi paths in the appliance configs, e.g. "
-                         "100M,60M (default: the links' rates, 50M,30M; asym 40M,20M)")
+                         "100M,60M, or auto,auto (capacity discovery; default: the links' rates, 50M,30M; "
+                         "asym 40M,20M)")
     ap.add_argument("--udp-rate", default="90M", help="iperf3 -b for the UDP runs (default 90M)")
     ap.add_argument("--report", metavar="FILE", nargs="+",
                     help="print the tables (or --json) of saved --json outputs, profiles of "
@@ -1543,7 +1544,7 @@ def main(argv):
         args.seconds = 5 if args.quick else 10
     bad = [p for p in args.profiles if p not in PROFILES]
     if args.max_rate and (len(args.max_rate) != 2 or not all(
-            re.fullmatch(r"[0-9]+[kMG]?", x) for x in args.max_rate)):
+            re.fullmatch(r"[0-9]+[kMG]?|auto", x) for x in args.max_rate)):
         bad.append("--max-rate " + ",".join(args.max_rate))
     if args.failover_repeat < 0 or (args.failover_repeat and args.report):
         bad.append("--failover-repeat")
