@@ -722,19 +722,28 @@ for role in gateway server; do
         -e 's/max_rate = "[0-9]*M"; weight = 3/max_rate = "60M"; weight = 3/' \
         "$MPF_ROOT/configs/examples/$role-2paths.conf" >"$TMP/$role-ceiling.conf"
 done
-rate_control_check() {
-    grep -q 'max_rate = "100M"' "$TMP/server-ceiling.conf" || { nok "9. rate control: could not write the configs"; return; }
-    "${TB[@]}" stop-appliances >"$TMP/stop-9.log" 2>&1 || true
-    local a rc
+# Stops the appliances (their exit status is check 8 for the checks they ran) and starts them
+# with other configs, and any VAR=value given (e.g. MPF_GW_LCORES); a failed start is a `nok`
+# for `what` (status 1).
+restart_appliances() { # step what checks-ran gw-conf srv-conf [VAR=value...]
+    local step="$1" what="$2" ran="$3" gwc="$4" srvc="$5" a rc
+    shift 5
+    "${TB[@]}" stop-appliances >"$TMP/stop-$step.log" 2>&1 || true
     for a in gw srv; do
         rc="$(cat "$TB_STATE/$a.rc" 2>/dev/null || echo '?')"
-        if [ "$rc" = 0 ]; then ok "8. $a (checks 1-5): exited with status 0 after SIGTERM"
-        else nok "8. $a (checks 1-5): exit status $rc after SIGTERM"; sed 's/^/#   /' "$TMP/stop-9.log"; fi
+        if [ "$rc" = 0 ]; then ok "8. $a (checks $ran): exited with status 0 after SIGTERM"
+        else nok "8. $a (checks $ran): exit status $rc after SIGTERM"; sed 's/^/#   /' "$TMP/stop-$step.log"; fi
     done
-    if ! MPF_GW_CONF="$TMP/gateway-ceiling.conf" MPF_SRV_CONF="$TMP/server-ceiling.conf" \
-            "${TB[@]}" start-appliances >"$TMP/start-9.log" 2>&1; then
-        nok "9. rate control: appliances did not start"; sed 's/^/#   /' "$TMP/start-9.log"; return
+    if ! env "$@" MPF_GW_CONF="$gwc" MPF_SRV_CONF="$srvc" "${TB[@]}" start-appliances \
+            >"$TMP/start-$step.log" 2>&1; then
+        nok "$step. $what: appliances did not start"; sed 's/^/#   /' "$TMP/start-$step.log"
+        return 1
     fi
+}
+rate_control_check() {
+    grep -q 'max_rate = "100M"' "$TMP/server-ceiling.conf" || { nok "9. rate control: could not write the configs"; return; }
+    restart_appliances 9 "rate control" 1-5 "$TMP/gateway-ceiling.conf" "$TMP/server-ceiling.conf" ||
+        return
     sleep 2  # paths up (3 probes), ARP
     # Two attempts: the rates start at twice the links, and on this shared 2-core machine a
     # start that overflows the wire queues before rate control catches up happens now and
@@ -835,23 +844,15 @@ idle_check
 # download must get more than the best single path, and the server's rates must have found the
 # links (5G 50, WiFi 30 Mbit/s), neither stuck at the start nor far above.
 auto_rate_check() {
-    local a rc mbit secs r5 rw
+    local a mbit secs r5 rw
     for a in gateway server; do
         sed -E 's/max_rate = "[0-9]+M"/max_rate = "auto"/' "$MPF_ROOT/configs/examples/$a-2paths.conf" \
             >"$TMP/$a-auto.conf"
         [ "$(grep -c 'max_rate = "auto"' "$TMP/$a-auto.conf")" = 2 ] ||
             { nok "12. max_rate auto: could not write the $a config"; return; }
     done
-    "${TB[@]}" stop-appliances >"$TMP/stop-12.log" 2>&1 || true
-    for a in gw srv; do
-        rc="$(cat "$TB_STATE/$a.rc" 2>/dev/null || echo '?')"
-        if [ "$rc" = 0 ]; then ok "8. $a (checks 9-10): exited with status 0 after SIGTERM"
-        else nok "8. $a (checks 9-10): exit status $rc after SIGTERM"; sed 's/^/#   /' "$TMP/stop-12.log"; fi
-    done
-    if ! MPF_GW_CONF="$TMP/gateway-auto.conf" MPF_SRV_CONF="$TMP/server-auto.conf" \
-            "${TB[@]}" start-appliances >"$TMP/start-12.log" 2>&1; then
-        nok "12. max_rate auto: appliances did not start"; sed 's/^/#   /' "$TMP/start-12.log"; return
-    fi
+    restart_appliances 12 "max_rate auto" 9-10 "$TMP/gateway-auto.conf" "$TMP/server-auto.conf" ||
+        return
     sleep 2  # paths up (3 probes), ARP
     bgns "$TMP/iperf-srv12.log" "$HOSTB" iperf3 -s -1 -p 5204
     wait_listen "$HOSTB" tcp 5204 || { nok "12. max_rate auto: iperf3 server did not start"; return; }
@@ -885,17 +886,9 @@ auto_rate_check
 # "Shaping"). With an even split the flow got half of each path, 36.6 Mbit/s down and 36.4 up
 # (measured; below 5G alone); it must get more than the best single path each way.
 two_workers_check() {
-    local a rc dir mbit ups
-    "${TB[@]}" stop-appliances >"$TMP/stop-11.log" 2>&1 || true
-    for a in gw srv; do
-        rc="$(cat "$TB_STATE/$a.rc" 2>/dev/null || echo '?')"
-        if [ "$rc" = 0 ]; then ok "8. $a (check 12): exited with status 0 after SIGTERM"
-        else nok "8. $a (check 12): exit status $rc after SIGTERM"; sed 's/^/#   /' "$TMP/stop-11.log"; fi
-    done
-    if ! MPF_AF_QPAIRS=3 MPF_GW_LCORES="--lcores (0-2)@(0,1)" MPF_SRV_LCORES="--lcores (0-2)@(0,1)" \
-            "${TB[@]}" start-appliances >"$TMP/start-11.log" 2>&1; then
-        nok "11. two workers: appliances did not start"; sed 's/^/#   /' "$TMP/start-11.log"; return
-    fi
+    local a dir mbit ups
+    restart_appliances 11 "two workers" 12 "$MPF_GW_CONF" "$MPF_SRV_CONF" MPF_AF_QPAIRS=3 \
+        "MPF_GW_LCORES=--lcores (0-2)@(0,1)" "MPF_SRV_LCORES=--lcores (0-2)@(0,1)" || return
     for a in gw srv; do
         grep -q "2 worker lcore(s)" "$TB_STATE/$a.log" ||
             { nok "11. two workers: $a does not run 2 workers"; grep running "$TB_STATE/$a.log" | sed 's/^/#   /'; return; }
