@@ -11,7 +11,8 @@
 #      nat_in2out and encapsulated and the server's decapsulated and nat_in2out by 1000 (a
 #      few stray packets allowed), and `flows --port` shows the session with packets_out 1000
 #   3. `path set 5g down`: the next 1000 datagrams all go on wifi (5g carries probes only),
-#      then `path set wifi down` + 5g auto: all on 5g; `paths` reports the admin state
+#      then `path set wifi down` + 5g auto: all on 5g; `paths` reports the admin state;
+#      `path set 5g max-rate auto`: discovered from 8 Mbit/s, `paths` shows "(auto)"
 #   4. controld killed (SIGKILL) while a UDP stream flows and an mpfctl client loops on
 #      `flows`: every datagram arrives; a new controld serves the same counters, grown by
 #      exactly what was sent meanwhile
@@ -200,6 +201,25 @@ ctl gw path set wifi auto >/dev/null || nok "3. path set wifi auto failed"
 sleep 0.3
 adm="$(ctl gw paths | jget "' '.join(p['admin'] for p in d['paths'])" || true)"
 [ "$adm" = "auto auto" ] || nok "3. admin states after 'auto' on both: '$adm'"
+# max-rate auto at run time: rate control discovers the path's rate from 8 Mbit/s (no traffic
+# now: it stays there); `paths` says so; 50M again afterwards.
+auto_rate_cli() {
+    local set p txt back
+    ctl gw path set 5g max-rate auto >"$TMP/auto.json" || { nok "3. path set 5g max-rate auto failed"; return; }
+    set="$(jget "'%s %s' % (d['max_rate_auto'], d['max_rate_bps'])" <"$TMP/auto.json" || true)"
+    sleep 0.3
+    p="$(path_field gw 5g max_rate_auto) $(path_field gw 5g rate_bps)"
+    txt="$("$CTL" --socket "$GW_SOCK" paths 2>&1 | grep -E '^ *5g ' || true)"
+    ctl gw path set 5g max-rate 50M >"$TMP/auto-back.json" || true
+    back="$(jget "'%s %s' % (d['max_rate_auto'], d['max_rate_bps'])" <"$TMP/auto-back.json" || true)"
+    if [ "$set" = "True 0" ] && [ "$p" = "True 8000000" ] && grep -qE '8(\.0+)? Mbit/s \(auto\)' <<<"$txt" &&
+        [ "$back" = "False 50000000" ]; then
+        ok "3. path set 5g max-rate auto: reply auto, paths max_rate_auto/rate_bps '$p', mpfctl paths '$(echo $txt)'; back to 50M"
+    else
+        nok "3. path set 5g max-rate auto: reply '$set' (want True 0), paths '$p' (want True 8000000), mpfctl paths '$(echo $txt)' (want '8 Mbit/s (auto)'), back '$back' (want False 50000000)"
+    fi
+}
+auto_rate_cli
 
 # ------------------------------------------------------------------ 4. controld killed mid-stream
 N4=3000
