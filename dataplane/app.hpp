@@ -115,6 +115,16 @@ struct PathShared {
   uint64_t changes = 0;     // up/down transitions
 };
 
+// Worker i's part of a path's rate: the main lcore's split by load (never above the rate), an
+// even part until the first split, the rate itself with one worker.
+inline uint64_t worker_share(const PathShared& ps, unsigned i, unsigned workers,
+                             uint64_t rate_Bps) {
+  if (workers == 1 || rate_Bps == 0) return rate_Bps;
+  const uint64_t share = __atomic_load_n(&ps.share_Bps[i], __ATOMIC_RELAXED);
+  return share ? (share < rate_Bps ? share : rate_Bps)
+               : (rate_Bps / workers ? rate_Bps / workers : 1);
+}
+
 // One session of the peer (docs/protocol.md 6): what its frames are checked with.
 struct RxSession {
   uint16_t epoch = 0;

@@ -145,6 +145,12 @@ int cmd_paths(const char*, const char*, rte_tel_data* d) {
       rte_tel_data_add_dict_u64(e, "delivery_Bps", __atomic_load_n(&ps.delivery_Bps, __ATOMIC_RELAXED));
       rte_tel_data_add_dict_u64(e, "rate_Bps", v.rate_Bps);
       rte_tel_data_add_dict_u64(e, "queue_us", __atomic_load_n(&ps.queue_us, __ATOMIC_RELAXED));
+      // Each worker's part of the rate (docs/multipath.md, "Shaping"): share_Bps_w<i>, as the
+      // worker takes it (the split, or rate / workers before the first one).
+      for (unsigned i = 0; g_app->n_workers > 1 && i < g_app->n_workers; i++) {
+        const std::string key = "share_Bps_w" + std::to_string(i);
+        rte_tel_data_add_dict_u64(e, key.c_str(), worker_share(ps, i, g_app->n_workers, v.rate_Bps));
+      }
       rte_tel_data_add_dict_u64(e, "changes", __atomic_load_n(&ps.changes, __ATOMIC_RELAXED));
       PathCounters c;
       for (const auto& w : g_app->workers) {

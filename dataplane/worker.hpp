@@ -222,7 +222,6 @@ class Worker {
   // The lane a frame of `bytes` takes on s: fast when sparse and the fast lane has room.
   sched::Lane lane_for(const Shaper& s, bool sparse, uint32_t bytes) const;
   void refresh_views(uint16_t peer);
-  uint64_t rate_share(const PathShared& ps, uint64_t rate_Bps) const;
   void release_shapers();
   // The best live path for a resent frame (earliest arrival), preferring another than
   // exclude_path, kAnyPath for none (fast: it will take the fast lane, so only that lane's

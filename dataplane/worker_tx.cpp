@@ -43,14 +43,6 @@ TcpSegment tcp_segment(const Ipv4Packet& p) {
 
 }  // namespace
 
-// This worker's part of a path's rate: the main lcore's split by load (LoadShares), never
-// above the rate; until the first split, an even part.
-uint64_t Worker::rate_share(const PathShared& ps, uint64_t rate_Bps) const {
-  if (app_.n_workers == 1 || rate_Bps == 0) return rate_Bps;
-  const uint64_t share = __atomic_load_n(&ps.share_Bps[index_], __ATOMIC_RELAXED);
-  return share ? std::min(share, rate_Bps) : std::max<uint64_t>(1, rate_Bps / app_.n_workers);
-}
-
 // Reads the published path health once per loop pass and notices paths that just went down.
 void Worker::refresh_views(uint16_t peer) {
   PeerTx& t = peer_tx_[peer];
@@ -67,7 +59,8 @@ void Worker::refresh_views(uint16_t peer) {
     else t.stalled_until_us[k] = 0;  // the main lcore's verdict: it decides when it is back
     pv.owd_us = v.owd_us;
     Shaper* s = t.shaper[k].get();
-    if (const uint64_t share = rate_share(ps.paths[k], v.rate_Bps); share != s->rate_Bps)
+    if (const uint64_t share = worker_share(ps.paths[k], index_, app_.n_workers, v.rate_Bps);
+        share != s->rate_Bps)
       s->set_rate(share, now_us_);  // the split, rate control or max_rate moved
     pv.rate_Bps = s->rate_Bps;
     shares += s->rate_Bps;

@@ -40,7 +40,8 @@
 #      links (5G 35..65, WiFi 20..40 Mbit/s)
 #  11. two workers: both appliances restarted with two worker lcores each; one TCP flow (8 s) each
 #      way still gets more than the best single path (> MPF_MP_MIN_MBIT): the path's rate is
-#      split among the workers by their load, not evenly
+#      split among the workers by their load, not evenly (/mpf/paths share_Bps_w0/w1 5 s in:
+#      the sending worker holds >= 90 % of the sender's 5G rate)
 #   8. appliances exit 0, test bed down, no namespaces left; log tails on failure
 # A summary table of the figures closes the run. Thresholds are generous (2 shared, noisy CPUs):
 # they catch a path not used, a connection lost or a failover that does not happen, not a few
@@ -903,15 +904,25 @@ two_workers_check() {
     for dir in down up; do
         bgns "$TMP/iperf-srv11-$dir.log" "$HOSTB" iperf3 -s -1 -p 5203
         wait_listen "$HOSTB" tcp 5203 || { nok "11. two workers: iperf3 server did not start"; return; }
-        timeout --foreground 40 ip netns exec "$HOSTA" iperf3 -c "$HOSTB_IP" -p 5203 -C "$CC" -t 8 \
-            $([ "$dir" = down ] && echo -R) --json >"$TMP/iperf-11-$dir.json" 2>&1 9>&- || true
+        bg "$TMP/iperf-11-$dir.json" timeout 40 ip netns exec "$HOSTA" iperf3 -c "$HOSTB_IP" -p 5203 \
+            -C "$CC" -t 8 $([ "$dir" = down ] && echo -R) --json
+        local client=$LAST_BG
+        sleep 5
+        snap "w11$dir"  # mid-transfer: the sending appliance's 5G rate and its workers' shares
+        wait "$client" || true
         mbit="$(jget "$TMP/iperf-11-$dir.json" end.sum_received.bits_per_second)"
         mbit="$(awk -v b="${mbit:-0}" 'BEGIN { printf "%.1f", b / 1e6 }')"
-        FIG[workers]+="${FIG[workers]:+, }$dir $mbit Mbit/s"
-        if fcmp "$mbit > $MIN_MBIT"; then
-            ok "11. two workers per appliance: one TCP flow $dir $mbit Mbit/s (> $MIN_MBIT: the loaded worker gets the paths' whole rate)"
+        local key=gw.path.5g
+        [ "$dir" = down ] && key="srv.path.gw${GW_ID}_5g"
+        local sh
+        sh="$(awk -v k="$key" '$1 == k ".rate_Bps" { r = $2 } $1 == k ".share_Bps_w0" { a = $2 }
+            $1 == k ".share_Bps_w1" { b = $2 }
+            END { if (r > 0) printf "%.0f %.0f", 100 * (a > b ? a : b) / r, 100 * (a < b ? a : b) / r }' "$TMP/snap.w11$dir")"
+        FIG[workers]+="${FIG[workers]:+, }$dir $mbit Mbit/s (5G shares ${sh:-?} %)"
+        if fcmp "$mbit > $MIN_MBIT" && [ -n "$sh" ] && [ "${sh% *}" -ge 90 ]; then
+            ok "11. two workers per appliance: one TCP flow $dir $mbit Mbit/s (> $MIN_MBIT), the sender's 5G rate split ${sh% *}/${sh#* } % between its workers mid-transfer"
         else
-            nok "11. two workers per appliance: one TCP flow $dir $mbit Mbit/s (want > $MIN_MBIT; an even split of the paths' rates gives ~36)"
+            nok "11. two workers per appliance: one TCP flow $dir $mbit Mbit/s (want > $MIN_MBIT; an even split of the paths' rates gives ~36), 5G rate split '${sh:-?}' % (want the loaded worker >= 90)"
         fi
     done
 }
