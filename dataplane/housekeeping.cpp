@@ -348,8 +348,8 @@ void Housekeeping::publish(uint16_t peer, uint8_t path, bool up, uint32_t srtt_u
   const size_t slot = size_t(peer) * kMaxPaths + path;
   v.rate_Bps = rates_.rate_Bps(slot, ps.ctl.max_rate_bps);
   if (const uint64_t found = rates_.take_found(slot)) {
-    const std::string who = app_.gateway ? std::string()
-                                         : "gateway " + std::to_string(app_.peers[peer].tunnel_id) + " ";
+    const std::string who =
+        app_.gateway ? "" : "gateway " + std::to_string(app_.peers[peer].tunnel_id) + " ";
     std::printf("mpf-dataplane: %spath %s: capacity found (max_rate auto): %.1f Mbit/s\n",
                 who.c_str(), app_.cfg.path_profiles[path].name.c_str(), double(found) * 8 / 1e6);
     std::fflush(stdout);

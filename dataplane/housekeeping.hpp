@@ -67,7 +67,7 @@ class Housekeeping {
   uint64_t path_tx_bytes(uint16_t peer, uint8_t path) const;
   void update_paths();
   // Several workers: splits each shaped path's rate among them by their load (every
-  // kShareSplitMs; docs/multipath.md, "Shaping").
+  // kShareSplitUs; docs/multipath.md, "Shaping").
   void split_rates();
   // A command changed a path's admin state, weight or rate: publish it to the workers and to
   // the stats region before the command is answered, so the answer shows the new state.

@@ -41,13 +41,12 @@ class PathRates {
   uint64_t rate_Bps(size_t slot, uint64_t max_rate_bps);
 
   // max_rate "auto": where discovery starts (8 Mbit/s: a link four times slower overflows its
-  // queue for one loop time at the start, one 100 times faster is found in under a second) and
-  // the bound it never passes (the largest max_rate).
+  // queue for about two loop times at the start, one 100 times faster is found in under a
+  // second) and the bound it never passes (the largest max_rate).
   static constexpr uint64_t kAutoStartBps = 8'000'000;
   static constexpr uint64_t kAutoCeilingBps = 400'000'000'000;
-  // Capacity discovery (max_rate "auto"): once, when the path's first startup ended (later
-  // probes do not count).
-  // Returns the link's rate found (B/s), else 0.
+  // Capacity discovery (max_rate "auto"): the link's rate found (B/s), once, when the path's
+  // first startup ended (later probes do not count); 0 otherwise.
   uint64_t take_found(size_t slot) {
     Slot& s = s_[slot];
     if (!s.rc || !s.discovering || s.rc->starting() || s.found_told) return 0;

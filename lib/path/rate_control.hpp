@@ -43,23 +43,23 @@
 //   or the samples still show when we filled it) D is only our own load, so the rate shrinks
 //   from where it is, by e * kGainPerS per second; so it does with D unknown.
 // - Capacity discovery (start_Bps set: max_rate "auto"): the rule above grows a rate by about
-//   a quarter per second, too slow to find a link from nothing. So until we build a queue of
-//   the target while filling the path, a path we fill with less than half the target queued
-//   gets kStartupGain x what arrives (TCP's slow start, BBR's startup: the rate doubles per
-//   loop time while the link has room). (Half the target would end it on a radio link's
-//   jitter: the test bed's WiFi, 4 +-2 ms one way, shows 2-4 ms.) Only a queue we build ends it: we fill our rate, or send kExcess x what arrives
-//   while what arrives is at least kNearShare of our rate (the inner TCP fills the link while
-//   our rate is above it). Filling our rate while what arrives is below kNearShare of it, the
-//   queue must stand for a loop time first (such a figure may lag: the path was hardly used a
-//   round trip ago). A queue that shows while we send what arrives ends nothing (jitter, a
-//   late probe, a trickle of ACKs: what arrives then is our load). The samples lag by a loop, so by the end up to
-//   a loop's worth of excess is queued in the network: on leaving startup the rate drops to
-//   kDrainShare of what arrives (the link's rate, as a queue stands) until that queue is gone,
-//   then the rule above takes over. The floor is 8000 B/s. Later, kProbeAfter samples in a row
-//   that we fill with the queue under the target start a probe: the same phase with
-//   kProbeGain (a quarter more than arrives: it overshoots the link by that at most) and a
-//   drain to kProbeDrainShare. A path that left startup early, on a small load and a jittery
-//   probe, or whose link got faster, so climbs by a quarter per loop time, not per second.
+//   a quarter per second, too slow to find a link from nothing. So the controller starts in a
+//   startup phase: a path we fill with less than half the target queued gets kStartupGain x
+//   what arrives (TCP's slow start, BBR's startup: the rate doubles per loop time while the
+//   link has room). Only a queue of the target that we build ends it (half the target would
+//   be a radio link's jitter: the test bed's WiFi, 4 +-2 ms one way, shows 2-4 ms): we fill our
+//   rate, or send kExcess x what arrives while that is at least kNearShare of our rate (the
+//   inner TCP fills the link while our rate is above it). Filling our rate while what arrives
+//   is below kNearShare of it, the queue must stand a loop time first (that figure may lag:
+//   the path was hardly used a round trip ago). A queue that shows while we send what arrives
+//   ends nothing (jitter, a late probe, a trickle of ACKs: what arrives then is our load). The
+//   samples lag by a loop, so by the end up to a loop's worth of excess is queued: on leaving
+//   startup the rate drops to kDrainShare of what arrives (the link's rate, as a queue stands)
+//   until that queue is gone, then the rule above takes over. The floor is 8000 B/s. Later,
+//   kProbeAfter samples in a row that we fill with the queue under the target start a probe:
+//   the same phase with kProbeGain (a quarter more than arrives: it overshoots the link by
+//   that at most) and a drain to kProbeDrainShare. A path that left startup early (a small
+//   load and a jittery probe) or whose link got faster so climbs by a quarter per loop time.
 //
 // Owned by the main lcore; fixed size, no allocation. Rates in bytes per second.
 #pragma once
@@ -73,8 +73,8 @@ struct RateParams {
   uint64_t ceiling_Bps = 0;       // max_rate / 8; must be > 0
   // 0: start at the ceiling (an operator's max_rate, the link's nominal rate). Otherwise the
   // capacity is unknown (max_rate "auto": the ceiling is only a bound) and the controller
-  // starts here, in a startup phase: while no queue shows, a path we fill doubles its rate
-  // from what arrives, once per sample, until the first queue (see update()).
+  // starts here, in a startup phase: a path we fill doubles its rate from what arrives, per
+  // sample, until we build a queue (see above).
   uint64_t start_Bps = 0;
   uint32_t target_us = 5000;      // multipath.queue_target_ms
   uint32_t interval_us = 25000;   // the expected time between samples (the probe interval)
