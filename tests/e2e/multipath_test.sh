@@ -741,6 +741,20 @@ restart_appliances() { # step what checks-ran gw-conf srv-conf [VAR=value...]
         return 1
     fi
 }
+# An iperf3 --json result: received Mbit/s (one decimal; 0.0 when missing), and the same per
+# second ("?" when unreadable).
+iperf_mbit() { awk -v b="$(jget "$1" end.sum_received.bits_per_second)" 'BEGIN { printf "%.1f", (b ? b : 0) / 1e6 }'; }
+iperf_secs() {
+    "$MPF_PYTHON" -c 'import json, sys
+try:
+    print(" ".join("%.0f" % (i["sum"]["bits_per_second"] / 1e6) for i in json.load(open(sys.argv[1]))["intervals"]))
+except Exception:
+    print("?")' "$1"
+}
+# The server's shaping rate of a path in a telemetry snapshot, Mbit/s (empty when missing).
+srv_rate_mbit() { # snap-name path
+    awk -v k="srv.path.gw${GW_ID}_$2.rate_Bps" '$1 == k { printf "%.1f", $2 * 8 / 1e6 }' "$TMP/snap.$1"
+}
 rate_control_check() {
     grep -q 'max_rate = "100M"' "$TMP/server-ceiling.conf" || { nok "9. rate control: could not write the configs"; return; }
     restart_appliances 9 "rate control" 1-5 "$TMP/gateway-ceiling.conf" "$TMP/server-ceiling.conf" ||
@@ -769,16 +783,11 @@ rate_control_check() {
             --json >"$TMP/iperf-9.json" 2>&1 9>&- || true
         wait "$pinger" || true
         snap rate
-        mbit="$(jget "$TMP/iperf-9.json" end.sum_received.bits_per_second)"
-        mbit="$(awk -v b="${mbit:-0}" 'BEGIN { printf "%.1f", b / 1e6 }')"
-        secs="$("$MPF_PYTHON" -c 'import json, sys
-try:
-    print(" ".join("%.0f" % (i["sum"]["bits_per_second"] / 1e6) for i in json.load(open(sys.argv[1]))["intervals"]))
-except Exception:
-    print("?")' "$TMP/iperf-9.json")"
+        mbit="$(iperf_mbit "$TMP/iperf-9.json")"
+        secs="$(iperf_secs "$TMP/iperf-9.json")"
         p50="$(ping_p50 <"$TMP/ping-9.log")"
-        r5="$(awk -v k="srv.path.gw${GW_ID}_5g.rate_Bps" '$1 == k { printf "%.1f", $2 * 8 / 1e6 }' "$TMP/snap.rate")"
-        rw="$(awk -v k="srv.path.gw${GW_ID}_wifi.rate_Bps" '$1 == k { printf "%.1f", $2 * 8 / 1e6 }' "$TMP/snap.rate")"
+        r5="$(srv_rate_mbit rate 5g)"
+        rw="$(srv_rate_mbit rate wifi)"
         FIG[rate_control]="max_rate 100M/60M: download $mbit Mbit/s (per second: $secs), ping median $p50 ms (idle $IDLE_P50), server rates 5g ${r5:-?} / wifi ${rw:-?} Mbit/s$first"
         if fcmp "$mbit > $MIN_MBIT" && [ "$p50" != - ] && [ "$IDLE_P50" != - ] && fcmp "$p50 <= $IDLE_P50 + 20" &&
             [ -n "$r5" ] && [ -n "$rw" ] && fcmp "$r5 < 75 && $rw < 45"; then
@@ -860,15 +869,10 @@ auto_rate_check() {
     timeout --foreground 40 ip netns exec "$HOSTA" iperf3 -c "$HOSTB_IP" -p 5204 -C "$CC" -t 8 -R \
         --json >"$TMP/iperf-12.json" 2>&1 9>&- || true
     snap auto
-    mbit="$(jget "$TMP/iperf-12.json" end.sum_received.bits_per_second)"
-    mbit="$(awk -v b="${mbit:-0}" 'BEGIN { printf "%.1f", b / 1e6 }')"
-    secs="$("$MPF_PYTHON" -c 'import json, sys
-try:
-    print(" ".join("%.0f" % (i["sum"]["bits_per_second"] / 1e6) for i in json.load(open(sys.argv[1]))["intervals"]))
-except Exception:
-    print("?")' "$TMP/iperf-12.json")"
-    r5="$(awk -v k="srv.path.gw${GW_ID}_5g.rate_Bps" '$1 == k { printf "%.1f", $2 * 8 / 1e6 }' "$TMP/snap.auto")"
-    rw="$(awk -v k="srv.path.gw${GW_ID}_wifi.rate_Bps" '$1 == k { printf "%.1f", $2 * 8 / 1e6 }' "$TMP/snap.auto")"
+    mbit="$(iperf_mbit "$TMP/iperf-12.json")"
+    secs="$(iperf_secs "$TMP/iperf-12.json")"
+    r5="$(srv_rate_mbit auto 5g)"
+    rw="$(srv_rate_mbit auto wifi)"
     FIG[auto]="max_rate auto: download $mbit Mbit/s (per second: $secs), server rates found 5g ${r5:-?} / wifi ${rw:-?} Mbit/s"
     if fcmp "$mbit > $MIN_MBIT" && [ -n "$r5" ] && [ -n "$rw" ] &&
         fcmp "$r5 > 35 && $r5 < 65 && $rw > 20 && $rw < 40"; then
@@ -910,8 +914,7 @@ two_workers_check() {
         sleep 5
         snap "w11$dir"  # mid-transfer: the sending appliance's 5G rate and its workers' shares
         wait "$client" || true
-        mbit="$(jget "$TMP/iperf-11-$dir.json" end.sum_received.bits_per_second)"
-        mbit="$(awk -v b="${mbit:-0}" 'BEGIN { printf "%.1f", b / 1e6 }')"
+        mbit="$(iperf_mbit "$TMP/iperf-11-$dir.json")"
         local key=gw.path.5g
         [ "$dir" = down ] && key="srv.path.gw${GW_ID}_5g"
         local sh
