@@ -65,6 +65,10 @@ Outcome cmd_policy(const ApiContext& ctx, const json& args);
 Outcome cmd_path_set(const ApiContext& ctx, const json& args);
 Outcome cmd_capture(const ApiContext& ctx, const json& args);
 
+// A path's impairment as path.set and paths answer it: {"tx": X, "rx": X}, each X null (none)
+// or {"delay_ms", "jitter_ms", "loss_pct", "rate_bps", "queue_ms"}.
+json impairment_json(const shm::PathSnap& p);
+
 // The region, or ApiError("dataplane_unavailable") saying why there is none.
 const shm::Region& need_region(const ApiContext& ctx);
 

@@ -6,6 +6,7 @@
 
 #include "api.hpp"
 #include "args.hpp"
+#include "path/impairment.hpp"
 #include "shm/capture_name.hpp"
 #include "region_view.hpp"
 #include "units.hpp"
@@ -48,8 +49,9 @@ int find_path(const shm::PeerSnap& peer, const std::string& name) {
   throw ApiError("not_found", "no path \"" + name + "\" (paths: " + have + ")");
 }
 
-uint64_t rate_of(const json& v) {
-  if (v.is_string() && v.get<std::string>() == "auto") return shm::kAutoRate;
+// A rate in bit/s: a number, or a string like "48M"; "auto" (shm::kAutoRate) when allowed.
+uint64_t rate_of(const json& v, const char* key = "max_rate", bool allow_auto = true) {
+  if (allow_auto && v.is_string() && v.get<std::string>() == "auto") return shm::kAutoRate;
   std::optional<uint64_t> bps;
   if (v.is_number_unsigned()) {
     bps = v.get<uint64_t>();
@@ -58,12 +60,53 @@ uint64_t rate_of(const json& v) {
   } else if (v.is_string()) {
     bps = parse_bit_rate(v.get<std::string>());
   }
+  const std::string k = std::string("\"") + key + "\"";
   if (!bps)
-    bad("\"max_rate\" must be bit/s as a number or a string like \"48M\", or \"auto\", not " +
-        v.dump());
+    bad(k + " must be bit/s as a number or a string like \"48M\"" +
+        (allow_auto ? ", or \"auto\"" : "") + ", not " + v.dump());
   if (*bps != 0 && (*bps < kMinRate || *bps > kMaxRate))
-    bad("\"max_rate\" must be 0 (unlimited) or 64k..400G bit/s, not " + std::to_string(*bps));
+    bad(k + " must be 0 (" + (allow_auto ? "unlimited" : "none") + ") or 64k..400G bit/s, not " +
+        std::to_string(*bps));
   return *bps;
+}
+
+// path.set's "impairment" (docs/control-api.md): "off", or an object whose absent keys are 0
+// (queue_ms: 50). *dirs: which directions it replaces (1 send, 2 receive, 3 both).
+shm::ImpairSpec impairment_of(const json& v, uint8_t* dirs) {
+  *dirs = 3;
+  if (v.is_string() && v.get<std::string>() == "off") return shm::ImpairSpec{};
+  if (!v.is_object())
+    bad("\"impairment\" must be \"off\" or an object like {\"delay_ms\": 20, \"loss_pct\": 1}, "
+        "not " + v.dump());
+  Args a(v);
+  constexpr double kMaxMs = path::kImpairMaxDelayUs / 1000.0;
+  const auto delay = a.number("delay_ms", 0, kMaxMs);
+  const auto jitter = a.number("jitter_ms", 0, kMaxMs);
+  const auto loss = a.number("loss_pct", 0, 100);
+  const json* rate = a.raw("rate");
+  const auto queue = a.number("queue_ms", 1, kMaxMs);
+  const auto dir = a.one_of("direction", {"both", "tx", "rx"});
+  a.done();
+  shm::ImpairSpec s{};
+  auto us = [](std::optional<double> ms) { return uint32_t(std::llround(ms.value_or(0) * 1000)); };
+  s.delay_us = us(delay);
+  s.jitter_us = us(jitter);
+  s.loss_ppm = uint32_t(std::llround(loss.value_or(0) * 10'000));
+  s.rate_bps = rate ? rate_of(*rate, "rate", false) : 0;
+  s.queue_us = s.rate_bps ? (queue ? us(queue) : path::kImpairDefaultQueueUs) : 0;
+  if (queue && !s.rate_bps) bad("\"queue_ms\" is the queue of a \"rate\": give the rate too");
+  if (dir == "tx") *dirs = 1;
+  if (dir == "rx") *dirs = 2;
+  return s;
+}
+
+json impairment_dir_json(const shm::ImpairSpec& s) {
+  if (!s.delay_us && !s.jitter_us && !s.loss_ppm && !s.rate_bps) return nullptr;
+  return json{{"delay_ms", s.delay_us / 1000.0},
+              {"jitter_ms", s.jitter_us / 1000.0},
+              {"loss_pct", s.loss_ppm / 10'000.0},
+              {"rate_bps", s.rate_bps},
+              {"queue_ms", s.queue_us / 1000.0}};
 }
 
 // A capture port: a port name, or a path name (the port carrying that path).
@@ -103,6 +146,10 @@ json capture_json(const shm::Region& r, const shm::Response& resp) {
 
 }  // namespace
 
+json impairment_json(const shm::PathSnap& p) {
+  return json{{"tx", impairment_dir_json(p.impair[0])}, {"rx", impairment_dir_json(p.impair[1])}};
+}
+
 Outcome cmd_path_set(const ApiContext& ctx, const json& args) {
   Args a(args);
   std::optional<std::string> name = a.string("path");
@@ -113,13 +160,14 @@ Outcome cmd_path_set(const ApiContext& ctx, const json& args) {
   const json* impairment = a.raw("impairment");
   a.done();
   if (!name) bad("\"path\" (the path's name) is required");
-  if (impairment) throw ApiError("unsupported", "impairment is not implemented yet");
-  if (!state && !weight && !rate) bad("nothing to set: give state, weight or max_rate");
+  if (!state && !weight && !rate && !impairment)
+    bad("nothing to set: give state, weight, max_rate or impairment");
   MailboxJob job;
   job.req.op = shm::Op::path_set;
   shm::PathSetArgs& p = job.req.path_set;
   p.weight = weight ? uint32_t(*weight) : shm::kKeepWeight;
   p.max_rate_bps = rate ? rate_of(*rate) : shm::kKeepRate;
+  if (impairment) p.impair = impairment_of(*impairment, &p.impair_dirs);
   if (state) {
     p.set_admin = 1;
     p.admin = *state == "up"     ? shm::AdminState::up
@@ -143,6 +191,7 @@ Outcome cmd_path_set(const ApiContext& ctx, const json& args) {
            {"weight", p.weight},
            {"max_rate_bps", p.max_rate_bps == shm::kAutoRate ? 0 : p.max_rate_bps},
            {"max_rate_auto", p.max_rate_bps == shm::kAutoRate},
+           {"impairment", impairment_json(p)},
            {"message", field(resp.message)}};
     }
     return j;

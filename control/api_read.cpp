@@ -237,6 +237,8 @@ Outcome cmd_paths(const ApiContext& ctx, const json& args) {
                        {"lost", p.lost},
                        {"retransmits", p.retransmits},
                        {"shaper_drops", p.shaper_drops},
+                       {"impairment", impairment_json(p)},
+                       {"impair_drops", p.impair_drops},
                        {"learned", learned}});
     }
   }

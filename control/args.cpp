@@ -37,6 +37,22 @@ std::optional<int64_t> Args::integer(const char* key, int64_t lo, int64_t hi) {
   return v->get<int64_t>();
 }
 
+std::optional<double> Args::number(const char* key, double lo, double hi) {
+  const json* v = find(key);
+  if (!v) return std::nullopt;
+  if (!v->is_number() || !(v->get<double>() >= lo && v->get<double>() <= hi)) {
+    auto num = [](double d) {
+      std::string s = std::to_string(d);
+      s.erase(s.find_last_not_of('0') + 1);
+      if (s.back() == '.') s.pop_back();
+      return s;
+    };
+    bad(std::string("\"") + key + "\" must be a number in " + num(lo) + ".." + num(hi) +
+        ", not " + v->dump());
+  }
+  return v->get<double>();
+}
+
 std::optional<std::string> Args::string(const char* key) {
   const json* v = find(key);
   if (!v) return std::nullopt;

@@ -19,6 +19,8 @@ class Args {
 
   std::optional<int64_t> integer(const char* key, int64_t lo, int64_t hi);
   std::optional<std::string> string(const char* key);
+  // Any JSON number in lo..hi.
+  std::optional<double> number(const char* key, double lo, double hi);
   // A string among `choices`.
   std::optional<std::string> one_of(const char* key, std::initializer_list<const char*> choices);
   // The raw value (any type), or nullptr when absent.

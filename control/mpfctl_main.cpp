@@ -44,9 +44,12 @@ const std::map<std::string, Help> kHelp = {
                "the largest NAT sessions (by bytes), optionally filtered; default top 20"}},
     {"config", {"config", "the configuration the dataplane runs, as it read it at start"}},
     {"policy", {"policy", "the traffic policy rules of the running configuration"}},
-    {"path", {"path set NAME [up|down|auto] [weight N] [max-rate RATE] [peer ID]",
+    {"path", {"path set NAME [up|down|auto] [weight N] [max-rate RATE] [impair SPEC|off] [peer ID]",
               "override a path: force it up or down (auto: follow probes), its weight\n"
-              "(1..1000) or its shaping rate (bit/s, k/M/G suffixes, 0 = unlimited);\n"
+              "(1..1000) or its shaping rate (bit/s, k/M/G suffixes, 0 = unlimited, auto);\n"
+              "impair: emulate a worse link on this appliance, SPEC a comma list of\n"
+              "delay=20ms jitter=2ms loss=1% rate=30M queue=50ms dir=both|tx|rx\n"
+              "(loss=100% cuts the path; off: none);\n"
               "on a server, peer ID picks the gateway (tunnel id; default the first)"}},
     {"capture", {"capture PORT|PATH [--count N] [--duration S] [--snaplen N] [--dir rx|tx|both] -w FILE",
                  "write packets seen on a port to FILE (pcapng, written by the dataplane);\n"
@@ -226,6 +229,43 @@ int cmd_flows(Session& s, const std::vector<std::string>& a) {
   return kOk;
 }
 
+// "off", or "delay=20ms,jitter=2ms,loss=1%,rate=30M,queue=50ms,dir=rx": path.set's impairment.
+json impairment_arg(const std::string& v) {
+  if (v == "off") return "off";
+  json o = json::object();
+  size_t start = 0;
+  while (start <= v.size()) {
+    size_t end = v.find(',', start);
+    if (end == std::string::npos) end = v.size();
+    const std::string item = v.substr(start, end - start);
+    start = end + 1;
+    const size_t eq = item.find('=');
+    const std::string key = item.substr(0, eq), val = eq == std::string::npos ? "" : item.substr(eq + 1);
+    auto fail = [&](const std::string& what) {
+      throw UsageError{"path set: impair " + key + " is " + what + ", not \"" + val + "\""};
+    };
+    if (key == "delay" || key == "jitter" || key == "queue") {
+      auto ms = parse_duration_ms(val);
+      if (!ms) fail("a time like 20ms, 500us or 1s");
+      o[key + "_ms"] = *ms;
+    } else if (key == "loss") {
+      auto pct = parse_percent(val);
+      if (!pct) fail("a percentage like 1% or 0.5%");
+      o["loss_pct"] = *pct;
+    } else if (key == "rate") {
+      if (!parse_bit_rate(val)) fail("bit/s like 30M or 1.5G");
+      o["rate"] = val;
+    } else if (key == "dir" || key == "direction") {
+      if (val != "both" && val != "tx" && val != "rx") fail("both, tx or rx");
+      o["direction"] = val;
+    } else {
+      throw UsageError{"path set: impair takes delay=, jitter=, loss=, rate=, queue= and dir=, or "
+                       "off; not \"" + item + "\""};
+    }
+  }
+  return o;
+}
+
 int cmd_path(Session& s, const std::vector<std::string>& a) {
   if (a.empty() || a[0] != "set") throw UsageError{"path: the subcommand is \"set\""};
   if (a.size() < 2) throw UsageError{"path set: which path? (mpfctl paths lists them)"};
@@ -246,6 +286,8 @@ int cmd_path(Session& s, const std::vector<std::string>& a) {
       if (v != "auto" && !parse_bit_rate(v))
         throw UsageError{"path set: max-rate is bit/s like 48M or 1.5G, or auto, not \"" + v + "\""};
       args["max_rate"] = v;
+    } else if (w == "impair" || w == "impairment") {
+      args["impairment"] = impairment_arg(v);
     } else if (w == "peer") {
       auto n = number(v, 0, 0xffffffffull);
       if (!n) throw UsageError{"path set: peer is a tunnel id, not \"" + v + "\""};
@@ -254,7 +296,7 @@ int cmd_path(Session& s, const std::vector<std::string>& a) {
       throw UsageError{"path set: unknown argument \"" + w + "\""};
     }
   }
-  if (args.size() == 1) throw UsageError{"path set " + a[1] + ": nothing to set (up|down|auto, weight, max-rate)"};
+  if (args.size() == 1) throw UsageError{"path set " + a[1] + ": nothing to set (up|down|auto, weight, max-rate, impair)"};
   auto r = s.call("path.set", args);
   if (!r) return kDaemonError;
   s.print(*r, view_path_set);

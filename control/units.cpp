@@ -67,6 +67,49 @@ std::string format_ratio_pct(double ratio) {
   return buf;
 }
 
+namespace {
+// A plain decimal number at the start of s ("12", "1.5", ".5"); *used: its length.
+std::optional<double> leading_number(std::string_view s, size_t* used) {
+  size_t i = 0;
+  double v = 0;
+  bool digits = false;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+    v = v * 10 + (s[i++] - '0');
+    digits = true;
+  }
+  if (i < s.size() && s[i] == '.') {
+    double scale = 0.1;
+    for (++i; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i, scale /= 10) {
+      v += (s[i] - '0') * scale;
+      digits = true;
+    }
+  }
+  *used = i;
+  if (!digits || !(v < 1e15)) return std::nullopt;
+  return v;
+}
+}  // namespace
+
+std::optional<double> parse_duration_ms(std::string_view s) {
+  size_t i = 0;
+  std::optional<double> v = leading_number(s, &i);
+  if (!v) return v;
+  std::string_view unit = s.substr(i);
+  if (unit.empty() || unit == "ms") return *v;
+  if (unit == "us") return *v / 1000;
+  if (unit == "s") return *v * 1000;
+  return std::nullopt;
+}
+
+std::optional<double> parse_percent(std::string_view s) {
+  size_t i = 0;
+  std::optional<double> v = leading_number(s, &i);
+  if (!v) return v;
+  std::string_view unit = s.substr(i);
+  if (unit.empty() || unit == "%") return *v;
+  return std::nullopt;
+}
+
 std::optional<uint64_t> parse_bit_rate(std::string_view s) {
   size_t i = 0;
   double whole = 0;

@@ -20,4 +20,9 @@ std::string format_ratio_pct(double ratio);       // 0.0123 -> "1.2%"
 // beyond 2^63. The range check (0 or 64 kbit/s..400 Gbit/s) is the caller's.
 std::optional<uint64_t> parse_bit_rate(std::string_view s);
 
+// "20ms", "1.5ms", "500us", "2s", "20" (ms) -> milliseconds; nullopt when malformed.
+std::optional<double> parse_duration_ms(std::string_view s);
+// "1%", "0.5%", "1" -> percent; nullopt when malformed.
+std::optional<double> parse_percent(std::string_view s);
+
 }  // namespace mpf::control

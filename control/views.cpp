@@ -200,6 +200,30 @@ std::string view_ports(const json& r) {
   return t.render();
 }
 
+std::string impairment_text(const json& path) {
+  const json* im = path.contains("impairment") ? &path["impairment"] : nullptr;
+  if (!im || !im->is_object()) return "";
+  auto one = [](const json& d) {
+    std::string s;
+    auto add = [&](const std::string& x) { s += (s.empty() ? "" : " ") + x; };
+    if (num(d, "delay_ms") > 0) add("delay " + format_duration_us(uint64_t(num(d, "delay_ms") * 1000)));
+    if (num(d, "jitter_ms") > 0) add("jitter " + format_duration_us(uint64_t(num(d, "jitter_ms") * 1000)));
+    if (num(d, "loss_pct") > 0) add("loss " + format_ratio_pct(num(d, "loss_pct") / 100));
+    if (u64(d, "rate_bps"))
+      add("rate " + format_bit_rate(double(u64(d, "rate_bps"))) + " queue " +
+          format_duration_us(uint64_t(num(d, "queue_ms") * 1000)));
+    return s;
+  };
+  const json& tx = im->value("tx", json());
+  const json& rx = im->value("rx", json());
+  if (tx.is_null() && rx.is_null()) return "";
+  if (tx == rx) return one(tx) + " (both ways)";
+  std::string out;
+  if (!tx.is_null()) out += "tx " + one(tx);
+  if (!rx.is_null()) out += std::string(out.empty() ? "" : ", ") + "rx " + one(rx);
+  return out;
+}
+
 std::string view_paths(const json& r) {
   bool server = str(r, "role") == "server";
   std::vector<std::string> h{"path", "state", "health", "admin", "rtt", "rttvar", "loss",
@@ -209,6 +233,7 @@ std::string view_paths(const json& r) {
     h.push_back("learned");
   }
   Table t(h);
+  std::string notes;  // impaired paths, below the table
   size_t o = server ? 1 : 0;
   t.right({o + 4, o + 5, o + 6, o + 7, o + 8, o + 9, o + 10, o + 11, o + 12, o + 13, o + 14});
   for (const json& p : sub(r, "paths")) {
@@ -224,8 +249,12 @@ std::string view_paths(const json& r) {
       row.push_back(str(p, "learned"));
     }
     t.add(row);
+    const std::string im = impairment_text(p);
+    if (!im.empty())
+      notes += "path " + str(p, "name") + (server ? " (peer " + str(p, "peer") + ")" : "") +
+               " impaired: " + im + ", " + n(u64(p, "impair_drops")) + " dropped\n";
   }
-  return t.empty() ? "no paths\n" : t.render();
+  return t.empty() ? "no paths\n" : t.render() + notes;
 }
 
 std::string view_lcores(const json& r) {
@@ -310,6 +339,8 @@ std::string view_path_set(const json& r) {
                     (r.value("max_rate_auto", false) ? std::string("auto")
                      : u64(r, "max_rate_bps") ? format_bit_rate(double(u64(r, "max_rate_bps")))
                                               : std::string("unlimited"));
+  const std::string im = impairment_text(r);
+  if (!im.empty()) out += "; impaired: " + im;
   if (!str(r, "message", "").empty()) out += " (" + str(r, "message") + ")";
   return out + "\n";
 }

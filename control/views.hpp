@@ -20,6 +20,8 @@ std::string view_flows(const json& r);
 std::string view_config(const json& r);
 std::string view_policy(const json& r);
 std::string view_path_set(const json& r);
+// A path's "impairment" (paths, path.set) in words; "" when none.
+std::string impairment_text(const json& path);
 std::string view_capture(const json& r);
 
 // "3d 4h", "1h 02m", "5m 03s", "12.3 s".

@@ -17,6 +17,7 @@
 #include "nat/nat_table.hpp"
 #include "nat/port_partition.hpp"
 #include "net/ipv4_packet.hpp"
+#include "path/impairment.hpp"
 #include "tunnel/auth.hpp"
 #include "tunnel/wire.hpp"
 #include "shm/layout.hpp"
@@ -113,7 +114,12 @@ struct PathShared {
   // 0: not split yet (the worker takes rate / workers).
   uint64_t share_Bps[kMaxWorkers] = {};
   uint64_t changes = 0;     // up/down transitions
+  // The operator's impairment of the path (path.set; docs/multipath.md, "Impairment"), per
+  // direction [kImpairTx, kImpairRx]: the main lcore stores each field (relaxed) and then
+  // bumps App::impair_gen; every lcore that sends or receives on the path follows it.
+  path::ImpairParams impair[2];
 };
+constexpr unsigned kImpairTx = 0, kImpairRx = 1;
 
 // Worker i's part of a path's rate: the main lcore's split by load (never above the rate), an
 // even part until the first split, the rate itself with one worker.
@@ -238,6 +244,8 @@ struct App {
   // Bumped by the main lcore (plain store) whenever a path changes state: workers compare it
   // once per pass, so a path that dies is failed over even when nothing is being sent.
   uint64_t path_gen = 0;
+  // Bumped by the main lcore (release) after it changed a path's impairment.
+  uint64_t impair_gen = 0;
   std::vector<std::unique_ptr<Worker>> workers;
   rte_ring* handoff[kMaxWorkers][kMaxWorkers] = {};  // [from][to], SP/SC
   uint16_t epoch = 0;                              // our tunnel epoch (session, on the wire)

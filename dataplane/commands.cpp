@@ -127,7 +127,43 @@ shm::Status CommandChannel::path_set(const shm::PathSetArgs& a, std::string* mes
     *message = "max_rate auto needs multipath.rate_control (it discovers the rate)";
     return shm::Status::bad_request;
   }
-  PathCtl& c = peer.paths[a.path_id].ctl;
+  if (a.impair_dirs > 3) {
+    *message = "impairment direction bits must be 1 (send), 2 (receive) or 3";
+    return shm::Status::bad_request;
+  }
+  const shm::ImpairSpec& im = a.impair;
+  if (a.impair_dirs &&
+      (im.delay_us > path::kImpairMaxDelayUs || im.jitter_us > path::kImpairMaxDelayUs ||
+       im.queue_us > path::kImpairMaxDelayUs || im.loss_ppm > 1'000'000 ||
+       (im.rate_bps && (im.rate_bps < 64000 || im.rate_bps > 400000000000ull || im.queue_us < 1000)))) {
+    *message = "impairment: delay, jitter and queue 0..10 s, loss 0..100%, rate 0 or "
+               "64 kbit/s..400 Gbit/s with a queue of at least 1 ms";
+    return shm::Status::bad_request;
+  }
+  PathShared& shared = peer.paths[a.path_id];
+  for (unsigned dir = 0; dir < 2; dir++) {
+    if (!(a.impair_dirs & (1u << dir))) continue;
+    // Each field on its own (relaxed); the lcores read them after impair_gen (acquire).
+    path::ImpairParams& p = shared.impair[dir];
+    __atomic_store_n(&p.delay_us, im.delay_us, __ATOMIC_RELAXED);
+    __atomic_store_n(&p.jitter_us, im.jitter_us, __ATOMIC_RELAXED);
+    __atomic_store_n(&p.loss_ppm, im.loss_ppm, __ATOMIC_RELAXED);
+    __atomic_store_n(&p.queue_us, im.rate_bps ? im.queue_us : 0u, __ATOMIC_RELAXED);
+    __atomic_store_n(&p.rate_Bps, im.rate_bps / 8, __ATOMIC_RELAXED);
+  }
+  if (a.impair_dirs) {
+    __atomic_store_n(&app_.impair_gen, app_.impair_gen + 1, __ATOMIC_RELEASE);
+    std::printf("mpf-dataplane: path %s impaired by operator (%s): delay %u us, jitter %u us, "
+                "loss %u ppm, rate %llu bit/s, queue %u us\n",
+                app_.cfg.path_profiles[a.path_id].name.c_str(),
+                a.impair_dirs == 3 ? "both ways" : a.impair_dirs == 1 ? "sending" : "receiving",
+                im.delay_us, im.jitter_us, im.loss_ppm, (unsigned long long)im.rate_bps,
+                im.rate_bps ? im.queue_us : 0u);
+    std::fflush(stdout);
+    if (!a.set_admin && a.weight == shm::kKeepWeight && a.max_rate_bps == shm::kKeepRate)
+      return shm::Status::ok;
+  }
+  PathCtl& c = shared.ctl;
   if (a.set_admin)  // telemetry threads read it: a single-byte atomic store
     __atomic_store_n(reinterpret_cast<uint8_t*>(&c.admin), uint8_t(a.admin), __ATOMIC_RELAXED);
   if (a.weight != shm::kKeepWeight) c.weight = a.weight;

@@ -50,7 +50,18 @@ bool Housekeeping::init(std::string* error) {
   cadence_ = path::ProbeCadence(mp.probe_interval_ms, mp.idle_probe_interval_ms,
                                 mp.idle_after_ms, app_.now_ms(rte_rdtsc()));
   probe_interval_ms_ = mp.probe_interval_ms;
+  impair_.init(app_);
   return true;
+}
+
+void Housekeeping::to_path(rte_mbuf* m, uint16_t peer, uint8_t path, uint8_t port) {
+  path::ImpairStage* s = impair_.stage(peer, path, kImpairTx);
+  if (!s) return tx_.send(m, port, stats_);
+  app_.meta(m)->out_port = port;
+  Drop why;
+  if (impair_.admit(s, m, now_us_, &why)) return;
+  bump(path_tx_[size_t(peer) * kMaxPaths + path].impair_drops);
+  drop(m, why);
 }
 
 void Housekeeping::drop(rte_mbuf* m, Drop why) {
@@ -108,6 +119,10 @@ unsigned Housekeeping::poll(uint64_t tsc) {
     split_rates();
   }
   publisher_.poll(now_ms_);
+  impair_.sync(app_);
+  impair_.release(now_us_, [this](rte_mbuf* m, unsigned) {
+    tx_.send(m, app_.meta(m)->out_port, stats_);
+  });
   tx_.flush(stats_);
   return handled;
 }
@@ -121,6 +136,7 @@ void Housekeeping::run() {
 }
 
 void Housekeeping::release() {
+  if (unsigned n = impair_.free_all()) bump(stats_.freed_at_exit, n);
   for (auto& h : holds_) {
     for (rte_mbuf* m : h.pkts) drop(m, Drop::arp_unresolved);
     h.pkts.clear();
@@ -315,7 +331,7 @@ void Housekeeping::on_probe(rte_mbuf* m, uint16_t peer, const tunnel::Header& h,
   PathCounters& c = path_tx_[size_t(peer) * kMaxPaths + h.path_id];
   bump(c.tx_frames);
   bump(c.tx_bytes, reply->pkt_len - kEthHdrLen);
-  tx_.send(reply, r.port, stats_);
+  to_path(reply, peer, h.path_id, r.port);
 }
 
 void Housekeeping::on_probe_reply(uint16_t peer, const tunnel::Header& h, const uint8_t* body,
@@ -665,7 +681,7 @@ void Housekeeping::send_probes(uint32_t interval_ms) {
     bump(stats_.probes_sent);
     bump(path_tx_[id].tx_frames);  // peer 0: the gateway's server
     bump(path_tx_[id].tx_bytes, m->pkt_len - kEthHdrLen);
-    tx_.send(m, r.port, stats_);
+    to_path(m, 0, id, r.port);
   }
 }
 

@@ -12,6 +12,7 @@
 #include "path/probe_cadence.hpp"
 #include "path_rate.hpp"
 #include "sched/load_shares.hpp"
+#include "impairments.hpp"
 #include "shm_publish.hpp"
 #include "tunnel/wire.hpp"
 #include "tx_buffer.hpp"
@@ -83,6 +84,9 @@ class Housekeeping {
   // Gateway: the probe interval changed (idle or busy again): every path's dead time follows.
   void set_probe_interval(uint32_t interval_ms);
   void drop(rte_mbuf* m, Drop why);
+  // A probe or probe reply for (peer, path) leaves on port, through the path's send
+  // impairment when there is one (Worker::to_path).
+  void to_path(rte_mbuf* m, uint16_t peer, uint8_t path, uint8_t port);
   int port_for(net::Ipv4 addr) const;  // our port index whose prefix holds addr, or -1
 
   App& app_;
@@ -126,6 +130,7 @@ class Housekeeping {
   uint16_t ip_id_ = 0;
   PathRates rates_;                            // [peer * kMaxPaths + path]
   bool operator_change_ = false;               // publish() runs for a command (path set)
+  Impairments impair_;                         // this lcore's: probes and probe replies
 };
 
 }  // namespace mpf::dp

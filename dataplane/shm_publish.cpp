@@ -140,10 +140,17 @@ void StatsPublisher::publish(uint64_t now_ms) {
         q.lost += read_counter(c.lost);
         q.retransmits += read_counter(c.retransmits);
         q.shaper_drops += read_counter(c.shaper_drops);
+        q.impair_drops += read_counter(c.impair_drops);
+      }
+      for (unsigned dir = 0; dir < 2; dir++) {
+        const path::ImpairParams& im = p.impair[dir];  // this lcore writes them
+        q.impair[dir] = shm::ImpairSpec{im.delay_us, im.jitter_us, im.loss_ppm, im.queue_us,
+                                        im.rate_Bps * 8};
       }
       const PathCounters& mc = main_paths_[pi * kMaxPaths + k];
       q.tx_frames += mc.tx_frames;
       q.tx_bytes += mc.tx_bytes;
+      q.impair_drops += mc.impair_drops;  // probes and probe replies
       q.rx_frames += mc.rx_frames;  // a new session's first probe / reply
       q.rx_bytes += mc.rx_bytes;
       if (!app_.gateway) {

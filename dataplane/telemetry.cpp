@@ -162,6 +162,7 @@ int cmd_paths(const char*, const char*, rte_tel_data* d) {
         c.lost += read_counter(x.lost);
         c.retransmits += read_counter(x.retransmits);
         c.shaper_drops += read_counter(x.shaper_drops);
+        c.impair_drops += read_counter(x.impair_drops);
       }
       rte_tel_data_add_dict_u64(e, "tx_frames", c.tx_frames);
       rte_tel_data_add_dict_u64(e, "tx_bytes", c.tx_bytes);
@@ -170,6 +171,7 @@ int cmd_paths(const char*, const char*, rte_tel_data* d) {
       rte_tel_data_add_dict_u64(e, "lost", c.lost);
       rte_tel_data_add_dict_u64(e, "retransmits", c.retransmits);
       rte_tel_data_add_dict_u64(e, "shaper_drops", c.shaper_drops);
+      rte_tel_data_add_dict_u64(e, "impair_drops", c.impair_drops);
       std::string key = g_app->gateway ? g_app->cfg.path_profiles[k].name
                                        : "gw" + std::to_string(peer.tunnel_id) + "_" +
                                              g_app->cfg.path_profiles[k].name;

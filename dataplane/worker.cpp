@@ -135,10 +135,12 @@ bool Worker::init_multipath(std::string* error) {
         w.line = std::make_unique<reorder::DelayLine>(1024);  // the senders decide
       }
   active_windows_.reserve(windows_.size());
+  impair_.init(app_);
   return true;
 }
 
 void Worker::release() {
+  if (unsigned n = impair_.free_all()) bump(stats_.freed_at_exit, n);
   for (PeerTx& t : peer_tx_)
     for (auto& sp : t.shaper)
       if (Shaper* s = sp.get())
@@ -189,6 +191,7 @@ unsigned Worker::poll_once() {
     path_gen_seen_ = gen;
     for (uint16_t peer = 0; peer < peer_tx_.size(); peer++) refresh_views(peer);
   }
+  impair_.sync(app_);
   unsigned total = drain_handoff();
   rte_mbuf* pkts[kMaxBurst];
   for (const RxQueue& q : rxqs_) {
@@ -212,6 +215,7 @@ unsigned Worker::poll_once() {
   send_feedback();
   expire_windows();
   release_shapers();
+  release_impaired();
   tx_.flush(stats_);
   nat_->expire(now_ms_, kExpireBudget);
   // A flows request (mpfctl flows) not answered yet: one more slice of the NAT table. Acquire:
@@ -498,6 +502,38 @@ void Worker::outside_to_inside(rte_mbuf* m, Ipv4Packet& p) {
   const PeerState* peer = app_.peer_by_addr(p.dst);
   if (!peer) return drop(m, Drop::no_route);
   tunnel_send(m, uint16_t(peer - app_.peers.data()), p);
+}
+
+void Worker::to_path(rte_mbuf* m, uint16_t peer, uint8_t path, uint8_t port) {
+  path::ImpairStage* s = impair_.stage(peer, path, kImpairTx);
+  if (!s) return tx(m, port);
+  app_.meta(m)->out_port = port;
+  Drop why;
+  if (impair_.admit(s, m, now_us_, &why)) return;
+  bump(path_ctr_[size_t(peer) * kMaxPaths + path].impair_drops);
+  drop(m, why);
+}
+
+bool Worker::impaired_rx(rte_mbuf* m, uint16_t peer, uint8_t path) {
+  if (impair_reentry_) return false;
+  path::ImpairStage* s = impair_.stage(peer, path, kImpairRx);
+  if (!s) return false;
+  Drop why;
+  if (impair_.admit(s, m, now_us_, &why)) return true;
+  bump(path_ctr_[size_t(peer) * kMaxPaths + path].impair_drops);
+  drop(m, why);
+  return true;
+}
+
+// Frames whose impairment delay is over: sent, or received again from the top (the stage held
+// them before any check but the header's peer and path).
+void Worker::release_impaired() {
+  impair_.release(now_us_, [this](rte_mbuf* m, unsigned dir) {
+    if (dir == kImpairTx) return tx(m, app_.meta(m)->out_port);
+    impair_reentry_ = true;
+    rx_frame(m);
+    impair_reentry_ = false;
+  });
 }
 
 void Worker::send_ip(rte_mbuf* m, uint8_t port, Ipv4 next_hop) {

@@ -13,6 +13,7 @@
 
 #include "app.hpp"
 #include "flow_dump.hpp"
+#include "impairments.hpp"
 #include "net/ipv4_packet.hpp"
 #include "recovery/gap_detector.hpp"
 #include "recovery/retransmit_slab.hpp"
@@ -46,6 +47,7 @@ struct PathCounters {
   uint64_t lost = 0;                     // path_seq gaps seen (frames missing)
   uint64_t retransmits = 0;              // frames resent on this path
   uint64_t shaper_drops = 0;             // dropped: the path's queue was over max_queue_ms
+  uint64_t impair_drops = 0;             // dropped by the operator's impairment (either way)
   // For the main lcore's split of the path's rate (docs/multipath.md, "Shaping"); stored even
   // when counters are compiled out: what is in the path's shaper now (once per pass), and the
   // bytes that left for the path (stamped).
@@ -207,6 +209,13 @@ class Worker {
   bool mtu_check(rte_mbuf* m, const Port& in, const net::Ipv4Packet& p, net::Ipv4 from);
   void drop(rte_mbuf* m, Drop why);
   void tx(rte_mbuf* m, uint8_t port) { tx_.send(m, port, stats_); }
+  // A tunnel frame for (peer, path) leaves on port: through the path's impairment stage when
+  // the operator impaired it (docs/multipath.md, "Impairment"), else at once.
+  void to_path(rte_mbuf* m, uint16_t peer, uint8_t path, uint8_t port);
+  // A tunnel frame from (peer, path) that the path's receive impairment keeps for now; false
+  // when the path is not impaired that way (or m comes back out of the stage).
+  bool impaired_rx(rte_mbuf* m, uint16_t peer, uint8_t path);
+  void release_impaired();
 
   // ---- worker_tx.cpp
   // Sends the inner packet p (m starts at it) to peer over the path(s) the policy and the
@@ -325,6 +334,8 @@ class Worker {
   std::vector<uint32_t> active_windows_;  // indexes into windows_, capacity reserved
   uint32_t streams_total_ = 0;            // kMaxSenders * cfg streams
   uint32_t hold_us_ = 0;
+  Impairments impair_;
+  bool impair_reentry_ = false;  // rx_frame() runs for a frame the receive impairment held
   // ICMP error token bucket (per lcore; config dataplane.icmp_errors_per_s).
   uint64_t icmp_tokens_ = 0, icmp_refill_ms_ = 0;
 };

@@ -68,6 +68,9 @@ void Worker::tunnel_frame(rte_mbuf* m, const Port& in, Ipv4Packet& outer) {
     if (!app_.peer_by_id(h.tunnel_id, &peer)) return drop(m, Drop::tunnel_unknown_id);
     if (h.path_id >= app_.peers[peer].n_paths) return drop(m, Drop::tunnel_bad_path);
   }
+  // The operator's receive impairment of the path: the frame comes back through rx_frame()
+  // when its delay is over, and takes every check then.
+  if (impaired_rx(m, peer, h.path_id)) return;
   if ((app_.gateway && h.type == tunnel::FrameType::probe) ||
       (!app_.gateway && h.type == tunnel::FrameType::probe_reply))
     return drop(m, Drop::tunnel_bad_type);
@@ -317,7 +320,7 @@ void Worker::send_feedback_on(uint16_t peer, const tunnel::FeedbackBody& fb, uin
   PathCounters& c = path_ctr_[size_t(peer) * kMaxPaths + k];
   bump(c.tx_frames);
   bump(c.tx_bytes, m->pkt_len - kEthHdrLen);
-  if (route.mac_known) tx(m, route.port);
+  if (route.mac_known) to_path(m, peer, k, route.port);
   else hold(m, route.port, route.next_hop);
 }
 

@@ -276,7 +276,7 @@ void Worker::send_on_path(rte_mbuf* m, uint16_t peer, uint8_t path, const tunnel
   Shaper* s = t.shaper[path].get();
   if (s->empty() && (!s->limited() || s->bucket.take(m->pkt_len, now_us_))) {
     stamp(m, peer, path);
-    return tx(m, r.port);
+    return to_path(m, peer, path, r.port);
   }
   if (!s->q.push(lane, QueuedFrame{m, flow}, m->pkt_len)) {
     bump(c.shaper_drops);
@@ -319,7 +319,7 @@ void Worker::release_shapers() {
         s->q.pop();
         t.sparse.remove(f.flow);
         stamp(f.m, uint16_t(peer), k);
-        tx(f.m, s->port);
+        to_path(f.m, uint16_t(peer), k, s->port);
       }
       // For the main lcore's split of the path's rate: a backlog says we want more.
       uint64_t& queued = path_ctr_[peer * kMaxPaths + k].queued_bytes;

@@ -25,7 +25,7 @@
 
 namespace mpf::shm {
 
-constexpr uint32_t kLayoutVersion = 9;
+constexpr uint32_t kLayoutVersion = 10;
 constexpr char kMagic[8] = {'M', 'P', 'F', 'S', 'H', 'M', '1', '\0'};
 
 constexpr unsigned kLcores = 33;        // up to 32 workers + the main lcore
@@ -94,6 +94,15 @@ struct PortSnap {
 
 enum class AdminState : uint8_t { automatic = 0, up = 1, down = 2 };
 
+// A path impairment (path.set; docs/multipath.md, "Impairment") of one direction.
+struct ImpairSpec {
+  uint32_t delay_us;            // added one-way delay, 0..10 s
+  uint32_t jitter_us;           // plus uniformly 0..jitter_us, 0..10 s
+  uint32_t loss_ppm;            // random loss, 0..1'000'000 (all)
+  uint32_t queue_us;            // with rate_bps: the bottleneck's queue, 1 ms..10 s
+  uint64_t rate_bps;            // bottleneck rate, 0 = none, else 64 kbit/s..400 Gbit/s
+};
+
 struct PathSnap {
   char name[16];
   uint8_t configured;           // 1 when this path id is in use
@@ -112,6 +121,8 @@ struct PathSnap {
   // Summed over workers (totals since start).
   uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes;
   uint64_t lost, retransmits, shaper_drops;
+  uint64_t impair_drops;        // frames the impairment dropped, both directions
+  ImpairSpec impair[2];         // [0] what we send on the path, [1] what we receive; zero: none
   // Server: where the gateway's path was last heard from (ip 0 = not yet).
   uint32_t learned_ip;
   uint16_t learned_port;
@@ -174,6 +185,9 @@ struct PathSetArgs {
   uint32_t weight;              // kKeepWeight, else 1..1000
   uint32_t pad2;
   uint64_t max_rate_bps;        // kKeepRate, 0 (unlimited), kAutoRate or 64000..400e9
+  uint8_t impair_dirs;          // bit 0: impair applies to sending, bit 1: to receiving
+  uint8_t pad3[7];
+  ImpairSpec impair;            // all zero: no impairment
 };
 
 struct FlowFilter {

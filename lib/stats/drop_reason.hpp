@@ -46,6 +46,9 @@ namespace mpf {
   X(tunnel_session_limited, "new peer session to check, over the rate of one per ms per lcore")  \
   X(tunnel_no_path, "no path to the peer is up")                                               \
   X(shaper_queue_full, "path queue longer than multipath.max_queue_ms (AQM drop)")             \
+  X(impaired_loss, "lost by the operator's path impairment (path.set impairment loss)")        \
+  X(impaired_queue_full, "over the queue of the operator's path impairment rate")              \
+  X(impaired_line_full, "path impairment holding as many frames as it can (mbufs / 8)")         \
   X(duplicate, "frame already delivered (redundant copy, retransmit, replay)")                 \
   X(stale, "frame older than the receive window (replay or extremely late)")                   \
   X(feedback_bad, "feedback entry naming a sender lcore or path we do not have")               \

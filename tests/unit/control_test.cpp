@@ -58,6 +58,18 @@ TEST(ControlUnits, ParsesRates) {
   EXPECT_EQ(parse_bit_rate("64000"), 64'000u);
   EXPECT_EQ(parse_bit_rate("10Mbit/s"), 10'000'000u);
   EXPECT_EQ(parse_bit_rate("0"), 0u);
+  EXPECT_EQ(parse_duration_ms("20ms"), 20.0);
+  EXPECT_EQ(parse_duration_ms("1.5ms"), 1.5);
+  EXPECT_EQ(parse_duration_ms("500us"), 0.5);
+  EXPECT_EQ(parse_duration_ms("2s"), 2000.0);
+  EXPECT_EQ(parse_duration_ms("20"), 20.0);
+  for (const char* bad : {"", "ms", "20 ms", "20m", "-1ms", "1e3ms"})
+    EXPECT_FALSE(parse_duration_ms(bad).has_value()) << bad;
+  EXPECT_EQ(parse_percent("1%"), 1.0);
+  EXPECT_EQ(parse_percent("0.5%"), 0.5);
+  EXPECT_EQ(parse_percent("100"), 100.0);
+  for (const char* bad : {"", "%", "1%%", "one%", "-1%"})
+    EXPECT_FALSE(parse_percent(bad).has_value()) << bad;
   for (const char* bad : {"", "M", "abc", "12X", "-5M", "1.2.3", "10 M"})
     EXPECT_FALSE(parse_bit_rate(bad).has_value()) << bad;
 }
@@ -175,6 +187,12 @@ class RegionTest : public ::testing::Test {
   }
 
   // One request line through a controller; the single answer, parsed.
+  // A command the dataplane answers through the mailbox.
+  json call(Controller& c, const std::string& line) {
+    answers_.clear();
+    c.request(1, line, mono_ms());
+    return wait_answer(c);
+  }
   json ask(Controller& c, const std::string& line) {
     answers_.clear();
     c.request(1, line, mono_ms());
@@ -239,8 +257,14 @@ TEST(ControlRequests, RefusesMalformedRequests) {
   EXPECT_EQ(code_of(ask(R"({"cmd":"path.set","args":{"path":"5g","max_rate":"fast"}})")), "bad_request");
   EXPECT_EQ(code_of(ask(R"({"cmd":"path.set","args":{"path":"5g","max_rate":1000}})")), "bad_request");
   EXPECT_EQ(code_of(ask(R"({"cmd":"path.set","args":{"path":"5g"}})")), "bad_request");
-  EXPECT_EQ(code_of(ask(R"({"cmd":"path.set","args":{"path":"5g","impairment":{"loss":0.1}}})")),
-            "unsupported");
+  // Impairments: known keys only, each in range; a queue belongs to a rate.
+  for (const char* im : {R"({"loss":0.1})", R"({"loss_pct":101})", R"({"loss_pct":"1%"})",
+                         R"({"delay_ms":-1})", R"({"delay_ms":10001})", R"({"queue_ms":20})",
+                         R"({"rate":"30M","queue_ms":0})", R"({"rate":"auto"})", R"({"rate":1000})",
+                         R"({"direction":"up"})", R"("on")", R"(true)"})
+    EXPECT_EQ(code_of(ask(std::string(R"({"cmd":"path.set","args":{"path":"5g","impairment":)") + im + "}}")),
+              "bad_request")
+        << im;
   // Capture files are plain names in the dataplane's capture directory: no path reaches it.
   for (const char* f : {"/tmp/x.pcapng", "../x.pcapng", "a/b.pcapng", ".hidden", "", "x y.pcapng"})
     EXPECT_EQ(code_of(ask(std::string(R"({"cmd":"capture","args":{"action":"start","port":"lan","count":5,"file":")") +
@@ -423,6 +447,47 @@ TEST_F(RegionTest, PathSetGoesThroughTheMailbox) {
   // Names are resolved before the dataplane is asked.
   EXPECT_EQ(code_of(ask(c, R"({"cmd":"path.set","args":{"path":"lte","state":"up"}})")), "not_found");
   EXPECT_EQ(code_of(ask(c, R"({"cmd":"path.set","args":{"path":"5g","peer":99,"state":"up"}})")), "not_found");
+}
+
+TEST_F(RegionTest, PathSetImpairment) {
+  // An impairment: what the dataplane gets, and the answer from the next snapshot.
+  Controller c = controller();
+  FakeMainLcore main2(region(), [&](const shm::Request& q, shm::Response&) {
+    shm::seq_write_begin(&region().snap_seq);
+    shm::PathSnap& p = region().snap.peers[q.path_set.peer_index].paths[q.path_set.path_id];
+    for (unsigned d = 0; d < 2; d++)
+      if (q.path_set.impair_dirs & (1u << d)) p.impair[d] = q.path_set.impair;
+    shm::seq_write_end(&region().snap_seq);
+    return shm::Status::ok;
+  });
+  json r = call(c, R"({"cmd":"path.set","args":{"path":"wifi","impairment":{"delay_ms":20,"jitter_ms":2.5,"loss_pct":1,"rate":"30M"}}})");
+  ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+  EXPECT_EQ(main2.last.path_set.impair_dirs, 3);
+  EXPECT_EQ(main2.last.path_set.set_admin, 0);
+  EXPECT_EQ(main2.last.path_set.max_rate_bps, shm::kKeepRate);
+  EXPECT_EQ(main2.last.path_set.impair.delay_us, 20'000u);
+  EXPECT_EQ(main2.last.path_set.impair.jitter_us, 2'500u);
+  EXPECT_EQ(main2.last.path_set.impair.loss_ppm, 10'000u);
+  EXPECT_EQ(main2.last.path_set.impair.rate_bps, 30'000'000u);
+  EXPECT_EQ(main2.last.path_set.impair.queue_us, 50'000u);  // the default queue of a rate
+  EXPECT_EQ(r["result"]["impairment"]["tx"]["delay_ms"], 20.0);
+  EXPECT_EQ(r["result"]["impairment"]["rx"]["loss_pct"], 1.0);
+  EXPECT_EQ(impairment_text(r["result"]),
+            "delay 20.0 ms jitter 2.5 ms loss 1.0% rate 30.0 Mbit/s queue 50.0 ms (both ways)");
+  r = call(c, R"({"cmd":"path.set","args":{"path":"wifi","impairment":{"loss_pct":100,"direction":"rx"}}})");
+  ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+  EXPECT_EQ(main2.last.path_set.impair_dirs, 2);
+  EXPECT_EQ(main2.last.path_set.impair.loss_ppm, 1'000'000u);
+  EXPECT_EQ(main2.last.path_set.impair.queue_us, 0u);
+  EXPECT_EQ(impairment_text(r["result"]),
+            "tx delay 20.0 ms jitter 2.5 ms loss 1.0% rate 30.0 Mbit/s queue 50.0 ms, rx loss 100.0%");
+  r = call(c, R"({"cmd":"path.set","args":{"path":"wifi","impairment":"off"}})");
+  ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+  EXPECT_EQ(main2.last.path_set.impair_dirs, 3);
+  EXPECT_EQ(main2.last.path_set.impair.loss_ppm, 0u);
+  EXPECT_TRUE(r["result"]["impairment"]["tx"].is_null());
+  EXPECT_EQ(impairment_text(r["result"]), "");
+
 }
 
 TEST_F(RegionTest, DataplaneRefusalAndTimeout) {
