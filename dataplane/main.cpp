@@ -271,6 +271,21 @@ int main(int argc, char** argv) {
                        : p.paths[k].ctl.max_rate_bps / 8;
       v.weight = p.paths[k].ctl.weight;
       p.paths[k].pub.write(v);
+      // The configured impairment: the lcores take it on their first pass (impair_gen 1).
+      const config::Impairment& im = app.cfg.path_profiles[k].impair;
+      for (unsigned dir = 0; dir < 2; dir++) {
+        if (!(im.dirs & (1u << dir))) continue;
+        p.paths[k].impair[dir] = path::ImpairParams{im.delay_us, im.jitter_us, im.loss_ppm,
+                                                    im.queue_us, im.rate_bps / 8};
+        app.impair_gen = 1;
+      }
+      if (im.dirs && &p == &app.peers.front())
+        std::printf("mpf-dataplane: path %s impaired by configuration (%s): delay %u us, "
+                    "jitter %u us, loss %u ppm, rate %llu bit/s, queue %u us\n",
+                    app.cfg.path_profiles[k].name.c_str(),
+                    im.dirs == 3 ? "both ways" : im.dirs == 1 ? "sending" : "receiving",
+                    im.delay_us, im.jitter_us, im.loss_ppm, (unsigned long long)im.rate_bps,
+                    im.queue_us);
     }
   for (const auto& s : app.cfg.static_arp) app.neighbors.update(s.address, s.mac, true);
 

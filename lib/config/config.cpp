@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <initializer_list>
 #include <libconfig.h++>
@@ -249,7 +250,8 @@ class Loader {
   Interface parse_iface(const Setting& g, const std::string& fixed_name, bool path = false) {
     expect_type(g, Setting::TypeGroup);
     if (path)
-      check_keys(g, {"name", "port", "address", "next_hop", "mtu", "weight", "max_rate"});
+      check_keys(g, {"name", "port", "address", "next_hop", "mtu", "weight", "max_rate",
+                     "impairment"});
     else if (fixed_name.empty())
       check_keys(g, {"name", "port", "address", "next_hop", "mtu"});
     else
@@ -339,7 +341,8 @@ class Loader {
       opt_int(g, "weight", 1, 1000, &p.weight);
       if (g.exists("max_rate")) p.max_rate_bps = rate_of(g["max_rate"]);
       cfg_.path_profiles.push_back(
-          PathProfile{p.iface.name, p.weight, p.max_rate_bps, p.iface.line});
+          PathProfile{p.iface.name, p.weight, p.max_rate_bps, p.iface.line, {}});
+      if (g.exists("impairment")) cfg_.path_profiles.back().impair = impairment_of(g["impairment"]);
       cfg_.paths.push_back(std::move(p));
       all_.push_back(&cfg_.paths.back().iface);
     }
@@ -351,7 +354,7 @@ class Loader {
     const Setting* l = find_list(root, "paths");
     if (!l) {
       for (size_t k = 0; k < kServerDefaultPaths; ++k)
-        cfg_.path_profiles.push_back(PathProfile{"p" + std::to_string(k), 1, 0, 0});
+        cfg_.path_profiles.push_back(PathProfile{"p" + std::to_string(k), 1, 0, 0, {}});
       return;
     }
     size_t n = size_t(l->getLength());
@@ -364,7 +367,7 @@ class Loader {
       for (const Setting& s : g)
         if (contains({"port", "address", "next_hop", "mtu"}, s.getName()))
           fail(s, "paths on a server describe the gateways' paths: port/address not allowed");
-      check_keys(g, {"name", "weight", "max_rate"});
+      check_keys(g, {"name", "weight", "max_rate", "impairment"});
       PathProfile p;
       p.line = int(g.getSourceLine());
       const Setting& nm = need(g, "name", Setting::TypeString);
@@ -377,8 +380,62 @@ class Loader {
                        ")");
       opt_int(g, "weight", 1, 1000, &p.weight);
       if (g.exists("max_rate")) p.max_rate_bps = rate_of(g["max_rate"]);
+      if (g.exists("impairment")) p.impair = impairment_of(g["impairment"]);
       cfg_.path_profiles.push_back(std::move(p));
     }
+  }
+
+  // A number, integer or float, in lo..hi.
+  double number_of(const Setting& s, double lo, double hi) const {
+    double v = 0;
+    if (s.getType() == Setting::TypeFloat) v = static_cast<double>(s);
+    else if (s.getType() == Setting::TypeInt) v = static_cast<int>(s);
+    else if (s.getType() == Setting::TypeInt64) v = double(static_cast<long long>(s));
+    else fail(s, std::string("expected a number, got ") + type_name(s.getType()));
+    if (!(v >= lo && v <= hi)) {
+      auto num = [](double d) {
+        std::string t = std::to_string(d);
+        t.erase(t.find_last_not_of('0') + 1);
+        if (t.back() == '.') t.pop_back();
+        return t;
+      };
+      fail(s, num(v) + " is out of range " + num(lo) + ".." + num(hi));
+    }
+    return v;
+  }
+
+  // A path's `impairment` group: every key optional, absent ones 0 (queue_ms: 50 with a rate).
+  Impairment impairment_of(const Setting& g) {
+    expect_type(g, Setting::TypeGroup);
+    check_keys(g, {"delay_ms", "jitter_ms", "loss_pct", "rate", "queue_ms", "direction"});
+    Impairment im;
+    auto us = [&](const char* key) {
+      return g.exists(key) ? uint32_t(std::llround(number_of(g[key], 0, 10000) * 1000)) : 0u;
+    };
+    im.delay_us = us("delay_ms");
+    im.jitter_us = us("jitter_ms");
+    if (g.exists("loss_pct")) im.loss_ppm = uint32_t(std::llround(number_of(g["loss_pct"], 0, 100) * 10000));
+    if (g.exists("rate")) {
+      const Setting& r = g["rate"];
+      if (r.getType() == Setting::TypeString && std::string_view(r.c_str()) == "auto")
+        fail(r, "an impairment's rate is the link it emulates: bit/s, not \"auto\"");
+      im.rate_bps = rate_of(r);
+    }
+    if (g.exists("queue_ms")) {
+      if (!im.rate_bps) fail(g["queue_ms"], "queue_ms is the queue of a rate: give the rate too");
+      im.queue_us = uint32_t(std::llround(number_of(g["queue_ms"], 1, 10000) * 1000));
+    } else if (im.rate_bps) {
+      im.queue_us = 50'000;
+    }
+    im.dirs = 3;
+    if (g.exists("direction")) {
+      const std::string d = string_of(g["direction"]);
+      if (d == "tx") im.dirs = 1;
+      else if (d == "rx") im.dirs = 2;
+      else if (d != "both") fail(g["direction"], "must be \"both\", \"tx\" or \"rx\", not " + quote(d));
+    }
+    if (!im.delay_us && !im.jitter_us && !im.loss_ppm && !im.rate_bps) im.dirs = 0;
+    return im;
   }
 
   // A rate in bit/s: an integer, or a string of a decimal number with an optional SI suffix

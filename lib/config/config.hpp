@@ -50,11 +50,24 @@ const char* mode_name(Mode m);
 // wire), on both roles. Gateway: copied from `paths` (name, weight, max_rate). Server: its
 // `paths` list (the gateways' paths as the server sees them; max_rate is the server's
 // downlink shaping), or when absent 8 profiles "p0".."p7", weight 1, unlimited.
+// A path's `impairment` group (docs/configuration.md; docs/multipath.md, "Impairment"): a
+// worse link this appliance emulates on the path from the start, as `mpfctl path set NAME
+// impair` does at run time.
+struct Impairment {
+  uint32_t delay_us = 0;   // 0..10 s
+  uint32_t jitter_us = 0;  // 0..10 s
+  uint32_t loss_ppm = 0;   // 0..1'000'000
+  uint32_t queue_us = 0;   // with rate_bps: 1 ms..10 s (default 50 ms); else 0
+  uint64_t rate_bps = 0;   // 0 = none, else 64 kbit/s..400 Gbit/s
+  uint8_t dirs = 0;        // bit 0: what we send on the path, bit 1: what we receive; 0 = none
+};
+
 struct PathProfile {
   std::string name;
   uint16_t weight = 1;        // 1..1000
   uint64_t max_rate_bps = 0;  // bit/s; 0 = unlimited, kAutoRate = discovered
   int line = 0;               // 0 for the server's defaults
+  Impairment impair;
 };
 
 // `multipath` group: timers and the default rule (used when no `policy` rule matches).

@@ -24,6 +24,8 @@
 #   7. impair off on both paths: no impairment in paths, 5g RTT back under 10 ms
 #   8. bad input: mpfctl usage errors exit 2 (impair loss=lots, impair colour=red), a range
 #      the daemon refuses exits 1 (loss=150%), and nothing changed
+#   9. the configuration: the gateway restarted with `impairment = { delay_ms = 10; }` on wifi
+#      logs it at start, paths shows it, and wifi's RTT is 20..40 ms from the first probes
 # Thresholds are generous (2 shared, noisy CPUs).
 # Environment: MPF_BUILD_DIR (default build), MPF_DATAPLANE, MPF_E2E_KEEP=1 (leave the test bed
 # up after a failure; `tools/testbed down` removes it).
@@ -116,11 +118,51 @@ echo "# mpf e2e: path impairment in the dataplane, 2 paths, profile none ($BIN)"
 if ! "${TB[@]}" up --paths 2 --profile none >"$TMP/up.log" 2>&1 ||
    ! "${TB[@]}" start-appliances >"$TMP/start.log" 2>&1; then
     nok "1. test bed or appliances did not come up: $(tail -5 "$TMP/up.log" "$TMP/start.log" | tr '\n' ' ')"
-    e2e_finish impair_test
+    # ------------------------------------------------------------------ 9. from the configuration
+gconf="$STATE/gateway.conf"  # the test bed's copy, read again by restart-appliance
+sed -i 's|max_rate = "30M"; weight = 3; }|max_rate = "30M"; weight = 3; impairment = { delay_ms = 10; }; }|' "$gconf"
+if grep -q 'impairment = { delay_ms = 10; }' "$gconf" &&
+    "${TB[@]}" restart-appliance gw >"$TMP/restart.log" 2>&1; then
+    deadline=$(( $(now_ms) + 10000 ))
+    until [ "$(path_field gw wifi state)" = up ] || [ "$(now_ms)" -gt "$deadline" ]; do sleep 0.2; done
+    sleep 0.5
+    rwc="$(rtt_ms wifi)"
+    conf="$(ctl gw paths | jget "[p['impairment']['rx']['delay_ms'] for p in d['paths'] if p['name'] == 'wifi'][0]" 2>/dev/null || echo '?')"
+    logged="$(grep -c "path wifi impaired by configuration (both ways): delay 10000 us" "$STATE/gw.log" || true)"
+    if [ "$conf" = 10.0 ] && [ "$logged" = 1 ] && fcmp "$rwc >= 20 && $rwc <= 40"; then
+        ok "9. impairment in the configuration: logged at start, paths rx delay $conf ms, wifi RTT $rwc ms from the first probes"
+    else
+        nok "9. impairment in the configuration: paths rx delay '$conf' (want 10.0), start log lines $logged (want 1), wifi RTT $rwc ms (want 20..40)"
+    fi
+else
+    nok "9. could not restart the gateway with an impaired wifi: $(tail -3 "$TMP/restart.log" | tr '\n' ' ')"
+fi
+
+e2e_finish impair_test
 fi
 if ! start_ctld gw || ! start_ctld srv; then
     nok "1. mpf-controld did not create its socket"; sed 's/^/#   /' "$TMP"/controld-*.log
-    e2e_finish impair_test
+    # ------------------------------------------------------------------ 9. from the configuration
+gconf="$STATE/gateway.conf"  # the test bed's copy, read again by restart-appliance
+sed -i 's|max_rate = "30M"; weight = 3; }|max_rate = "30M"; weight = 3; impairment = { delay_ms = 10; }; }|' "$gconf"
+if grep -q 'impairment = { delay_ms = 10; }' "$gconf" &&
+    "${TB[@]}" restart-appliance gw >"$TMP/restart.log" 2>&1; then
+    deadline=$(( $(now_ms) + 10000 ))
+    until [ "$(path_field gw wifi state)" = up ] || [ "$(now_ms)" -gt "$deadline" ]; do sleep 0.2; done
+    sleep 0.5
+    rwc="$(rtt_ms wifi)"
+    conf="$(ctl gw paths | jget "[p['impairment']['rx']['delay_ms'] for p in d['paths'] if p['name'] == 'wifi'][0]" 2>/dev/null || echo '?')"
+    logged="$(grep -c "path wifi impaired by configuration (both ways): delay 10000 us" "$STATE/gw.log" || true)"
+    if [ "$conf" = 10.0 ] && [ "$logged" = 1 ] && fcmp "$rwc >= 20 && $rwc <= 40"; then
+        ok "9. impairment in the configuration: logged at start, paths rx delay $conf ms, wifi RTT $rwc ms from the first probes"
+    else
+        nok "9. impairment in the configuration: paths rx delay '$conf' (want 10.0), start log lines $logged (want 1), wifi RTT $rwc ms (want 20..40)"
+    fi
+else
+    nok "9. could not restart the gateway with an impaired wifi: $(tail -3 "$TMP/restart.log" | tr '\n' ' ')"
+fi
+
+e2e_finish impair_test
 fi
 bgns "$TMP/iperf-s.log" "$HOSTB" iperf3 -s -p 5201
 IPERF_PID=$LAST_BG
@@ -132,7 +174,27 @@ if [ "$(path_field gw 5g state)" = up ] && [ "$(path_field gw wifi state)" = up 
     ok "1. test bed up (profile none), controld attached, both paths up (RTT 5g $r5 ms, wifi $rw ms)"
 else
     nok "1. paths not up on the gateway: 5g $(path_field gw 5g state), wifi $(path_field gw wifi state)"
-    e2e_finish impair_test
+    # ------------------------------------------------------------------ 9. from the configuration
+gconf="$STATE/gateway.conf"  # the test bed's copy, read again by restart-appliance
+sed -i 's|max_rate = "30M"; weight = 3; }|max_rate = "30M"; weight = 3; impairment = { delay_ms = 10; }; }|' "$gconf"
+if grep -q 'impairment = { delay_ms = 10; }' "$gconf" &&
+    "${TB[@]}" restart-appliance gw >"$TMP/restart.log" 2>&1; then
+    deadline=$(( $(now_ms) + 10000 ))
+    until [ "$(path_field gw wifi state)" = up ] || [ "$(now_ms)" -gt "$deadline" ]; do sleep 0.2; done
+    sleep 0.5
+    rwc="$(rtt_ms wifi)"
+    conf="$(ctl gw paths | jget "[p['impairment']['rx']['delay_ms'] for p in d['paths'] if p['name'] == 'wifi'][0]" 2>/dev/null || echo '?')"
+    logged="$(grep -c "path wifi impaired by configuration (both ways): delay 10000 us" "$STATE/gw.log" || true)"
+    if [ "$conf" = 10.0 ] && [ "$logged" = 1 ] && fcmp "$rwc >= 20 && $rwc <= 40"; then
+        ok "9. impairment in the configuration: logged at start, paths rx delay $conf ms, wifi RTT $rwc ms from the first probes"
+    else
+        nok "9. impairment in the configuration: paths rx delay '$conf' (want 10.0), start log lines $logged (want 1), wifi RTT $rwc ms (want 20..40)"
+    fi
+else
+    nok "9. could not restart the gateway with an impaired wifi: $(tail -3 "$TMP/restart.log" | tr '\n' ' ')"
+fi
+
+e2e_finish impair_test
 fi
 
 # ------------------------------------------------------------------ 2. std emulated
@@ -233,6 +295,26 @@ if [ "$rc1" = 2 ] && [ "$rc2" = 2 ] && [ "$rc3" = 1 ] && [ "$left" = 0 ]; then
     ok "8. bad impairments refused: usage exit 2 ($(head -c 80 "$TMP/e1")), daemon exit 1 ($(head -c 100 "$TMP/e3")), nothing impaired"
 else
     nok "8. bad impairments: exits $rc1/$rc2/$rc3 (want 2/2/1), $left paths impaired (want 0)"
+fi
+
+# ------------------------------------------------------------------ 9. from the configuration
+gconf="$STATE/gateway.conf"  # the test bed's copy, read again by restart-appliance
+sed -i 's|max_rate = "30M"; weight = 3; }|max_rate = "30M"; weight = 3; impairment = { delay_ms = 10; }; }|' "$gconf"
+if grep -q 'impairment = { delay_ms = 10; }' "$gconf" &&
+    "${TB[@]}" restart-appliance gw >"$TMP/restart.log" 2>&1; then
+    deadline=$(( $(now_ms) + 10000 ))
+    until [ "$(path_field gw wifi state)" = up ] || [ "$(now_ms)" -gt "$deadline" ]; do sleep 0.2; done
+    sleep 0.5
+    rwc="$(rtt_ms wifi)"
+    conf="$(ctl gw paths | jget "[p['impairment']['rx']['delay_ms'] for p in d['paths'] if p['name'] == 'wifi'][0]" 2>/dev/null || echo '?')"
+    logged="$(grep -c "path wifi impaired by configuration (both ways): delay 10000 us" "$STATE/gw.log" || true)"
+    if [ "$conf" = 10.0 ] && [ "$logged" = 1 ] && fcmp "$rwc >= 20 && $rwc <= 40"; then
+        ok "9. impairment in the configuration: logged at start, paths rx delay $conf ms, wifi RTT $rwc ms from the first probes"
+    else
+        nok "9. impairment in the configuration: paths rx delay '$conf' (want 10.0), start log lines $logged (want 1), wifi RTT $rwc ms (want 20..40)"
+    fi
+else
+    nok "9. could not restart the gateway with an impaired wifi: $(tail -3 "$TMP/restart.log" | tr '\n' ' ')"
 fi
 
 e2e_finish impair_test

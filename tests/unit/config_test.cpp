@@ -430,7 +430,7 @@ TEST_F(ConfigTest, SyntaxErrors) {
 TEST_F(ConfigTest, UnknownKeys) {
   expect_error(sub(kGateway, "{ name = \"5g\";", "{ nmae = \"5g\";"), 5,
                "paths.[0].nmae: unknown key (allowed here: name, port, address, next_hop, mtu, weight, "
-               "max_rate)");
+               "max_rate, impairment)");
   expect_error(kGateway + "dataplan = { burst = 32; };\n", 7, "dataplan: unknown key");
   expect_error(kGateway + "policies = ( );\n", 7, "policies: unknown key");
   expect_error(kGateway + "multipth = { };\n", 7, "multipth: unknown key");
@@ -984,6 +984,35 @@ TEST_F(ConfigTest, PathMaxRateAuto) {
   expect_error(gw_path("max_rate = \"Auto\";"), 5, "\"Auto\" is not a rate");
 }
 
+TEST_F(ConfigTest, PathImpairment) {
+  Config c = load_text(gw_path(
+      "impairment = { delay_ms = 15; jitter_ms = 1.5; loss_pct = 0.5; rate = \"50M\"; };"));
+  const Impairment& im = c.path_profiles[0].impair;
+  EXPECT_EQ(im.delay_us, 15'000u);
+  EXPECT_EQ(im.jitter_us, 1'500u);
+  EXPECT_EQ(im.loss_ppm, 5'000u);
+  EXPECT_EQ(im.rate_bps, 50'000'000u);
+  EXPECT_EQ(im.queue_us, 50'000u);  // a rate's default queue
+  EXPECT_EQ(im.dirs, 3);
+  c = load_text(gw_path("impairment = { loss_pct = 100; direction = \"rx\"; };"));
+  EXPECT_EQ(c.path_profiles[0].impair.loss_ppm, 1'000'000u);
+  EXPECT_EQ(c.path_profiles[0].impair.queue_us, 0u);
+  EXPECT_EQ(c.path_profiles[0].impair.dirs, 2);
+  c = load_text(gw_path("impairment = { };"));  // nothing to emulate
+  EXPECT_EQ(c.path_profiles[0].impair.dirs, 0);
+  c = load_text(srv_paths("{ name = \"5g\"; impairment = { delay_ms = 20; direction = \"tx\"; }; }"));
+  EXPECT_EQ(c.path_profiles[0].impair.delay_us, 20'000u);
+  EXPECT_EQ(c.path_profiles[0].impair.dirs, 1);
+  expect_error(gw_path("impairment = { loss = 1; };"), 5, "unknown key");
+  expect_error(gw_path("impairment = { loss_pct = 101; };"), 5, "101 is out of range 0..100");
+  expect_error(gw_path("impairment = { delay_ms = \"20ms\"; };"), 5, "expected a number");
+  expect_error(gw_path("impairment = { queue_ms = 20; };"), 5, "give the rate too");
+  expect_error(gw_path("impairment = { rate = \"auto\"; };"), 5, "not \"auto\"");
+  expect_error(gw_path("impairment = { rate = \"30M\"; queue_ms = 0; };"), 5, "0 is out of range 1..10000");
+  expect_error(gw_path("impairment = { direction = \"up\"; };"), 5, "must be \"both\", \"tx\" or \"rx\"");
+  expect_error(gw_path("impairment = 3;"), 5, "expected a group");
+}
+
 TEST_F(ConfigTest, ServerPathsDefault) {
   Config c = load_text(kServer);
   EXPECT_TRUE(c.paths.empty());
@@ -1021,7 +1050,7 @@ TEST_F(ConfigTest, ServerPathsErrors) {
   expect_error(srv_paths("{ name = \"5g\"; next_hop = \"10.5.0.1\"; }"), 6, "paths.[0].next_hop: " + msg);
   expect_error(srv_paths("{ name = \"5g\"; },\n{ name = \"wifi\"; mtu = 1400; }"), 7, "paths.[1].mtu: " + msg);
   expect_error(srv_paths("{ name = \"5g\"; wieght = 2; }"), 6,
-               "paths.[0].wieght: unknown key (allowed here: name, weight, max_rate)");
+               "paths.[0].wieght: unknown key (allowed here: name, weight, max_rate, impairment)");
   expect_error(srv_paths("{ weight = 2; }"), 6, "paths.[0]: missing required key \"name\"");
   expect_error(srv_paths("{ name = \"5G\"; }"), 6, "paths.[0].name: \"5G\" is not a valid name (1 to 15 of a-z 0-9 _ -)");
   expect_error(srv_paths("{ name = \"\"; }"), 6, "paths.[0].name: \"\" is not a valid name");
