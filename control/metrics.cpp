@@ -110,6 +110,8 @@ const PathMetric kPathMetrics[] = {
      [](const shm::PathSnap& p) { return double(p.retransmits); }},
     {"mpf_path_shaper_drops_total", "counter", "frames dropped by the path's shaper queue (AQM)",
      [](const shm::PathSnap& p) { return double(p.shaper_drops); }},
+    {"mpf_path_impair_drops_total", "counter", "frames the operator's path impairment dropped",
+     [](const shm::PathSnap& p) { return double(p.impair_drops); }},
 };
 
 struct ReorderMetric {
