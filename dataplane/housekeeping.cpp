@@ -119,7 +119,7 @@ unsigned Housekeeping::poll(uint64_t tsc) {
     split_rates();
   }
   publisher_.poll(now_ms_);
-  impair_.sync(app_);
+  impair_.sync(app_, stats_);
   impair_.release(now_us_, [this](rte_mbuf* m, unsigned) {
     tx_.send(m, app_.meta(m)->out_port, stats_);
   });

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <new>
 
+#include "stats/counter.hpp"
+
 namespace mpf::dp {
 
 void Impairments::init(const App& app) {
@@ -18,7 +20,7 @@ void Impairments::init(const App& app) {
   capacity_ = std::clamp<uint32_t>(app.cfg.dataplane.mbufs / 8 / lcores, 256, 65536);
 }
 
-void Impairments::sync(const App& app) {
+void Impairments::sync(const App& app, LcoreStats& stats) {
   const uint64_t gen = __atomic_load_n(&app.impair_gen, __ATOMIC_ACQUIRE);
   if (gen == gen_seen_) return;
   gen_seen_ = gen;
@@ -38,7 +40,7 @@ void Impairments::sync(const App& app) {
           if (!p.active()) continue;
           s.reset(new (std::nothrow) path::ImpairStage(capacity_));
           if (!s) {
-            alloc_failed_++;
+            bump(stats.impair_unavailable);
             continue;
           }
         }

@@ -20,8 +20,8 @@ class Impairments {
   void init(const App& app);
   // Takes the operator's settings when App::impair_gen moved (one acquire load otherwise).
   // A stage is allocated the first time its path is impaired (on a command, never per frame;
-  // a failed allocation leaves the path unimpaired and counts alloc_failed).
-  void sync(const App& app);
+  // a failed allocation leaves the path unimpaired here and counts impair_unavailable).
+  void sync(const App& app, LcoreStats& stats);
   // The stage that frames of (peer, path, dir) go through now, nullptr for none.
   path::ImpairStage* stage(uint16_t peer, uint8_t path, unsigned dir) const {
     path::ImpairStage* s = stages_[index(peer, path, dir)].get();
@@ -48,7 +48,6 @@ class Impairments {
   }
   // Frees every held frame (shutdown); returns how many.
   unsigned free_all();
-  uint64_t alloc_failed() const { return alloc_failed_; }
 
  private:
   static size_t index(uint16_t peer, uint8_t path, unsigned dir) {
@@ -59,7 +58,6 @@ class Impairments {
   std::vector<uint8_t> listed_;    // per stage: on live_
   uint64_t gen_seen_ = 0;
   uint32_t capacity_ = 0;          // frames per stage
-  uint64_t alloc_failed_ = 0;
 };
 
 }  // namespace mpf::dp

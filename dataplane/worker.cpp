@@ -191,7 +191,7 @@ unsigned Worker::poll_once() {
     path_gen_seen_ = gen;
     for (uint16_t peer = 0; peer < peer_tx_.size(); peer++) refresh_views(peer);
   }
-  impair_.sync(app_);
+  impair_.sync(app_, stats_);
   unsigned total = drain_handoff();
   rte_mbuf* pkts[kMaxBurst];
   for (const RxQueue& q : rxqs_) {

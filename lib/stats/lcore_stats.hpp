@@ -60,6 +60,7 @@ constexpr unsigned kStatPorts = 16;
   X(path_changes, "path state changes (up/down)")                                 \
   X(probe_slowdowns, "idle spells: probes slowed to multipath.idle_probe_interval_ms") \
   X(peer_sessions, "peer sessions adopted (a peer started, or restarted: a new key)")         \
+  X(impair_unavailable, "path impairments this lcore could not apply: no memory for the stage") \
   X(polls, "loop passes over the lcore's queues and rings")                       \
   X(busy_polls, "loop passes that found packets")                                  \
   X(busy_cycles, "TSC cycles spent in passes that found packets")
