@@ -85,7 +85,7 @@ std::optional<double> leading_number(std::string_view s, size_t* used) {
     }
   }
   *used = i;
-  if (!digits || !(v < 1e15)) return std::nullopt;
+  if (!digits || !(v < 9.2e18)) return std::nullopt;
   return v;
 }
 }  // namespace
@@ -112,20 +112,9 @@ std::optional<double> parse_percent(std::string_view s) {
 
 std::optional<uint64_t> parse_bit_rate(std::string_view s) {
   size_t i = 0;
-  double whole = 0;
-  bool digits = false;
-  while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-    whole = whole * 10 + (s[i++] - '0');
-    digits = true;
-  }
-  if (i < s.size() && s[i] == '.') {
-    double scale = 0.1;
-    for (++i; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i, scale /= 10) {
-      whole += (s[i] - '0') * scale;
-      digits = true;
-    }
-  }
-  if (!digits) return std::nullopt;
+  const std::optional<double> num = leading_number(s, &i);
+  if (!num) return std::nullopt;
+  const double whole = *num;
   double mult = 1;
   if (i < s.size()) {
     switch (s[i]) {

@@ -744,13 +744,6 @@ restart_appliances() { # step what checks-ran gw-conf srv-conf [VAR=value...]
 # An iperf3 --json result: received Mbit/s (one decimal; 0.0 when missing), and the same per
 # second ("?" when unreadable).
 iperf_mbit() { awk -v b="$(jget "$1" end.sum_received.bits_per_second)" 'BEGIN { printf "%.1f", (b ? b : 0) / 1e6 }'; }
-iperf_secs() {
-    "$MPF_PYTHON" -c 'import json, sys
-try:
-    print(" ".join("%.0f" % (i["sum"]["bits_per_second"] / 1e6) for i in json.load(open(sys.argv[1]))["intervals"]))
-except Exception:
-    print("?")' "$1"
-}
 # The server's shaping rate of a path in a telemetry snapshot, Mbit/s (empty when missing).
 srv_rate_mbit() { # snap-name path
     awk -v k="srv.path.gw${GW_ID}_$2.rate_Bps" '$1 == k { printf "%.1f", $2 * 8 / 1e6 }' "$TMP/snap.$1"
