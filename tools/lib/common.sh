@@ -58,3 +58,12 @@ testbed_lock() {
     fi
     export MPF_TESTBED_LOCKED=1
 }
+
+# An iperf3 --json file's per-second rates, Mbit/s ("?" when it is not one).
+iperf_secs() {
+    "$MPF_PYTHON" -c 'import json, sys
+try:
+    print(" ".join("%.0f" % (i["sum"]["bits_per_second"] / 1e6) for i in json.load(open(sys.argv[1]))["intervals"]))
+except Exception:
+    print("?")' "$1"
+}

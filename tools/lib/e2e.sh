@@ -52,15 +52,6 @@ e2e_example_appliances() {
     export MPF_SRV_CONF="$MPF_ROOT/configs/examples/server-2paths.conf"
 }
 
-# An iperf3 --json file's per-second rates, Mbit/s ("?" when it is not one).
-iperf_secs() {
-    "$MPF_PYTHON" -c 'import json, sys
-try:
-    print(" ".join("%.0f" % (i["sum"]["bits_per_second"] / 1e6) for i in json.load(open(sys.argv[1]))["intervals"]))
-except Exception:
-    print("?")' "$1"
-}
-
 # shellcheck disable=SC2317  # (invoked by trap)
 e2e_cleanup() {
     local rc=$? p f
