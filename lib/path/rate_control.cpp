@@ -54,6 +54,17 @@ uint64_t RateController::update(uint32_t queue_us, uint64_t delivered_Bps, uint6
     neg_peak_.add(-int64_t(delivered_Bps), now_us);
     carried = -double(neg_carried_.add(-int64_t(delivered_Bps), now_us));
   }
+  // A path we hardly send on holds no queue of ours: a delay above the target that stands in
+  // every recent sample is its base delay now, which grew (a route change, a handover to a
+  // farther cell, an emulated delay) while the far end's minimum still remembers the old one
+  // (for 10 s). Taken for a queue it would cut the next transfer to what it carries in its
+  // first round trips, and the climb from there takes seconds. It is an offset at once. (A
+  // queue of ours that drains after a transfer ends shows here too: the offset follows it
+  // down below, as the samples do.)
+  if (double(sent_Bps) < kFeedShare * rate_ && q > offset_us_ + p_.target_us) {
+    offset_us_ = q;
+    foreign_++;
+  }
   // A delay judged not ours counts from here up. It never exceeds what the samples show, and
   // it fades (time constant kOffsetFadeUs), so a queue we build on top of it is found again.
   offset_us_ = std::min(offset_us_, q);

@@ -36,6 +36,11 @@
 //   follows the queue down at once (it is never more than the smallest recent sample), fades
 //   with a time constant of 10 s (so a queue we build on top of it is found again; a lasting
 //   foreign one is judged again), and the far end's 10 s minimum absorbs a lasting one.
+// - A path we hardly send on (less than 1/8 of the rate) holds no queue of ours: a queue of
+//   more than the target above the offset that shows there is the path's base delay, which
+//   grew (a route change, a handover to a farther cell) while the far end's minimum still
+//   remembers the old one. It becomes the offset at once; otherwise the next transfer would
+//   be cut to what it carries in its first round trips and climb back for seconds.
 // - Never below a quarter of the most that arrived in the last 10 s: a bound for whatever the
 //   rule above misses. A capacity that fell by more moves the bound down as the window passes.
 // - A path we do not fill (we sent less than 80% of the rate since the last sample) and that

@@ -390,6 +390,38 @@ TEST(RateController, AQueueThatDoesNotDrainIsNotOursAndCostsLittle) {
   }
 }
 
+TEST(RateController, ABaseDelayThatGrewWhileIdleDoesNotHoldTheNextTransferDown) {
+  // The path's base delay grew while nothing but probes crossed it (a handover to a farther
+  // cell; on the test bed, `mpfctl path set 5g impair delay=15ms`): every sample reads it as
+  // queue, for as long as the far end's 10 s minimum remembers the old delay. A transfer that
+  // starts then ramps up as TCP does (doubling per round trip) and must get the link within
+  // about a second, not stay near what it carried in its first round trips (it did: 1.6 of
+  // 50 Mbit/s at first, 21 after 7 s, on the test bed).
+  for (uint32_t extra_us : {8'000u, 15'000u, 45'000u}) {
+    SCOPED_TRACE(extra_us);
+    RateController rc(params(50 * kMbit));
+    Bottleneck b(50.0 * kMbit);
+    b.offered_Bps = 0.05 * kMbit;  // probes
+    b.run(rc, 0, 500'000);
+    b.extra_queue_us = extra_us;
+    b.run(rc, 500'000, 3'000'000);
+    double offer = 0.5 * kMbit;
+    uint64_t t = 3'000'000;
+    for (; offer < 200 * kMbit; t += 50'000, offer *= 2) {
+      b.offered_Bps = offer;
+      b.run(rc, t, t + 50'000);
+    }
+    b.offered_Bps = 0;  // from here as much as the controller allows
+    b.sum_util = b.sum_queue_us = b.max_queue_us = 0;
+    b.n = 0;
+    b.measure_from_us = t + 500'000;
+    b.run(rc, t, t + 3'000'000);
+    EXPECT_GE(b.util(), 0.95) << "rate " << rc.rate_Bps() * 8 / 1e6 << " Mbit/s";
+    EXPECT_GT(rc.rate_Bps(), 0.8 * 50 * kMbit);
+    EXPECT_LE(b.mean_queue_us(), 5000 + 3000);
+  }
+}
+
 TEST(RateController, AQueueWeFillIsNeverTakenForAForeignOne) {
   // Starting at twice the link overflows its queue (50 ms) and the samples lag 40 ms: the
   // queue drains only slowly (10% under what arrives). That is our queue, and it drains.
