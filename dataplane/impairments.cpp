@@ -14,8 +14,9 @@ void Impairments::init(const App& app) {
   stages_.resize(n);
   listed_.assign(n, 0);
   live_.reserve(n);
-  // Held frames are mbufs: all the stages of every lcore together may hold an eighth of the
-  // pool, so a long delay at a high rate cannot starve the receive queues.
+  // Held frames are mbufs: one direction of one path, over every lcore, may hold an eighth of
+  // the pool (256 frames per lcore at least), so one long delay at a high rate cannot starve
+  // the receive queues. Each further impaired path and direction may hold as much again.
   const uint32_t lcores = app.n_workers + (app.main_is_worker ? 0 : 1);
   capacity_ = std::clamp<uint32_t>(app.cfg.dataplane.mbufs / 8 / lcores, 256, 65536);
 }

@@ -275,8 +275,7 @@ int main(int argc, char** argv) {
       const config::Impairment& im = app.cfg.path_profiles[k].impair;
       for (unsigned dir = 0; dir < 2; dir++) {
         if (!(im.dirs & (1u << dir))) continue;
-        p.paths[k].impair[dir] = path::ImpairParams{im.delay_us, im.jitter_us, im.loss_ppm,
-                                                    im.queue_us, im.rate_bps / 8};
+        p.paths[k].impair[dir] = im.params;
         app.impair_gen = 1;
       }
       if (im.dirs && &p == &app.peers.front())
@@ -284,8 +283,8 @@ int main(int argc, char** argv) {
                     "jitter %u us, loss %u ppm, rate %llu bit/s, queue %u us\n",
                     app.cfg.path_profiles[k].name.c_str(),
                     im.dirs == 3 ? "both ways" : im.dirs == 1 ? "sending" : "receiving",
-                    im.delay_us, im.jitter_us, im.loss_ppm, (unsigned long long)im.rate_bps,
-                    im.queue_us);
+                    im.params.delay_us, im.params.jitter_us, im.params.loss_ppm,
+                    (unsigned long long)(im.params.rate_Bps * 8), im.params.queue_us);
     }
   for (const auto& s : app.cfg.static_arp) app.neighbors.update(s.address, s.mac, true);
 

@@ -409,23 +409,26 @@ class Loader {
     expect_type(g, Setting::TypeGroup);
     check_keys(g, {"delay_ms", "jitter_ms", "loss_pct", "rate", "queue_ms", "direction"});
     Impairment im;
-    auto us = [&](const char* key) {
-      return g.exists(key) ? uint32_t(std::llround(number_of(g[key], 0, 10000) * 1000)) : 0u;
+    path::ImpairParams& p = im.params;
+    constexpr double kMaxMs = path::kImpairMaxDelayUs / 1000.0;
+    auto us = [&](const char* key, double lo) {
+      return uint32_t(std::llround(number_of(g[key], lo, kMaxMs) * 1000));
     };
-    im.delay_us = us("delay_ms");
-    im.jitter_us = us("jitter_ms");
-    if (g.exists("loss_pct")) im.loss_ppm = uint32_t(std::llround(number_of(g["loss_pct"], 0, 100) * 10000));
+    if (g.exists("delay_ms")) p.delay_us = us("delay_ms", 0);
+    if (g.exists("jitter_ms")) p.jitter_us = us("jitter_ms", 0);
+    if (g.exists("loss_pct"))
+      p.loss_ppm = uint32_t(std::llround(number_of(g["loss_pct"], 0, 100) * 10000));
     if (g.exists("rate")) {
       const Setting& r = g["rate"];
       if (r.getType() == Setting::TypeString && std::string_view(r.c_str()) == "auto")
         fail(r, "an impairment's rate is the link it emulates: bit/s, not \"auto\"");
-      im.rate_bps = rate_of(r);
+      p.rate_Bps = rate_of(r) / 8;
     }
     if (g.exists("queue_ms")) {
-      if (!im.rate_bps) fail(g["queue_ms"], "queue_ms is the queue of a rate: give the rate too");
-      im.queue_us = uint32_t(std::llround(number_of(g["queue_ms"], 1, 10000) * 1000));
-    } else if (im.rate_bps) {
-      im.queue_us = 50'000;
+      if (!p.rate_Bps) fail(g["queue_ms"], "queue_ms is the queue of a rate: give the rate too");
+      p.queue_us = us("queue_ms", 1);
+    } else if (p.rate_Bps) {
+      p.queue_us = path::kImpairDefaultQueueUs;
     }
     im.dirs = 3;
     if (g.exists("direction")) {
@@ -434,7 +437,7 @@ class Loader {
       else if (d == "rx") im.dirs = 2;
       else if (d != "both") fail(g["direction"], "must be \"both\", \"tx\" or \"rx\", not " + quote(d));
     }
-    if (!im.delay_us && !im.jitter_us && !im.loss_ppm && !im.rate_bps) im.dirs = 0;
+    if (!p.active()) im.dirs = 0;
     return im;
   }
 

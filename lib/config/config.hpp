@@ -9,6 +9,7 @@
 
 #include "nat/nat_table.hpp"
 #include "net/addr.hpp"
+#include "path/impairment.hpp"
 #include "tunnel/auth.hpp"
 
 namespace mpf::config {
@@ -54,12 +55,8 @@ const char* mode_name(Mode m);
 // worse link this appliance emulates on the path from the start, as `mpfctl path set NAME
 // impair` does at run time.
 struct Impairment {
-  uint32_t delay_us = 0;   // 0..10 s
-  uint32_t jitter_us = 0;  // 0..10 s
-  uint32_t loss_ppm = 0;   // 0..1'000'000
-  uint32_t queue_us = 0;   // with rate_bps: 1 ms..10 s (default 50 ms); else 0
-  uint64_t rate_bps = 0;   // 0 = none, else 64 kbit/s..400 Gbit/s
-  uint8_t dirs = 0;        // bit 0: what we send on the path, bit 1: what we receive; 0 = none
+  path::ImpairParams params;  // delay, jitter, queue 0..10 s; queue 1 ms.. with a rate, else 0
+  uint8_t dirs = 0;  // bit 0: what we send on the path, bit 1: what we receive; 0 = none
 };
 
 struct PathProfile {

@@ -48,7 +48,7 @@ namespace mpf {
   X(shaper_queue_full, "path queue longer than multipath.max_queue_ms (AQM drop)")             \
   X(impaired_loss, "lost by the operator's path impairment (path.set impairment loss)")        \
   X(impaired_queue_full, "over the queue of the operator's path impairment rate")              \
-  X(impaired_line_full, "path impairment holding as many frames as it can (mbufs / 8)")         \
+  X(impaired_line_full, "path impairment holding as many frames as it can (mbufs / 8 / lcores)") \
   X(duplicate, "frame already delivered (redundant copy, retransmit, replay)")                 \
   X(stale, "frame older than the receive window (replay or extremely late)")                   \
   X(feedback_bad, "feedback entry naming a sender lcore or path we do not have")               \

@@ -59,26 +59,10 @@ GW_SOCK="$TMP/gw.sock"; SRV_SOCK="$TMP/srv.sock"
 MPORT=19580
 
 # ------------------------------------------------------------------ helpers
-declare -A CTLD_PID=()
-start_ctld() { # gw|srv [--metrics ADDR]
-    local a="$1" name=gateway sock="$GW_SOCK" i; shift
-    [ "$a" = gw ] || { name=server; sock="$SRV_SOCK"; }
-    bg "$TMP/controld-$a.log" "$CTLD" --dataplane "$name" --socket "$sock" "$@"
-    CTLD_PID[$a]=$LAST_BG
-    for i in $(seq 50); do [ -S "$sock" ] && return 0; sleep 0.1; done
-    return 1
-}
-ctl() { # gw|srv mpfctl-args... (JSON out)
-    local sock="$GW_SOCK"; [ "$1" = gw ] || sock="$SRV_SOCK"; shift
-    "$CTL" --socket "$sock" --json "$@"
-}
-# A value from JSON on stdin: jget EXPR, EXPR in Python over `d` (e.g. d["counters"]["x"]).
-jget() { "$MPF_PYTHON" -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+# start_ctld, ctl, jget, path_field: tools/lib/e2e.sh.
+e2e_controld
 # -1 when the daemon did not answer (the check using it then fails, the test goes on).
 counter() { ctl "$1" stats | jget "d['counters'].get('$2', 0)" || echo -1; }
-path_field() { # gw|srv path field
-    ctl "$1" paths | jget "[p for p in d['paths'] if p['name'] == '$2'][0]['$3']" || echo -1
-}
 wait_attached() { # gw|srv secs [not-pid]: true once status says attached (to a pid other than not-pid)
     local deadline=$(( $(now_ms) + $2 * 1000 )) st
     while [ "$(now_ms)" -lt "$deadline" ]; do
@@ -108,8 +92,6 @@ udp_run() { # port n spacing_ms
 }
 in_range() { [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
 
-stop_ctlds() { local p; for p in "${CTLD_PID[@]}"; do kill "$p" 2>/dev/null || true; done; }
-e2e_on_cleanup stop_ctlds
 
 # ------------------------------------------------------------------ bring up
 if ! "${TB[@]}" up --paths 2 --profile none >"$TMP/up.log" 2>&1; then

@@ -56,28 +56,11 @@ e2e_init impair "$@"
 GW_SOCK="$TMP/gw.sock"; SRV_SOCK="$TMP/srv.sock"
 
 # ------------------------------------------------------------------ helpers
-declare -A CTLD_PID=()
-start_ctld() { # gw|srv
-    local a="$1" name=gateway sock="$GW_SOCK" i
-    [ "$a" = gw ] || { name=server; sock="$SRV_SOCK"; }
-    bg "$TMP/controld-$a.log" "$CTLD" --dataplane "$name" --socket "$sock"
-    CTLD_PID[$a]=$LAST_BG
-    for i in $(seq 50); do [ -S "$sock" ] && return 0; sleep 0.1; done
-    return 1
-}
-stop_ctlds() { local p; for p in "${CTLD_PID[@]}"; do kill "$p" 2>/dev/null || true; done; }
+# start_ctld, ctl, jget, path_field, count_in_log, wait_count: tools/lib/e2e.sh.
+e2e_controld
 IPERF_PID=""
 stop_iperf() { [ -z "$IPERF_PID" ] || kill "$IPERF_PID" 2>/dev/null || true; }
-e2e_on_cleanup stop_ctlds
 e2e_on_cleanup stop_iperf
-ctl() { # gw|srv mpfctl-args... (JSON out)
-    local sock="$GW_SOCK"; [ "$1" = gw ] || sock="$SRV_SOCK"; shift
-    "$CTL" --socket "$sock" --json "$@"
-}
-jget() { "$MPF_PYTHON" -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
-path_field() { # gw|srv path field (-1 when the daemon did not answer)
-    ctl "$1" paths | jget "[p for p in d['paths'] if p['name'] == '$2'][0]['$3']" 2>/dev/null || echo -1
-}
 drop_count() { # gw|srv reason
     ctl "$1" drops | jget "[r['count'] for r in d['reasons'] if r['name'] == '$2'][0]" 2>/dev/null || echo -1
 }
@@ -96,15 +79,6 @@ try:
     print("%.1f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e6))
 except Exception:
     print("0")' "$1"
-}
-count_in_log() { grep -cE "$2" "$STATE/$1.log" 2>/dev/null || true; }
-wait_count() { # gw|srv regex before timeout_s: more than `before` matching lines
-    local _i
-    for _i in $(seq $(( $4 * 20 ))); do
-        [ "$(count_in_log "$1" "$2")" -gt "$3" ] && return 0
-        sleep 0.05
-    done
-    return 1
 }
 
 # ------------------------------------------------------------------ 1. up

@@ -45,22 +45,12 @@ e2e_on_cleanup stop_iperf
 # ------------------------------------------------------------------ helpers
 IPERF_PID=""
 stop_iperf() { [ -z "$IPERF_PID" ] || kill "$IPERF_PID" 2>/dev/null || true; }
-# Lines of an appliance's current log matching an extended regex.
-count_in_log() { grep -cE "$2" "$STATE/$1.log" 2>/dev/null || true; }
+# count_in_log, wait_count: tools/lib/e2e.sh.
 # Waits up to timeout_s for a line matching the regex in the appliance's current log.
 wait_log() { # gw|srv regex timeout_s
     local _i
     for _i in $(seq $(( $3 * 20 ))); do
         grep -qE "$2" "$STATE/$1.log" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    return 1
-}
-# Waits up to timeout_s for more than `before` lines matching the regex.
-wait_count() { # gw|srv regex before timeout_s
-    local _i
-    for _i in $(seq $(( $4 * 20 ))); do
-        [ "$(count_in_log "$1" "$2")" -gt "$3" ] && return 0
         sleep 0.05
     done
     return 1

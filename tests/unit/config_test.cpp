@@ -987,21 +987,21 @@ TEST_F(ConfigTest, PathMaxRateAuto) {
 TEST_F(ConfigTest, PathImpairment) {
   Config c = load_text(gw_path(
       "impairment = { delay_ms = 15; jitter_ms = 1.5; loss_pct = 0.5; rate = \"50M\"; };"));
-  const Impairment& im = c.path_profiles[0].impair;
+  const mpf::path::ImpairParams& im = c.path_profiles[0].impair.params;
   EXPECT_EQ(im.delay_us, 15'000u);
   EXPECT_EQ(im.jitter_us, 1'500u);
   EXPECT_EQ(im.loss_ppm, 5'000u);
-  EXPECT_EQ(im.rate_bps, 50'000'000u);
+  EXPECT_EQ(im.rate_Bps, 50'000'000u / 8);
   EXPECT_EQ(im.queue_us, 50'000u);  // a rate's default queue
-  EXPECT_EQ(im.dirs, 3);
+  EXPECT_EQ(c.path_profiles[0].impair.dirs, 3);
   c = load_text(gw_path("impairment = { loss_pct = 100; direction = \"rx\"; };"));
-  EXPECT_EQ(c.path_profiles[0].impair.loss_ppm, 1'000'000u);
-  EXPECT_EQ(c.path_profiles[0].impair.queue_us, 0u);
+  EXPECT_EQ(c.path_profiles[0].impair.params.loss_ppm, 1'000'000u);
+  EXPECT_EQ(c.path_profiles[0].impair.params.queue_us, 0u);
   EXPECT_EQ(c.path_profiles[0].impair.dirs, 2);
   c = load_text(gw_path("impairment = { };"));  // nothing to emulate
   EXPECT_EQ(c.path_profiles[0].impair.dirs, 0);
   c = load_text(srv_paths("{ name = \"5g\"; impairment = { delay_ms = 20; direction = \"tx\"; }; }"));
-  EXPECT_EQ(c.path_profiles[0].impair.delay_us, 20'000u);
+  EXPECT_EQ(c.path_profiles[0].impair.params.delay_us, 20'000u);
   EXPECT_EQ(c.path_profiles[0].impair.dirs, 1);
   expect_error(gw_path("impairment = { loss = 1; };"), 5, "unknown key");
   expect_error(gw_path("impairment = { loss_pct = 101; };"), 5, "101 is out of range 0..100");

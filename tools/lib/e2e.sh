@@ -52,6 +52,47 @@ e2e_example_appliances() {
     export MPF_SRV_CONF="$MPF_ROOT/configs/examples/server-2paths.conf"
 }
 
+# ---- mpf-controld beside the appliances (tests that drive mpfctl). The test sets CTLD and CTL
+# (the binaries) and GW_SOCK / SRV_SOCK (the sockets, under $TMP); e2e_controld registers
+# stopping the daemons at cleanup.
+e2e_controld() {
+    declare -gA CTLD_PID=()
+    e2e_on_cleanup stop_ctlds
+}
+start_ctld() { # gw|srv [controld args...]: true once its socket exists
+    local a="$1" name=gateway sock="$GW_SOCK" i; shift
+    [ "$a" = gw ] || { name=server; sock="$SRV_SOCK"; }
+    bg "$TMP/controld-$a.log" "$CTLD" --dataplane "$name" --socket "$sock" "$@"
+    CTLD_PID[$a]=$LAST_BG
+    for i in $(seq 50); do [ -S "$sock" ] && return 0; sleep 0.1; done
+    return 1
+}
+stop_ctlds() { local p; for p in "${CTLD_PID[@]}"; do kill "$p" 2>/dev/null || true; done; }
+ctl() { # gw|srv mpfctl-args... (JSON out)
+    local sock="$GW_SOCK"; [ "$1" = gw ] || sock="$SRV_SOCK"; shift
+    "$CTL" --socket "$sock" --json "$@"
+}
+# A value from JSON on stdin: jget EXPR, EXPR in Python over `d` (e.g. d["counters"]["x"]).
+jget() { "$MPF_PYTHON" -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+# A field of a path in `mpfctl paths`; -1 when the daemon did not answer (the check using it
+# then fails, the test goes on).
+path_field() { # gw|srv path field
+    ctl "$1" paths | jget "[p for p in d['paths'] if p['name'] == '$2'][0]['$3']" 2>/dev/null || echo -1
+}
+
+# ---- the appliances' logs (tools/testbed's state directory)
+# Lines of an appliance's current log matching an extended regex.
+count_in_log() { grep -cE "$2" "${MPF_TESTBED_STATE:-/tmp/mpf-testbed}/$1.log" 2>/dev/null || true; }
+# Waits up to timeout_s for more than `before` lines matching the regex.
+wait_count() { # gw|srv regex before timeout_s
+    local _i
+    for _i in $(seq $(( $4 * 20 ))); do
+        [ "$(count_in_log "$1" "$2")" -gt "$3" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
 # shellcheck disable=SC2317  # (invoked by trap)
 e2e_cleanup() {
     local rc=$? p f
