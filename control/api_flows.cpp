@@ -48,7 +48,7 @@ json merge_flows(const shm::Region& r, uint32_t top) {
   unsigned answered = 0, missing = 0;
   for (unsigned i = 0; i < lcore_count(r); i++) {
     if (r.lcores[i].role == shm::LcoreRole::main) continue;  // no NAT table, no list
-    if (!shm::seq_read(&r.flows[i].seq, slot.get(), &r.flows[i], sizeof(shm::FlowSlot)) ||
+    if (!seq_read_patiently(&r.flows[i].seq, slot.get(), &r.flows[i], sizeof(shm::FlowSlot)) ||
         gen == 0 || slot->done_gen != gen) {
       missing++;
       continue;

@@ -1,6 +1,8 @@
 #include "region_view.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "shm/seqlock.hpp"
 #include "stats/counter.hpp"
@@ -41,9 +43,21 @@ stats::LcoreStats sum_lcores(const shm::Region& r) {
   return t;
 }
 
+bool seq_read_patiently(const uint64_t* seq, void* dst, const void* src, size_t n) {
+  // The writer is a polling lcore that this busy host may preempt mid-update for tens of ms;
+  // spinning alone gives up within microseconds, so sleep between short bursts of tries.
+  using clock = std::chrono::steady_clock;
+  const auto give_up = clock::now() + std::chrono::seconds(2);
+  do {
+    if (shm::seq_read(seq, dst, src, n, 16)) return true;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  } while (clock::now() < give_up);
+  return false;
+}
+
 std::unique_ptr<shm::Snapshot> read_snapshot(const shm::Region& r) {
   auto s = std::make_unique<shm::Snapshot>();
-  if (!shm::seq_read(&r.snap_seq, s.get(), &r.snap, sizeof(shm::Snapshot))) return nullptr;
+  if (!seq_read_patiently(&r.snap_seq, s.get(), &r.snap, sizeof(shm::Snapshot))) return nullptr;
   return s;
 }
 

@@ -21,7 +21,11 @@ stats::LcoreStats read_lcore(const shm::LcoreSlot& slot);
 // Every counter summed over the lcore slots in use.
 stats::LcoreStats sum_lcores(const shm::Region& r);
 
-// A consistent copy of the snapshot, or nullptr when the main lcore was mid-update on every try
+// shm::seq_read retried for up to 2 s, sleeping between bursts: false only when the writer stayed
+// mid-update all that time (it died or hangs mid-update), never because it was preempted.
+bool seq_read_patiently(const uint64_t* seq, void* dst, const void* src, size_t n);
+
+// A consistent copy of the snapshot, or nullptr when the main lcore stayed mid-update for 2 s
 // (it died mid-update). Heap-allocated: the snapshot is ~100 KiB.
 std::unique_ptr<shm::Snapshot> read_snapshot(const shm::Region& r);
 

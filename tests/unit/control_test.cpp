@@ -74,6 +74,27 @@ TEST(ControlUnits, ParsesRates) {
     EXPECT_FALSE(parse_bit_rate(bad).has_value()) << bad;
 }
 
+// The snapshot's writer is a polling lcore that a busy host may preempt mid-update: a reader
+// waits it out (a CI run once failed `path set` when it did not), and gives up only on a writer
+// that stays mid-update.
+TEST(ControlSeqlock, AReaderWaitsOutAWriterPreemptedMidUpdate) {
+  uint64_t seq = 0, shared = 7, copy = 0;
+  shm::seq_write_begin(&seq);
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    shared = 8;
+    shm::seq_write_end(&seq);
+  });
+  EXPECT_TRUE(seq_read_patiently(&seq, &copy, &shared, sizeof copy));
+  writer.join();
+  EXPECT_EQ(copy, 8u);
+
+  shm::seq_write_begin(&seq);  // a writer that died mid-update
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(seq_read_patiently(&seq, &copy, &shared, sizeof copy));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+}
+
 TEST(ControlTable, AlignsColumns) {
   Table t({"name", "count"});
   t.right({1});
