@@ -110,6 +110,7 @@ class Housekeeping {
   std::vector<path::PathHealth> health_;       // [peer * kMaxPaths + path]
   struct ServerView {
     uint32_t gw_srtt_us = 0;          // the gateway's RTT on this path, from its probes
+    uint32_t gw_rttvar_us = 0;        // and its variation (0: not said)
     uint64_t gw_rx_frames = 0;        // the gateway's count of our frames on this path
     uint64_t gw_rx_change_us = 0;     // when that count last moved
     uint64_t last_probe_us = 0;

@@ -8,6 +8,7 @@
 #include <rte_lcore.h>
 #include <rte_prefetch.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "capture.hpp"
@@ -190,6 +191,18 @@ unsigned Worker::poll_once() {
   if (uint64_t gen = __atomic_load_n(&app_.path_gen, __ATOMIC_ACQUIRE); gen != path_gen_seen_) {
     path_gen_seen_ = gen;
     for (uint16_t peer = 0; peer < peer_tx_.size(); peer++) refresh_views(peer);
+  }
+  // Progress stalls are judged in refresh_views(), which sending and receiving call. A path
+  // that dies often stops both for a while (the flows wait for what it lost: measured on
+  // `asym`, the server sent and received nothing for 45 ms and missed the stall), so every
+  // peer with frames awaiting a report is looked at every kStallCheckUs too.
+  if (now_us_ >= next_stall_check_us_) {
+    next_stall_check_us_ = now_us_ + kStallCheckUs;
+    for (uint16_t peer = 0; peer < peer_tx_.size(); peer++) {
+      const auto& since = peer_tx_[peer].unreported_since_us;
+      if (std::any_of(since.begin(), since.end(), [](uint64_t s) { return s != 0; }))
+        refresh_views(peer);
+    }
   }
   impair_.sync(app_, stats_);
   unsigned total = drain_handoff();

@@ -21,6 +21,7 @@
 #include "reorder/delay_line.hpp"
 #include "reorder/equalizer.hpp"
 #include "reorder/reorder_window.hpp"
+#include "reorder/silence_watch.hpp"
 #include "sched/lane_queue.hpp"
 #include "sched/policy.hpp"
 #include "sched/resend_spotter.hpp"
@@ -140,6 +141,9 @@ struct PeerRx {
   uint64_t progress_due_us = 0;
   // Delay equalisation: each path's base delay as this worker receives it.
   std::array<reorder::BaseDelay, kMaxPaths> base{};
+  // Data frames for this worker's windows, per path: a path falling silent makes hold
+  // timeouts wait for the peer's failover (hold_waits()).
+  reorder::SilenceWatch<kMaxPaths> silence;
 };
 
 // One (peer, stream) reorder window owned by this worker.
@@ -241,6 +245,10 @@ class Worker {
   // Jitter allowance on top of the round trip a progress report takes (stall_after_us()) and
   // of the probe interval (silent()).
   static constexpr uint64_t kStallMarginUs = 10'000;
+  static constexpr uint64_t kStallCheckUs = 1000;
+  // A dead path's failover resends, a round trip of it over the slower paths left, may take
+  // this many reorder_max_ms to arrive; holds wait for them while they keep coming.
+  static constexpr unsigned kResendWaitFactor = 4;
   // Progress is relied on while the peer's reports come: one within this long (a peer that
   // does not send them, progress_interval_ms = 0 there, never has a path stalled).
   static constexpr uint64_t kProgressFreshUs = 1'000'000;
@@ -270,6 +278,10 @@ class Worker {
   // How long a path's oldest unreported frame may wait for its report before the path counts
   // as stalled; UINT64_MAX when there is no other up path to fail over to or no RTT yet.
   uint64_t stall_after_us(const PeerTx& t, uint16_t peer, uint8_t path) const;
+  // Whether the peer's reorder windows hold their timeouts now: a path of it fell silent and
+  // its failover resends are on their way (counts reorder_silence_waits once per silence).
+  bool hold_waits(uint16_t peer);
+  uint64_t failover_wait_us(uint16_t peer, unsigned path) const;
   // Whether nothing has come from the peer on path for a probe interval and a margin.
   bool silent(uint16_t peer, uint8_t path) const;
   // Forget what path k has not had reported (it went down, or everything was sent again).
@@ -321,6 +333,7 @@ class Worker {
   uint64_t last_session_tsc_ = 0;  // the last new peer session this lcore checked
   tunnel::Sealer scratch_;         // its key
   uint64_t path_gen_seen_ = 0;
+  uint64_t next_stall_check_us_ = 0;
   uint32_t burst_ = 32;
   uint16_t ip_id_ = 0;
   std::unique_ptr<sched::Policy> policy_;

@@ -139,6 +139,8 @@ void Worker::tunnel_frame(rte_mbuf* m, const Port& in, Ipv4Packet& outer) {
       md->stream = h.stream_id;
       md->epoch = h.epoch;
       md->release_us = release_time(peer, h);
+      md->path = h.path_id;
+      md->resent = (h.flags & tunnel::kFlagRetransmit) != 0;
       const unsigned owner = reorder_owner(peer, h.stream_id);
       if (owner != index_) return handoff(m, owner, kMetaReorder);
       return reorder_push(m);
@@ -371,6 +373,8 @@ void Worker::reorder_push(rte_mbuf* m) {
     w->epoch = md.epoch;
   }
   refresh_views(md.peer);
+  peer_rx_[md.peer].silence.note(md.path, now_us_);
+  if (md.resent) peer_rx_[md.peer].silence.note_resend(now_us_);
   const PeerTx& t = peer_tx_[md.peer];
   // The peer resends what we report lost when it keeps copies; we assume it is configured as we
   // are (multipath.retransmit).
@@ -421,7 +425,8 @@ void Worker::expire_windows() {
   auto deliver = [this](void* item) { deliver_inner(static_cast<rte_mbuf*>(item)); };
   for (size_t i = 0; i < active_windows_.size();) {
     Window& w = windows_[active_windows_[i]];
-    if (w.w->next_deadline_us() <= now_us_) {
+    if (w.w->next_deadline_us() <= now_us_ &&
+        !hold_waits(uint16_t(active_windows_[i] / streams_total_))) {
       const uint64_t before = w.w->stats().hold_timeouts;
       w.w->expire(now_us_, [this, &w](void* item) { deliver_in_line(w, static_cast<rte_mbuf*>(item)); });
       bump(stats_.reorder_timeouts, w.w->stats().hold_timeouts - before);
@@ -435,6 +440,43 @@ void Worker::expire_windows() {
       i++;
     }
   }
+}
+
+// A path of the peer that was bringing data fell silent (reorder/silence_watch.hpp): the gaps
+// held now are likely its frames, and the peer's failover resends them. Timeouts wait for
+// the failover to start (failover_wait_us()), then while its resends keep coming, up to
+// kResendWaitFactor x reorder_max_ms after the silence began.
+bool Worker::hold_waits(uint16_t peer) {
+  bool first = false;
+  const bool waits = peer_rx_[peer].silence.waiting(
+      app_.peers[peer].n_paths, now_us_,
+      [this, peer](unsigned k) { return failover_wait_us(peer, k); },
+      uint64_t(kResendWaitFactor) * app_.cfg.multipath.reorder_max_ms * 1000, &first);
+  if (first) bump(stats_.reorder_silence_waits);
+  return waits;
+}
+
+// The peer's failover for a path that died, as its stall detection runs (Worker::silent():
+// a probe interval and a margin after our last frame reached it; stall_after_us(): the
+// progress interval and the report's way back), or dead_after_ms without progress reports;
+// then the resends' way over another path. We assume the peer configured as we are. 0 when
+// no other path is up (nowhere to resend); at most reorder_max_ms.
+uint64_t Worker::failover_wait_us(uint16_t peer, unsigned path) const {
+  const PeerTx& t = peer_tx_[peer];
+  const auto& mp = app_.cfg.multipath;
+  uint64_t back = 0;
+  bool other = false;
+  for (unsigned j = 0; j < app_.peers[peer].n_paths; j++)
+    if (j != path && t.views[j].up) {
+      other = true;
+      back = std::max<uint64_t>(back, t.views[j].owd_us + 2 * uint64_t(t.rttvar_us[j]));
+    }
+  if (!other) return 0;
+  const uint64_t detect =
+      mp.progress_interval_ms
+          ? (uint64_t(mp.probe_interval_ms) + mp.progress_interval_ms) * 1000 + 2 * kStallMarginUs
+          : uint64_t(mp.dead_after_ms) * 1000;
+  return std::min(detect + 2 * back, uint64_t(mp.reorder_max_ms) * 1000);
 }
 
 // In order again: the inner packet continues where the direction takes it.

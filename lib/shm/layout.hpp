@@ -25,7 +25,7 @@
 
 namespace mpf::shm {
 
-constexpr uint32_t kLayoutVersion = 10;
+constexpr uint32_t kLayoutVersion = 11;
 constexpr char kMagic[8] = {'M', 'P', 'F', 'S', 'H', 'M', '1', '\0'};
 
 constexpr unsigned kLcores = 33;        // up to 32 workers + the main lcore

@@ -54,6 +54,7 @@ constexpr unsigned kStatPorts = 16;
   X(reorder_held, "frames held for reordering")                                    \
   X(reorder_late, "frames delivered after their gap was given up")                 \
   X(reorder_timeouts, "gaps given up after the hold time")                         \
+  X(reorder_silence_waits, "silences of a path that made hold timeouts wait for its failover") \
   X(equalized, "frames held to arrive no earlier than over the slowest path")     \
   X(equalize_hold_us, "microseconds those frames were to be held, summed")         \
   X(equalize_early, "frames released before their time: the delay line was full") \

@@ -43,7 +43,7 @@ bool FeedbackBody::operator==(const FeedbackBody& o) const {
 }
 
 // probe: probe_seq(0,4) rx_frames(4,4) rx_bytes(8,8) srtt_us(16,4) queue_us(20,4)
-// interval_ms(24,4) salt(28,16) start_ms(44,8)
+// interval_ms(24,4) salt(28,16) start_ms(44,8) rttvar_us(52,4)
 size_t encode(const ProbeBody& b, uint8_t* out, size_t cap) {
   if (cap < kProbeBodyLen) return 0;
   store32(out, b.probe_seq);
@@ -53,6 +53,7 @@ size_t encode(const ProbeBody& b, uint8_t* out, size_t cap) {
   store32(out + 20, b.queue_us);
   store32(out + 24, b.interval_ms);
   store_session(out + 28, b.session);
+  store32(out + 52, b.rttvar_us);
   return kProbeBodyLen;
 }
 
@@ -65,6 +66,7 @@ Drop decode(const uint8_t* body, size_t len, ProbeBody* out) {
   out->queue_us = load32(body + 20);
   out->interval_ms = load32(body + 24);
   load_session(body + 28, &out->session);
+  out->rttvar_us = load32(body + 52);
   return Drop::none;
 }
 

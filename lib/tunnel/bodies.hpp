@@ -13,7 +13,7 @@
 
 namespace mpf::tunnel {
 
-constexpr size_t kProbeBodyLen = 52;
+constexpr size_t kProbeBodyLen = 56;
 constexpr size_t kProbeReplyBodyLen = 44;
 constexpr size_t kSessionSaltLen = 16;  // tunnel::kSaltLen
 constexpr size_t kFeedbackHeadLen = 4;    // count u8, reserved u8[3]
@@ -52,6 +52,7 @@ struct ProbeBody {
   // dead time by it. 0 = not given (the server assumes its own probe_interval_ms).
   uint32_t interval_ms = 0;
   SessionAnnounce session;  // the gateway's
+  uint32_t rttvar_us = 0;  // sender's RTT variation on this path; 0 = unknown
   bool operator==(const ProbeBody&) const = default;
 };
 

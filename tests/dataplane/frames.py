@@ -430,16 +430,16 @@ def is_tunnel_out(frame: bytes) -> bool:
 
 
 def announced(frame: bytes):
-    """(salt, start_ms) a probe or probe_reply body ends with; None for other frames or a body
-    of another length."""
+    """(salt, start_ms) a probe or probe_reply body carries (protocol.md 3.1, 3.2); None for
+    other frames or a body of another length."""
     h = mpf_fields(frame)
     if h is None:
         return None
-    off = {T_PROBE: 28, T_PROBE_REPLY: 20}.get(h["type"])
+    off, tail = {T_PROBE: (28, 4), T_PROBE_REPLY: (20, 0)}.get(h["type"], (None, 0))
     body = frame[BODY:len(frame) - TAG_LEN]
-    if off is None or len(body) != off + SALT_LEN + 8:
+    if off is None or len(body) != off + SALT_LEN + 8 + tail:
         return None
-    return body[off:off + SALT_LEN], struct.unpack("!Q", body[off + SALT_LEN:])[0]
+    return body[off:off + SALT_LEN], struct.unpack("!Q", body[off + SALT_LEN:off + SALT_LEN + 8])[0]
 
 
 def dataplane_tags(frames, role, wall=None):
@@ -604,11 +604,12 @@ class Numbering:
 
 
 def probe_body(probe_seq, rx_frames=0, rx_bytes=0, srtt_us=0, queue_us=0, interval_ms=25,
-               sess: Session = None) -> bytes:
-    """protocol.md 3.1 (52 bytes): the v1 28, then the sender's session: salt (16) and start_ms
-    (u64); zeros without sess."""
+               sess: Session = None, rttvar_us=0) -> bytes:
+    """protocol.md 3.1 (56 bytes): the v1 28, then the sender's session: salt (16) and start_ms
+    (u64), zeros without sess; then rttvar_us."""
     return struct.pack("!IIQIII", probe_seq, rx_frames, rx_bytes, srtt_us, queue_us,
-                       interval_ms) + (sess.announce() if sess else bytes(SALT_LEN + 8))
+                       interval_ms) + (sess.announce() if sess else bytes(SALT_LEN + 8)) + \
+        struct.pack("!I", rttvar_us)
 
 
 def probe_reply_body(probe_seq, rx_frames=0, rx_bytes=0, queue_us=0, sess: Session = None) -> bytes:
@@ -712,12 +713,12 @@ def gw_encap_expected(inner: bytes, tx, what: str, flags=0) -> Exp:
 
 def gw_probe_expected(probe_seq=1) -> Exp:
     """A probe as protocol.md 3.1 describes it: sent by the main lcore (stream 0xff00),
-    stream_seq 0, path_seq its probe counter on the path (probe_seq - 1), a 52-byte body. Its
-    counters (rx_frames, rx_bytes), srtt_us, interval_ms and the session (salt, start_ms: random
-    per start) are masked here: probe_check verifies them."""
+    stream_seq 0, path_seq its probe counter on the path (probe_seq - 1), a 56-byte body. Its
+    counters (rx_frames, rx_bytes), srtt_us, interval_ms, the session (salt, start_ms: random
+    per start) and rttvar_us are masked here: probe_check verifies them."""
     frame = gw_frame(mpf_header(T_PROBE, stream=MAIN_LCORE << 8, sseq=0, pseq=probe_seq - 1) +
                      probe_body(probe_seq))
-    mask = TUNNEL_MASK | set(range(BODY + 4, BODY + 20)) | set(range(BODY + 24, BODY + 52))
+    mask = TUNNEL_MASK | set(range(BODY + 4, BODY + 20)) | set(range(BODY + 24, BODY + 56))
     return Exp(1, frame, frozenset(mask), "keepalive probe", [outer_ip_checksum_ok])
 
 

@@ -85,8 +85,8 @@ def probe_check(accepted=(), srtt_us=0, ordered=True):
     """A check of the keepalive probes on the 5g path: at least one; each exactly as
     protocol.md 3.1 describes a probe (type 1, path 0, tunnel 7, stream 0xff00 (the main
     lcore), stream_seq 0, path_seq probe_seq - 1 (the main lcore's probe counter on the path),
-    a 52-byte body ending with the gateway's session (one salt and start_ms in all; their tags
-    are checked by the harness), queue_us 0, interval_ms 25 (multipath.probe_interval_ms) from
+    a 56-byte body with the gateway's session (one salt and start_ms in all; their tags
+    are checked by the harness), queue_us 0, rttvar_us 0 while srtt_us is 0, interval_ms 25 (multipath.probe_interval_ms) from
     the first probe, 1000 (idle_probe_interval_ms) once the tunnel has been idle for
     idle_after_ms, and never 1000 before 25) with probe_seq 1, 2, ... in sending order; one
     epoch for everything the gateway sent. The body's counters: `accepted` are the outer IPv4
@@ -127,6 +127,9 @@ def probe_check(accepted=(), srtt_us=0, ordered=True):
             last = (max(last[0], frames), max(last[1], nbytes))
             if srtt_us is not None and srtt != srtt_us:
                 errs.append(f"probe #{i + 1}: srtt_us {srtt}, want {srtt_us}")
+            rttvar = struct.unpack("!I", p[F.BODY + 52:F.BODY + 56])[0]
+            if srtt == 0 and rttvar != 0:
+                errs.append(f"probe #{i + 1}: rttvar_us {rttvar} with no RTT measured")
         if last != (len(accepted), prefix[-1]):
             errs.append(f"the last probe reports rx_frames/rx_bytes {last}, want "
                         f"{(len(accepted), prefix[-1])} (every accepted frame from the server)")

@@ -310,7 +310,7 @@ def scenario_gw_bad_bodies():
     long_ = from_server(probe_body(1, sess=SRV_SESSION), reply_hdr(1, 6))
     v1 = from_server(probe_reply_body(1)[:20], reply_hdr(2, 7))
     cases.append(Case("gw-bad-body: probe_reply with an empty body (the first v1 builds), one "
-                      "with a 52-byte (probe) body and one with v1's 20-byte body -> dropped "
+                      "with a 56-byte (probe) body and one with v1's 20-byte body -> dropped "
                       "tunnel_bad_length",
                       [(PATH, empty), (PATH, long_), (PATH, v1)], [],
                       {"drops.tunnel_bad_length": 3}))
@@ -576,7 +576,7 @@ def scenario_srv_multipath():
 
 def scenario_srv_bad_probe_learning():
     """protocol.md 6: only frames that pass every check teach an address. A probe whose body is
-    not 52 bytes is dropped (tunnel_bad_length) and must not move the path."""
+    not 56 bytes is dropped (tunnel_bad_length) and must not move the path."""
     gw_main = Numbering(MAIN_LCORE)
     cases = [S.announce_case("srv-probe-learn", gw_main, [])]
     udp = IP(src=TUN_ADDR, dst=HOST_B, ttl=63, id=0x2001) / UDP(sport=40001, dport=5353) / \

@@ -173,7 +173,7 @@ def scenario_gw_malformed():
     case("gw-bad: data frame for path 1 on path 0's port (the gateway has one path) -> "
          "tunnel_bad_path", PATH, from_server(inner, mpf_header(T_DATA, path_id=1)),
          "tunnel_bad_path")
-    case("gw-bad: probe sent to the gateway (52-byte body) -> tunnel_bad_type", PATH,
+    case("gw-bad: probe sent to the gateway (56-byte body) -> tunnel_bad_type", PATH,
          from_server(probe_body(1, sess=SRV_SESSION),
                      mpf_header(T_PROBE, epoch=SRV_SESSION.epoch, stream=MAIN_LCORE << 8)),
          "tunnel_bad_type")

@@ -77,7 +77,7 @@ def announce_case(prefix, main, path_frames, sess=GW_SESSION, port=TUN, route=No
     path_frames.append(outer_len(pr))
     fill = filler(ANNOUNCE_FRAMES - 1)
     return Case(f"{prefix}: probe announcing the gateway's session (epoch {sess.epoch:#06x}, "
-                f"52-byte body) first on the port, {len(fill)} filler frames behind it -> "
+                f"56-byte body) first on the port, {len(fill)} filler frames behind it -> "
                 f"adopted (peer_sessions 1, 'new session' logged), path learned, probe_reply "
                 f"(44-byte body, stream 0xff00, path_seq 0)",
                 [(port, pr)] + [(port, f) for f in fill],
@@ -159,7 +159,7 @@ def scenario_basic():
     cases.append(announce_case("srv", gw_main, path0, ttl=64))
     ph, p1 = probe(gw_main, probe_seq=2, ts=0x01020305, rx_frames=5, rx_bytes=700, ttl=64)
     path0.append(outer_len(p1))
-    cases.append(Case("srv: probe 2 of the session in use (52-byte body, path_seq 1) -> "
+    cases.append(Case("srv: probe 2 of the session in use (56-byte body, path_seq 1) -> "
                       "probe_reply to the sender: header echoed, 44-byte body (probe_seq "
                       "echoed, the server's rx counters of path 0), path_seq 1",
                       [(TUN, p1)],

@@ -260,7 +260,7 @@ def scenario_srv_session():
                       "nothing learned",
                       st.begin() + st.add(g1), [], {"drops.tunnel_unknown_session": 1}))
     cases.append(Case("srv-session: stage 0: probe announcing session A (salt, start_ms in its "
-                      "52-byte body) -> adopted (peer_sessions, 'new session' logged), the path "
+                      "56-byte body) -> adopted (peer_sessions, 'new session' logged), the path "
                       "learned from it, probe_reply (path_seq 0)",
                       st.add(took(ann_a)), [answered(ph_a, 1, first_on_path=True)],
                       {"peer_sessions": 1, "probe_replies_sent": 1},

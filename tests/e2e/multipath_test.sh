@@ -6,7 +6,8 @@
 #
 # Checks (numbered as in the issue; run in the order 1, 7, 2, 3a, 6, 3b, 4, 5, 9, 10, 12, 11, 8 so that each
 # path failure sets up the next step):
-#   1. both paths come up on both appliances (their logs: "path X up", "gateway 7 path X up")
+#   1. both paths come up on both appliances (their logs: "path X up", "gateway 7 path X up");
+#      the server's rttvar of each path is the gateway's, from its probes
 #   7. ping Host A -> Host B over two paths: 20/20; during the TCP download of 2, pings keep
 #      their idle round trip (+15 ms at most): the server's replies take the fast lane
 #   2. one TCP flow (iperf3 -C cubic, 8 s) each way gets more than the best single path
@@ -17,7 +18,8 @@
 #      path dying; Host A logs received bytes per 10 ms: the outage (longest run of 10 ms slots
 #      without a byte) must be < MPF_MP_MAX_OUTAGE_MS (default 2000; the 200 ms target is the
 #      benchmark's); the server's worker must take each dying path down from the progress
-#      reports (progress_stalls), before the main lcore's dead_after_ms
+#      reports (progress_stalls), before the main lcore's dead_after_ms; the gateway's reorder
+#      windows wait for the failover resends (reorder_silence_waits)
 #   6. WiFi back during a TCP upload: its first data frames within 2 s of `path up wifi`
 #      (gateway counters polled every 100 ms, "path wifi up" seen in the log within 10 ms)
 #   4. redundant UDP (2000 datagrams, 1 ms apart, sequence numbers) with WiFi dying mid-stream:
@@ -422,6 +424,22 @@ if [ "$all_up" = 0 ]; then
     for a in gw srv; do tail -n 25 "$TB_STATE/$a.log" 2>/dev/null | sed "s/^/#   $a| /"; done
     exit 1
 fi
+# The server knows each path's delay and jitter from the gateway's probes (protocol.md 3.1:
+# srtt_us, rttvar_us); its progress stalls wait for them (docs/multipath.md "Failover"). The
+# idle std links jitter by 1-2 ms: the gateway's rttvar is far below a quarter of the RTT, the
+# server's guess when a probe does not say.
+sleep 1
+snap paths-idle
+for p in 5g wifi; do
+    s_srtt="$(awk -v k="srv.path.gw${GW_ID}_$p.srtt_us" '$1 == k { print $2 }' "$TMP/snap.paths-idle")"
+    s_var="$(awk -v k="srv.path.gw${GW_ID}_$p.rttvar_us" '$1 == k { print $2 }' "$TMP/snap.paths-idle")"
+    g_var="$(awk -v k="gw.path.$p.rttvar_us" '$1 == k { print $2 }' "$TMP/snap.paths-idle")"
+    if [ -n "$s_srtt" ] && [ -n "$s_var" ] && [ "$s_var" -gt 0 ] && [ "$((s_var * 4))" -lt "$s_srtt" ]; then
+        ok "1. path $p: the server has the gateway's rttvar from its probes: $s_var us (gateway now $g_var us), srtt $s_srtt us"
+    else
+        nok "1. path $p: server rttvar '${s_var:-?}' us for srtt '${s_srtt:-?}' us (gateway's rttvar '${g_var:-?}'): not the gateway's"
+    fi
+done
 
 # ------------------------------------------------------------------ 7. ICMP over two paths
 out="$(nsx "$HOSTA" ping -n -c 20 -i 0.2 -W 2 "$HOSTB_IP" 2>&1 || true)"
@@ -573,10 +591,20 @@ download_with_failure() { # victim
     else
         nok "3. $v dies: no progress stall on the server (progress_stalls +${stalls:-?}): failover waited for dead_after_ms"
     fi
+    # The gateway's reorder windows held the gaps the dead path left until the server's failover
+    # resends came (lib/reorder/silence_watch.hpp), rather than handing the holes to Host A.
+    local waits
+    waits="$(dv "dl-$v-0" "dl-$v-1" gw.reorder_silence_waits)"
+    if [ "${waits:-0}" -ge 1 ] 2>/dev/null; then
+        ok "3. $v dies: the gateway's reorder windows waited for the failover (reorder_silence_waits +$waits)"
+    else
+        nok "3. $v dies: the gateway's reorder windows did not wait for the failover (reorder_silence_waits +${waits:-?})"
+    fi
     local k mp=""
     for k in srv.progress_stalls srv.progress_resumed \
              srv.failover_resends srv.failover_flushed srv.retransmits srv.feedback_received \
-             gw.feedback_sent gw.reorder_held gw.reorder_timeouts gw.reorder_late gw.drop.duplicate; do
+             gw.feedback_sent gw.reorder_held gw.reorder_timeouts gw.reorder_silence_waits \
+             gw.reorder_late gw.drop.duplicate; do
         mp="$mp $k +$(dv "dl-$v-0" "dl-$v-1" "$k")"
     done
     note "$v down: mpf meanwhile:$mp"

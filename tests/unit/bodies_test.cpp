@@ -26,6 +26,7 @@ ProbeBody sample_probe() {
   b.interval_ms = 0x191a1b1c;
   for (unsigned i = 0; i < kSessionSaltLen; i++) b.session.salt[i] = uint8_t(0x1d + i);
   b.session.start_ms = 0x2d2e2f3031323334;
+  b.rttvar_us = 0x35363738;
   return b;
 }
 
@@ -52,7 +53,7 @@ FeedbackBody sample_feedback() {
 // (The probe's bytes count up from 0x01, the reply's follow its field names.)
 const std::vector<uint8_t> kProbeV = [] {
   std::vector<uint8_t> v;
-  for (unsigned i = 1; i <= 52; i++) v.push_back(uint8_t(i));
+  for (unsigned i = 1; i <= 56; i++) v.push_back(uint8_t(i));
   return v;
 }();
 const uint8_t* const kProbe = kProbeV.data();
@@ -87,7 +88,7 @@ void expect_rejected(const std::vector<uint8_t>& bytes, Drop want, const char* w
 }  // namespace
 
 TEST(Bodies, Sizes) {
-  EXPECT_EQ(kProbeBodyLen, 52u);
+  EXPECT_EQ(kProbeBodyLen, 56u);
   EXPECT_EQ(kProbeReplyBodyLen, 44u);
   EXPECT_EQ(feedback_len(1), 16u);
   EXPECT_EQ(feedback_len(16), 196u);
@@ -198,7 +199,7 @@ TEST(Bodies, FeedbackLimitsAccepted) {
 
 TEST(Bodies, ProbeRejects) {
   const std::vector<uint8_t> good(kProbe, kProbe + kProbeBodyLen);
-  for (size_t len : {size_t(0), size_t(1), size_t(28), size_t(44), size_t(51), size_t(53)}) {
+  for (size_t len : {size_t(0), size_t(1), size_t(28), size_t(44), size_t(52), size_t(55), size_t(57)}) {
     std::vector<uint8_t> v(good);
     v.resize(len, 0);
     expect_rejected<ProbeBody>(v, Drop::tunnel_bad_length, "length");

@@ -17,6 +17,7 @@
 #include "reorder/equalizer.hpp"
 #include "reorder/hold_time.hpp"
 #include "reorder/reorder_window.hpp"
+#include "reorder/silence_watch.hpp"
 
 namespace mpf::reorder {
 namespace {
@@ -954,3 +955,73 @@ TEST(BaseDelay, HoldFromSpreadAndQueueing) {
   // Offsets of any sign cancel.
   EXPECT_EQ(equalize_hold_us(11000, -2000000000 + 6000, -2000000000, 100000), 5000u);
 }
+
+namespace mpf::reorder {
+
+// A path bringing a frame every 300 us (40 Mbit/s) falls silent: from 3 ms of silence hold
+// timeouts wait, for the failover's time and no longer, once per silence; a sparse path is
+// suspected only after 8 of its gaps; a path that never had data never.
+TEST(SilenceWatch, ASilentPathMakesTimeoutsWaitForItsFailover) {
+  SilenceWatch<4> s;
+  uint64_t t = 1'000'000;
+  for (int i = 0; i < 200; i++, t += 300) s.note(0, t);
+  const uint64_t last = t - 300;
+  for (int i = 0; i < 20; i++) s.note(1, 1'000'000 + uint64_t(i) * 10'000);  // every 10 ms
+  EXPECT_LT(s.gap_us(0), 400u);
+  EXPECT_EQ(s.suspect_since_us(0), last + 3000);
+  EXPECT_EQ(s.suspect_since_us(2), UINT64_MAX);
+
+  auto wait = [](unsigned) { return uint64_t(60'000); };
+  constexpr uint64_t kCap = 400'000;
+  bool first = false;
+  // Path 1 is silent at last + 3 ms, but that is within its usual gaps.
+  EXPECT_FALSE(s.waiting(1, last + 2999, wait, kCap, &first));
+  EXPECT_FALSE(s.waiting(2, last + 3000, wait, kCap, &first));
+  EXPECT_FALSE(first);
+  EXPECT_TRUE(s.waiting(2, last + 3001, wait, kCap, &first));
+  EXPECT_TRUE(first);
+  first = false;
+  EXPECT_TRUE(s.waiting(2, last + 63'000, wait, kCap, &first));
+  EXPECT_FALSE(first);  // the same silence: counted once
+  EXPECT_FALSE(s.waiting(2, last + 63'001, wait, kCap, &first));
+  // Nowhere to fail over to (wait 0): nothing waits.
+  EXPECT_FALSE(s.waiting(2, last + 4000, [](unsigned) { return uint64_t(0); }, kCap, &first));
+
+  // Data again: the silence is over; the next one counts again. The 70 ms pause counts as a
+  // 20 ms gap in the smoothed gap, so the path is suspected a little later until it settles.
+  s.note(0, last + 70'000);
+  const uint64_t again = s.suspect_since_us(0);
+  EXPECT_EQ(again, last + 70'000 + 8 * uint64_t(s.gap_us(0)));
+  EXPECT_GT(again, last + 70'000 + 20'000);
+  first = false;
+  EXPECT_FALSE(s.waiting(2, again, wait, kCap, &first));
+  EXPECT_TRUE(s.waiting(2, again + 1, wait, kCap, &first));
+  EXPECT_TRUE(first);
+  // (Path 0 alone from here: path 1 falls silent too, later.)
+  // A resend from before the silence does not extend it.
+  s.note_resend(again - 1);
+  EXPECT_FALSE(s.waiting(1, again + 60'001, wait, kCap, &first));
+  // Resends arriving every 5 ms: the wait goes on past 60 ms, up to the cap.
+  for (uint64_t at = again + 30'000; at + 4000 <= again + 400'000; at += 5000) {
+    s.note_resend(at);
+    EXPECT_TRUE(s.waiting(1, at + 4000, wait, kCap, &first)) << at - again;
+  }
+  s.note_resend(again + 400'000);
+  EXPECT_FALSE(s.waiting(1, again + 400'001, wait, kCap, &first));  // the cap
+  // They stop: 10 ms after the last one, the wait ends.
+  s.note_resend(again + 100'000);
+  EXPECT_TRUE(s.waiting(1, again + 110'000, wait, kCap, &first));
+  EXPECT_FALSE(s.waiting(1, again + 110'001, wait, kCap, &first));
+
+  // The sparse path: a frame every 10 ms is suspect after 8 gaps of it (smoothed).
+  const uint64_t since = s.suspect_since_us(1);
+  EXPECT_GE(since, 1'190'000u + 8 * 8000u);
+  EXPECT_LE(since, 1'190'000u + 8 * 10'000u);
+  // A long pause does not make the path look sparse for good: gaps count at most 20 ms.
+  SilenceWatch<1> p;
+  p.note(0, 1'000'000);
+  p.note(0, 61'000'000);
+  EXPECT_EQ(p.gap_us(0), 20'000u / 8);
+}
+
+}  // namespace mpf::reorder

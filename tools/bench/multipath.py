@@ -1177,6 +1177,7 @@ def derive(rep):
 
 
 FO_COUNTERS = ("progress_stalls", "failover_resends", "reorder_late", "reorder_timeouts",
+               "reorder_silence_waits",
                "tcp_resends", "resends_shaper_dropped", "resends_expedited")
 
 
