@@ -208,7 +208,6 @@ struct PktMeta {
   uint32_t release_us;  // kMetaReorder: deliver no earlier (32-bit us clock, delay equalisation);
                         // kMetaLocal: when the worker received it (same clock)
   uint8_t path;         // kMetaReorder: the path the frame came on
-  bool resent;          // kMetaReorder: the frame is a resend (flag retransmit)
 };
 // kind: why the packet travels. To main: kMetaLocal (for the appliance), kMetaHold (waiting for
 // ARP). Between workers: kMetaInside / kMetaOutside (which NAT direction the owner runs).

@@ -152,6 +152,9 @@ struct Window {
   std::unique_ptr<reorder::DelayLine> line;  // in order, waiting for release (equalisation)
   uint16_t epoch = 0;
   bool active = false;  // on the active list (holds frames, or its line does)
+  // The head as expire_windows() last saw it with a deadline due, and when it saw it move.
+  uint32_t seen_head = 0;
+  uint64_t head_moved_us = 0;
 };
 
 class Worker {
@@ -247,7 +250,7 @@ class Worker {
   static constexpr uint64_t kStallMarginUs = 10'000;
   static constexpr uint64_t kStallCheckUs = 1000;
   // A dead path's failover resends, a round trip of it over the slower paths left, may take
-  // this many reorder_max_ms to arrive; holds wait for them while they keep coming.
+  // this many reorder_max_ms to arrive; holds wait for them while they fill the gaps.
   static constexpr unsigned kResendWaitFactor = 4;
   // Progress is relied on while the peer's reports come: one within this long (a peer that
   // does not send them, progress_interval_ms = 0 there, never has a path stalled).
@@ -278,9 +281,10 @@ class Worker {
   // How long a path's oldest unreported frame may wait for its report before the path counts
   // as stalled; UINT64_MAX when there is no other up path to fail over to or no RTT yet.
   uint64_t stall_after_us(const PeerTx& t, uint16_t peer, uint8_t path) const;
-  // Whether the peer's reorder windows hold their timeouts now: a path of it fell silent and
-  // its failover resends are on their way (counts reorder_silence_waits once per silence).
-  bool hold_waits(uint16_t peer);
+  // Whether a reorder window of the peer whose head last moved at head_moved_us holds its
+  // timeouts now: a path of the peer fell silent and its failover resends are on their way
+  // or arriving (counts reorder_silence_waits once per silence).
+  bool hold_waits(uint16_t peer, uint64_t head_moved_us);
   uint64_t failover_wait_us(uint16_t peer, unsigned path) const;
   // Whether nothing has come from the peer on path for a probe interval and a margin.
   bool silent(uint16_t peer, uint8_t path) const;

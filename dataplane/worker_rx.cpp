@@ -140,7 +140,6 @@ void Worker::tunnel_frame(rte_mbuf* m, const Port& in, Ipv4Packet& outer) {
       md->epoch = h.epoch;
       md->release_us = release_time(peer, h);
       md->path = h.path_id;
-      md->resent = (h.flags & tunnel::kFlagRetransmit) != 0;
       const unsigned owner = reorder_owner(peer, h.stream_id);
       if (owner != index_) return handoff(m, owner, kMetaReorder);
       return reorder_push(m);
@@ -374,7 +373,6 @@ void Worker::reorder_push(rte_mbuf* m) {
   }
   refresh_views(md.peer);
   peer_rx_[md.peer].silence.note(md.path, now_us_);
-  if (md.resent) peer_rx_[md.peer].silence.note_resend(now_us_);
   const PeerTx& t = peer_tx_[md.peer];
   // The peer resends what we report lost when it keeps copies; we assume it is configured as we
   // are (multipath.retransmit).
@@ -425,8 +423,12 @@ void Worker::expire_windows() {
   auto deliver = [this](void* item) { deliver_inner(static_cast<rte_mbuf*>(item)); };
   for (size_t i = 0; i < active_windows_.size();) {
     Window& w = windows_[active_windows_[i]];
+    if (w.w->next_deadline_us() <= now_us_ && w.w->head() != w.seen_head) {
+      w.seen_head = w.w->head();
+      w.head_moved_us = now_us_;
+    }
     if (w.w->next_deadline_us() <= now_us_ &&
-        !hold_waits(uint16_t(active_windows_[i] / streams_total_))) {
+        !hold_waits(uint16_t(active_windows_[i] / streams_total_), w.head_moved_us)) {
       const uint64_t before = w.w->stats().hold_timeouts;
       w.w->expire(now_us_, [this, &w](void* item) { deliver_in_line(w, static_cast<rte_mbuf*>(item)); });
       bump(stats_.reorder_timeouts, w.w->stats().hold_timeouts - before);
@@ -444,14 +446,16 @@ void Worker::expire_windows() {
 
 // A path of the peer that was bringing data fell silent (reorder/silence_watch.hpp): the gaps
 // held now are likely its frames, and the peer's failover resends them. Timeouts wait for
-// the failover to start (failover_wait_us()), then while its resends keep coming, up to
-// kResendWaitFactor x reorder_max_ms after the silence began.
-bool Worker::hold_waits(uint16_t peer) {
+// the failover to start (failover_wait_us()), then while the window's gaps keep filling (its
+// head moved within 10 ms: the resends arrive), up to kResendWaitFactor x reorder_max_ms
+// after the silence began.
+bool Worker::hold_waits(uint16_t peer, uint64_t head_moved_us) {
   bool first = false;
   const bool waits = peer_rx_[peer].silence.waiting(
       app_.peers[peer].n_paths, now_us_,
       [this, peer](unsigned k) { return failover_wait_us(peer, k); },
-      uint64_t(kResendWaitFactor) * app_.cfg.multipath.reorder_max_ms * 1000, &first);
+      uint64_t(kResendWaitFactor) * app_.cfg.multipath.reorder_max_ms * 1000, head_moved_us,
+      &first);
   if (first) bump(stats_.reorder_silence_waits);
   return waits;
 }

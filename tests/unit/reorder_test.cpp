@@ -959,8 +959,9 @@ TEST(BaseDelay, HoldFromSpreadAndQueueing) {
 namespace mpf::reorder {
 
 // A path bringing a frame every 300 us (40 Mbit/s) falls silent: from 3 ms of silence hold
-// timeouts wait, for the failover's time and no longer, once per silence; a sparse path is
-// suspected only after 8 of its gaps; a path that never had data never.
+// timeouts wait, for the failover's time, then while the window's head keeps moving (the
+// resends fill its gaps), up to a cap; once per silence counted; a sparse path is suspected
+// only after 8 of its gaps; a path that never had data never.
 TEST(SilenceWatch, ASilentPathMakesTimeoutsWaitForItsFailover) {
   SilenceWatch<4> s;
   uint64_t t = 1'000'000;
@@ -973,19 +974,21 @@ TEST(SilenceWatch, ASilentPathMakesTimeoutsWaitForItsFailover) {
 
   auto wait = [](unsigned) { return uint64_t(60'000); };
   constexpr uint64_t kCap = 400'000;
+  const uint64_t still = 0;  // the window's head has not moved
   bool first = false;
   // Path 1 is silent at last + 3 ms, but that is within its usual gaps.
-  EXPECT_FALSE(s.waiting(1, last + 2999, wait, kCap, &first));
-  EXPECT_FALSE(s.waiting(2, last + 3000, wait, kCap, &first));
+  EXPECT_FALSE(s.waiting(1, last + 2999, wait, kCap, still, &first));
+  EXPECT_FALSE(s.waiting(2, last + 3000, wait, kCap, still, &first));
   EXPECT_FALSE(first);
-  EXPECT_TRUE(s.waiting(2, last + 3001, wait, kCap, &first));
+  EXPECT_TRUE(s.waiting(2, last + 3001, wait, kCap, still, &first));
   EXPECT_TRUE(first);
   first = false;
-  EXPECT_TRUE(s.waiting(2, last + 63'000, wait, kCap, &first));
+  EXPECT_TRUE(s.waiting(2, last + 63'000, wait, kCap, still, &first));
   EXPECT_FALSE(first);  // the same silence: counted once
-  EXPECT_FALSE(s.waiting(2, last + 63'001, wait, kCap, &first));
+  EXPECT_FALSE(s.waiting(2, last + 63'001, wait, kCap, still, &first));
   // Nowhere to fail over to (wait 0): nothing waits.
-  EXPECT_FALSE(s.waiting(2, last + 4000, [](unsigned) { return uint64_t(0); }, kCap, &first));
+  EXPECT_FALSE(s.waiting(2, last + 4000, [](unsigned) { return uint64_t(0); }, kCap, still,
+                         &first));
 
   // Data again: the silence is over; the next one counts again. The 70 ms pause counts as a
   // 20 ms gap in the smoothed gap, so the path is suspected a little later until it settles.
@@ -994,24 +997,20 @@ TEST(SilenceWatch, ASilentPathMakesTimeoutsWaitForItsFailover) {
   EXPECT_EQ(again, last + 70'000 + 8 * uint64_t(s.gap_us(0)));
   EXPECT_GT(again, last + 70'000 + 20'000);
   first = false;
-  EXPECT_FALSE(s.waiting(2, again, wait, kCap, &first));
-  EXPECT_TRUE(s.waiting(2, again + 1, wait, kCap, &first));
+  EXPECT_FALSE(s.waiting(2, again, wait, kCap, still, &first));
+  EXPECT_TRUE(s.waiting(2, again + 1, wait, kCap, still, &first));
   EXPECT_TRUE(first);
   // (Path 0 alone from here: path 1 falls silent too, later.)
-  // A resend from before the silence does not extend it.
-  s.note_resend(again - 1);
-  EXPECT_FALSE(s.waiting(1, again + 60'001, wait, kCap, &first));
-  // Resends arriving every 5 ms: the wait goes on past 60 ms, up to the cap.
-  for (uint64_t at = again + 30'000; at + 4000 <= again + 400'000; at += 5000) {
-    s.note_resend(at);
-    EXPECT_TRUE(s.waiting(1, at + 4000, wait, kCap, &first)) << at - again;
-  }
-  s.note_resend(again + 400'000);
-  EXPECT_FALSE(s.waiting(1, again + 400'001, wait, kCap, &first));  // the cap
-  // They stop: 10 ms after the last one, the wait ends.
-  s.note_resend(again + 100'000);
-  EXPECT_TRUE(s.waiting(1, again + 110'000, wait, kCap, &first));
-  EXPECT_FALSE(s.waiting(1, again + 110'001, wait, kCap, &first));
+  // A head that moved before the silence does not extend it.
+  EXPECT_FALSE(s.waiting(1, again + 60'001, wait, kCap, again - 1, &first));
+  // The head moving every 5 ms (the resends fill the gaps): the wait goes on past 60 ms, up
+  // to the cap.
+  for (uint64_t at = again + 30'000; at + 4000 <= again + 400'000; at += 5000)
+    EXPECT_TRUE(s.waiting(1, at + 4000, wait, kCap, at, &first)) << at - again;
+  EXPECT_FALSE(s.waiting(1, again + 400'001, wait, kCap, again + 400'000, &first));  // the cap
+  // The head stands still (a gap that will not fill): 10 ms after it last moved, the wait ends.
+  EXPECT_TRUE(s.waiting(1, again + 110'000, wait, kCap, again + 100'000, &first));
+  EXPECT_FALSE(s.waiting(1, again + 110'001, wait, kCap, again + 100'000, &first));
 
   // The sparse path: a frame every 10 ms is suspect after 8 gaps of it (smoothed).
   const uint64_t since = s.suspect_since_us(1);

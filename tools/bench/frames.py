@@ -129,8 +129,8 @@ def compact(inner, near=TUN_ADDR):
 
 def probe_body(salt=SALT, start_ms=START_MS):
     """probe_seq, rx_frames, rx_bytes, srtt_us, queue_us, interval_ms (0: the server's own),
-    salt, start_ms: 52 bytes."""
-    return struct.pack("!IIQIII", 0, 0, 0, 0, 0, 0) + salt + struct.pack("!Q", start_ms)
+    salt, start_ms, rttvar_us: 56 bytes (docs/protocol.md 3.1)."""
+    return struct.pack("!IIQIII", 0, 0, 0, 0, 0, 0) + salt + struct.pack("!QI", start_ms, 0)
 
 
 def _csum(data, start=0):
