@@ -545,6 +545,12 @@ bgns "$TMP/fserve.log" "$HOSTB" "$MPF_PYTHON" "$TMP/mp.py" fserve 5001 "$TMP/blo
 wait_listen "$HOSTB" tcp 5001 || nok "3. file server on Host B did not start"
 
 # Download the blob while `victim` dies ~2 s after the first byte; the path stays down.
+# ok YES when counter KEY grew between snapshots A and B, else nok NO (the growth appended).
+grew() { # A B KEY YES NO
+    local n
+    n="$(dv "$1" "$2" "$3")"
+    if [ "${n:-0}" -ge 1 ] 2>/dev/null; then ok "$4 (${3#*.} +$n)"; else nok "$5 (${3#*.} +${n:-?})"; fi
+}
 download_with_failure() { # victim
     local v="$1" pid t_down t_down_done bytes secs first outage gap_at r_before r_after sum det _i
     rm -f "$TMP/got"
@@ -584,22 +590,14 @@ download_with_failure() { # victim
         printf "%d segments retransmitted, %d RTO timeouts, %d loss probes, %d SACK recoveries", y[1] - x[1], y[2] - x[2], y[3] - x[3], y[4] - x[4] }')"
     # The server (the sender) hears within about a round trip that its frames on the dead path
     # stopped arriving (progress reports, docs/multipath.md "Failover"), before dead_after_ms.
-    local stalls
-    stalls="$(dv "dl-$v-0" "dl-$v-1" srv.progress_stalls)"
-    if [ "${stalls:-0}" -ge 1 ] 2>/dev/null; then
-        ok "3. $v dies: the server's worker took it down from the progress reports (progress_stalls +$stalls)"
-    else
-        nok "3. $v dies: no progress stall on the server (progress_stalls +${stalls:-?}): failover waited for dead_after_ms"
-    fi
+    grew "dl-$v-0" "dl-$v-1" srv.progress_stalls \
+        "3. $v dies: the server's worker took it down from the progress reports" \
+        "3. $v dies: no progress stall on the server: failover waited for dead_after_ms"
     # The gateway's reorder windows held the gaps the dead path left until the server's failover
     # resends came (lib/reorder/silence_watch.hpp), rather than handing the holes to Host A.
-    local waits
-    waits="$(dv "dl-$v-0" "dl-$v-1" gw.reorder_silence_waits)"
-    if [ "${waits:-0}" -ge 1 ] 2>/dev/null; then
-        ok "3. $v dies: the gateway's reorder windows waited for the failover (reorder_silence_waits +$waits)"
-    else
-        nok "3. $v dies: the gateway's reorder windows did not wait for the failover (reorder_silence_waits +${waits:-?})"
-    fi
+    grew "dl-$v-0" "dl-$v-1" gw.reorder_silence_waits \
+        "3. $v dies: the gateway's reorder windows waited for the failover" \
+        "3. $v dies: the gateway's reorder windows did not wait for the failover"
     local k mp=""
     for k in srv.progress_stalls srv.progress_resumed \
              srv.failover_resends srv.failover_flushed srv.retransmits srv.feedback_received \
