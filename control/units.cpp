@@ -88,26 +88,32 @@ std::optional<double> leading_number(std::string_view s, size_t* used) {
   if (!digits || !(v < 9.2e18)) return std::nullopt;
   return v;
 }
+
+struct Unit {
+  std::string_view name;
+  double factor;
+};
+
+// A number followed by one of `units` (the empty name: no unit), scaled by its factor.
+template <size_t N>
+std::optional<double> number_with_unit(std::string_view s, const Unit (&units)[N]) {
+  size_t i = 0;
+  std::optional<double> v = leading_number(s, &i);
+  if (!v) return v;
+  for (const Unit& u : units)
+    if (s.substr(i) == u.name) return *v * u.factor;
+  return std::nullopt;
+}
 }  // namespace
 
 std::optional<double> parse_duration_ms(std::string_view s) {
-  size_t i = 0;
-  std::optional<double> v = leading_number(s, &i);
-  if (!v) return v;
-  std::string_view unit = s.substr(i);
-  if (unit.empty() || unit == "ms") return *v;
-  if (unit == "us") return *v / 1000;
-  if (unit == "s") return *v * 1000;
-  return std::nullopt;
+  static constexpr Unit kUnits[] = {{"", 1}, {"ms", 1}, {"us", 1e-3}, {"s", 1000}};
+  return number_with_unit(s, kUnits);
 }
 
 std::optional<double> parse_percent(std::string_view s) {
-  size_t i = 0;
-  std::optional<double> v = leading_number(s, &i);
-  if (!v) return v;
-  std::string_view unit = s.substr(i);
-  if (unit.empty() || unit == "%") return *v;
-  return std::nullopt;
+  static constexpr Unit kUnits[] = {{"", 1}, {"%", 1}};
+  return number_with_unit(s, kUnits);
 }
 
 std::optional<uint64_t> parse_bit_rate(std::string_view s) {

@@ -41,8 +41,6 @@ HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 . "$MPF_ROOT/tools/lib/e2e.sh"
 
 e2e_example_appliances
-CTLD="$(mpf_build_dir)/control/mpf-controld"
-CTL="$(mpf_build_dir)/control/mpfctl"
 HOSTA=mpf-hosta; HOSTB=mpf-hostb; HOSTB_IP=198.51.100.2
 N=1000
 

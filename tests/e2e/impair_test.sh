@@ -39,8 +39,6 @@ HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 . "$MPF_ROOT/tools/lib/e2e.sh"
 
 e2e_example_appliances
-CTLD="$(mpf_build_dir)/control/mpf-controld"
-CTL="$(mpf_build_dir)/control/mpfctl"
 STATE="${MPF_TESTBED_STATE:-/tmp/mpf-testbed}"
 HOSTA=mpf-hosta; HOSTB=mpf-hostb; HOSTB_IP=198.51.100.2
 

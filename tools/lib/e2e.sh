@@ -52,9 +52,11 @@ e2e_example_appliances() {
     export MPF_SRV_CONF="$MPF_ROOT/configs/examples/server-2paths.conf"
 }
 
-# ---- mpf-controld beside the appliances (tests that drive mpfctl). The test sets CTLD and CTL
-# (the binaries) and GW_SOCK / SRV_SOCK (the sockets, under $TMP); e2e_controld registers
-# stopping the daemons at cleanup.
+# ---- mpf-controld beside the appliances (tests that drive mpfctl). CTLD and CTL are the
+# binaries (default: the build's); the test sets GW_SOCK / SRV_SOCK (the sockets, under $TMP);
+# e2e_controld registers stopping the daemons at cleanup.
+CTLD="${CTLD:-$(mpf_build_dir)/control/mpf-controld}"
+CTL="${CTL:-$(mpf_build_dir)/control/mpfctl}"
 e2e_controld() {
     declare -gA CTLD_PID=()
     e2e_on_cleanup stop_ctlds
